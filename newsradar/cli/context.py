@@ -1,0 +1,32 @@
+"""State the root command hands to subcommands: which config file, which log level."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import typer
+
+from newsradar.logging import setup_logging
+from newsradar.settings import Settings, load_settings
+
+
+@dataclass
+class CliState:
+    config_file: Path | None = None
+    log_level: str = "INFO"
+    _settings: Settings | None = field(default=None, repr=False)
+
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = load_settings(self.config_file)
+        return self._settings
+
+
+def state(ctx: typer.Context) -> CliState:
+    obj = ctx.find_root().obj
+    if not isinstance(obj, CliState):
+        obj = CliState()
+        ctx.find_root().obj = obj
+    setup_logging(obj.log_level)
+    return obj

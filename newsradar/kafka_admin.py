@@ -1,0 +1,107 @@
+"""Talking to the Kafka cluster as an administrator: is it there, and are our topics there.
+
+Every service calls :func:`ensure_topics` on start, so a fresh cluster needs no manual step.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from kafka import KafkaAdminClient
+from kafka.errors import KafkaError, TopicAlreadyExistsError
+
+from newsradar.errors import KafkaUnavailableError
+from newsradar.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@contextmanager
+def admin_client(settings: Settings, timeout_seconds: float = 30.0) -> Iterator[Any]:
+    """A connected admin client, closed on exit; :class:`KafkaUnavailableError` if none answers."""
+    servers = ",".join(settings.bootstrap_servers)
+    options = settings.kafka.client_options()
+    options["request_timeout_ms"] = int(timeout_seconds * 1000)
+    try:
+        client = KafkaAdminClient(
+            bootstrap_servers=settings.bootstrap_servers,
+            bootstrap_timeout_ms=int(timeout_seconds * 1000),
+            **options,
+        )
+    except KafkaError as exc:
+        raise KafkaUnavailableError(
+            f"Kafka at {servers} did not answer within {timeout_seconds:g}s "
+            f"({type(exc).__name__}); "
+            "start the local broker with `newsradar broker start` or check kafka.bootstrap"
+        ) from None
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+def describe_cluster(settings: Settings, timeout_seconds: float = 30.0) -> dict[str, Any]:
+    """The cluster's id, controller and brokers, as the admin API reports them."""
+    with admin_client(settings, timeout_seconds) as client:
+        try:
+            result: dict[str, Any] = client.describe_cluster()
+        except KafkaError as exc:
+            raise KafkaUnavailableError(
+                f"Kafka at {','.join(settings.bootstrap_servers)} failed to describe the cluster: "
+                f"{type(exc).__name__}: {exc}"
+            ) from None
+        return result
+
+
+@dataclass(frozen=True)
+class TopicResult:
+    name: str
+    partitions: int
+    created: bool
+
+
+def ensure_topics(settings: Settings, timeout_seconds: float = 30.0) -> list[TopicResult]:
+    """Create the configured topics that do not exist yet; leave existing ones as they are."""
+    specs = settings.topics.all()
+    with admin_client(settings, timeout_seconds) as client:
+        try:
+            existing = {
+                t["name"]: len(t["partitions"])
+                for t in client.describe_topics([s.name for s in specs])
+                if t["error_code"] == 0
+            }
+            missing = {
+                s.name: {
+                    "num_partitions": s.partitions,
+                    "replication_factor": settings.topics.replication_factor,
+                }
+                for s in specs
+                if s.name not in existing
+            }
+            if missing:
+                # Another service may create them between describe and create: that is fine.
+                with contextlib.suppress(TopicAlreadyExistsError):
+                    client.create_topics(missing, wait_for_metadata=True)
+        except KafkaError as exc:
+            raise KafkaUnavailableError(
+                f"could not create topics on {','.join(settings.bootstrap_servers)}: "
+                f"{type(exc).__name__}: {exc}"
+            ) from None
+    results = []
+    for spec in specs:
+        created = spec.name in missing
+        partitions = spec.partitions if created else existing[spec.name]
+        if not created and partitions != spec.partitions:
+            log.warning(
+                "Topic partition count differs from config. topic=%s partitions=%d configured=%d",
+                spec.name,
+                partitions,
+                spec.partitions,
+            )
+        results.append(TopicResult(spec.name, partitions, created))
+    return results

@@ -1,0 +1,206 @@
+"""Records that cross Kafka, and their JSON encoding.
+
+Every record carries ``schema_version``. A reader accepts the versions it knows and rejects the
+rest with a :class:`~newsradar.errors.SchemaError` whose message says which version it got and
+what it supports, so the stage can dead-letter the record instead of guessing.
+
+Records are UTF-8 JSON objects. Times are ISO 8601 in UTC with an explicit offset.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from datetime import UTC, datetime
+from typing import Annotated, Any, ClassVar, Literal, TypeVar
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+
+from newsradar.errors import SchemaError
+
+SCHEMA_VERSION: Literal[1] = 1
+
+
+def _require_utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("timestamp has no UTC offset; records carry aware UTC times")
+    return value.astimezone(UTC)
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(_require_utc)]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Record(BaseModel):
+    """Base of every Kafka record: frozen, strict about unknown keys, versioned."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: ClassVar[str] = "record"
+    schema_version: Literal[1] = SCHEMA_VERSION
+
+
+class Article(Record):
+    """A normalized news article, as producers publish it to ``newsradar.articles``.
+
+    The Kafka key is ``id``. ``content`` is plain text for matching; ``content_html`` keeps the
+    original markup so nothing the feed said is lost.
+    """
+
+    kind: ClassVar[str] = "article"
+
+    id: str = Field(min_length=1, max_length=256)
+    url: str = ""
+    title: str = ""
+    summary: str = ""
+    content: str = ""
+    content_html: str = ""
+    authors: tuple[str, ...] = ()
+    language: str = ""
+    published: UtcDatetime
+    published_is_fetched: bool = False
+    """True when the feed gave no usable date (missing, unparsable or in the future)."""
+    fetched_at: UtcDatetime
+    feed: str = ""
+    """URL (or path) of the feed the article came from."""
+    feed_name: str = ""
+    source_country: str = ""
+    tags: tuple[str, ...] = ()
+
+
+class Match(BaseModel):
+    """One matched term in an article, pointing into the original (un-normalized) text."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    term: str
+    """The text as it stands in the article."""
+    denotes: str
+    """What it stands for: a country code (``country:IQ``) or a topic (``topic:energy``)."""
+    field: Literal["title", "summary", "content"]
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
+    snippet: str = ""
+
+
+class Alert(Record):
+    """A rule that fired on an article, as processors publish it to ``newsradar.alerts``.
+
+    ``id`` is derived from rule id and article id (:func:`alert_id`), so every sink can write it
+    idempotently: a redelivered alert has the same id.
+    """
+
+    kind: ClassVar[str] = "alert"
+
+    id: str
+    rule_id: str
+    rule_version: int = 1
+    score: float = 0.0
+    article_id: str
+    article_url: str = ""
+    article_title: str = ""
+    article_published: UtcDatetime
+    language: str = ""
+    feed: str = ""
+    countries: tuple[str, ...] = ()
+    pairs: tuple[str, ...] = ()
+    topics: tuple[str, ...] = ()
+    matches: tuple[Match, ...] = ()
+    created_at: UtcDatetime = Field(default_factory=utcnow)
+    surge: bool = False
+
+
+class DeadLetter(Record):
+    """A record a stage could not handle. Nothing is dropped: the original bytes ride along."""
+
+    kind: ClassVar[str] = "deadletter"
+
+    stage: str
+    error_type: str
+    reason: str
+    topic: str = ""
+    partition: int | None = None
+    offset: int | None = None
+    key: str | None = None
+    value_b64: str = ""
+    """The original record's bytes, base64, whatever they were."""
+    failed_at: UtcDatetime = Field(default_factory=utcnow)
+
+    def original_value(self) -> bytes:
+        return base64.b64decode(self.value_b64)
+
+    @classmethod
+    def for_value(
+        cls,
+        value: bytes | None,
+        *,
+        stage: str,
+        error: BaseException,
+        topic: str = "",
+        partition: int | None = None,
+        offset: int | None = None,
+        key: bytes | str | None = None,
+    ) -> DeadLetter:
+        if isinstance(key, bytes):
+            key = key.decode("utf-8", "replace")
+        return cls(
+            stage=stage,
+            error_type=type(error).__name__,
+            reason=str(error) or type(error).__name__,
+            topic=topic,
+            partition=partition,
+            offset=offset,
+            key=key,
+            value_b64=base64.b64encode(value or b"").decode("ascii"),
+        )
+
+
+def alert_id(rule_id: str, article_id: str) -> str:
+    """The id of the alert ``rule_id`` raises on ``article_id``; equal inputs, equal ids."""
+    digest = hashlib.sha256(f"{rule_id}\x00{article_id}".encode()).hexdigest()
+    return digest[:32]
+
+
+R = TypeVar("R", bound=Record)
+
+
+def encode(record: Record) -> bytes:
+    """The record as compact UTF-8 JSON."""
+    return record.model_dump_json().encode("utf-8")
+
+
+def decode(model: type[R], data: bytes | str | None) -> R:
+    """Parse ``data`` as a ``model`` record, or raise :class:`SchemaError` saying why."""
+    if data is None:
+        raise SchemaError(f"{model.kind} record is empty (tombstone); expected a JSON object")
+    try:
+        raw: Any = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise SchemaError(f"{model.kind} record is not valid UTF-8 JSON: {exc}") from None
+    if not isinstance(raw, dict):
+        raise SchemaError(f"{model.kind} record is a JSON {type(raw).__name__}, expected an object")
+    version = raw.get("schema_version", SCHEMA_VERSION)
+    if version != SCHEMA_VERSION:
+        raise SchemaError(
+            f"{model.kind} record has schema_version {version!r}; this reader supports "
+            f"{SCHEMA_VERSION}: upgrade newsradar on this machine"
+        )
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        raise SchemaError(f"{model.kind} record is invalid: {describe_validation(exc)}") from None
+
+
+def describe_validation(exc: ValidationError, prefix: str = "") -> str:
+    """One line per problem: ``where: what (got VALUE)``, joined with ``; ``."""
+    parts = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in (prefix, *err["loc"]) if p != "") or "(root)"
+        got = err.get("input")
+        got_text = "" if isinstance(got, dict) else f" (got {got!r})"
+        parts.append(f"{where}: {err['msg']}{got_text}")
+    return "; ".join(parts)

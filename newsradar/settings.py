@@ -1,0 +1,239 @@
+"""Settings: one TOML file, overridable by environment variables, validated by typed models.
+
+Where settings come from, later ones winning:
+
+1. defaults in the models below;
+2. the TOML file: ``--config FILE``, else ``$NEWSRADAR_CONFIG``, else ``./newsradar.toml``;
+3. environment variables: ``NEWSRADAR_DATA_DIR``, ``NEWSRADAR_KAFKA_BOOTSTRAP``, and for any key
+   ``NEWSRADAR_<SECTION>__<KEY>`` (e.g. ``NEWSRADAR_BROKER__PORT=19092``,
+   ``NEWSRADAR_TOPICS__ARTICLES__PARTITIONS=16``, ``NEWSRADAR_KAFKA__SASL_PASSWORD=...``).
+
+Unknown keys are errors, not silently ignored: a typo must not fall back to a default.
+``deploy/newsradar.example.toml`` documents every key.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+
+from newsradar import topics
+from newsradar.errors import ConfigError
+
+ENV_PREFIX = "NEWSRADAR_"
+ENV_ALIASES: Mapping[str, tuple[str, ...]] = {
+    "NEWSRADAR_DATA_DIR": ("data_dir",),
+    "NEWSRADAR_KAFKA_BOOTSTRAP": ("kafka", "bootstrap"),
+}
+DEFAULT_CONFIG_FILE = Path("newsradar.toml")
+KAFKA_VERSION = "4.1.1"
+"""The Kafka release the local broker runs by default (tested in CI)."""
+
+Port = Annotated[int, Field(ge=1, le=65535)]
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class KafkaSettings(Section):
+    """How every stage reaches Kafka. An empty ``bootstrap`` means: the local broker."""
+
+    bootstrap: str = ""
+    """Comma-separated ``host:port`` list of an external cluster; empty runs the local broker."""
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    ssl_cafile: Path | None = None
+    ssl_certfile: Path | None = None
+    ssl_keyfile: Path | None = None
+    client_id: str = "newsradar"
+    request_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+
+    @model_validator(mode="after")
+    def _check_sasl(self) -> KafkaSettings:
+        if self.security_protocol.startswith("SASL_"):
+            missing = [
+                name
+                for name in ("sasl_mechanism", "sasl_username", "sasl_password")
+                if getattr(self, name) is None
+            ]
+            if missing:
+                raise ValueError(
+                    f"security_protocol {self.security_protocol} needs {', '.join(missing)}"
+                )
+        return self
+
+    def client_options(self) -> dict[str, Any]:
+        """Connection options in kafka-python's vocabulary (security, timeouts, client id)."""
+        options: dict[str, Any] = {
+            "client_id": self.client_id,
+            "security_protocol": self.security_protocol,
+            "request_timeout_ms": int(self.request_timeout_seconds * 1000),
+        }
+        if self.sasl_mechanism is not None:
+            options["sasl_mechanism"] = self.sasl_mechanism
+            options["sasl_plain_username"] = self.sasl_username
+            options["sasl_plain_password"] = (
+                self.sasl_password.get_secret_value() if self.sasl_password else None
+            )
+        for name in ("ssl_cafile", "ssl_certfile", "ssl_keyfile"):
+            value = getattr(self, name)
+            if value is not None:
+                options[name] = str(value)
+        return options
+
+
+class BrokerSettings(Section):
+    """The local single-node broker that ``newsradar broker start`` runs."""
+
+    kafka_version: str = Field(default=KAFKA_VERSION, pattern=r"^4\.\d+\.\d+$")
+    """Apache Kafka release whose jars Maven fetches (4.x)."""
+    host: str = "127.0.0.1"
+    port: Port = 9092
+    controller_port: Port = 9093
+    heap_mb: int = Field(default=512, ge=128, le=65536)
+    start_timeout_seconds: float = Field(default=90.0, gt=0, le=1800)
+    stop_timeout_seconds: float = Field(default=60.0, gt=0, le=600)
+
+    @model_validator(mode="after")
+    def _distinct_ports(self) -> BrokerSettings:
+        if self.port == self.controller_port:
+            raise ValueError(f"port and controller_port are both {self.port}; use two ports")
+        return self
+
+
+class TopicSpec(Section):
+    name: str = Field(min_length=1, max_length=249, pattern=r"^[A-Za-z0-9._-]+$")
+    partitions: int = Field(default=8, ge=1, le=10_000)
+
+
+class TopicsSettings(Section):
+    """Topic names and partition counts. More partitions let more workers share the load."""
+
+    articles: TopicSpec = TopicSpec(name=topics.ARTICLES)
+    alerts: TopicSpec = TopicSpec(name=topics.ALERTS)
+    deadletter: TopicSpec = TopicSpec(name=topics.DEADLETTER, partitions=1)
+    replication_factor: int = Field(default=1, ge=1, le=32)
+
+    def all(self) -> tuple[TopicSpec, ...]:
+        return (self.articles, self.alerts, self.deadletter)
+
+
+class Settings(Section):
+    data_dir: Path = Path("var")
+    kafka: KafkaSettings = KafkaSettings()
+    broker: BrokerSettings = BrokerSettings()
+    topics: TopicsSettings = TopicsSettings()
+
+    @property
+    def uses_local_broker(self) -> bool:
+        return not self.kafka.bootstrap.strip()
+
+    @property
+    def bootstrap_servers(self) -> list[str]:
+        if self.uses_local_broker:
+            return [f"{self.broker.host}:{self.broker.port}"]
+        return [s.strip() for s in self.kafka.bootstrap.split(",") if s.strip()]
+
+
+def config_path(explicit: Path | None, env: Mapping[str, str]) -> Path | None:
+    """The config file to read, or None to run on defaults and environment alone."""
+    if explicit is not None:
+        return explicit
+    if env.get("NEWSRADAR_CONFIG"):
+        return Path(env["NEWSRADAR_CONFIG"])
+    return DEFAULT_CONFIG_FILE if DEFAULT_CONFIG_FILE.is_file() else None
+
+
+def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
+    """Read, merge and validate settings; raise :class:`ConfigError` naming every bad key."""
+    env = os.environ if env is None else env
+    file = config_path(path, env)
+    data: dict[str, Any] = {}
+    sources: dict[tuple[str, ...], str] = {}
+    if file is not None:
+        data = _read_toml(file)
+        _record_sources(data, (), str(file), sources)
+    for name, value in sorted(env.items()):
+        key = _env_key(name)
+        if key is None:
+            continue
+        _set_path(data, key, value, name)
+        sources[key] = f"env {name}"
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, sources)) from None
+
+
+def _read_toml(file: Path) -> dict[str, Any]:
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{file}: config file not found; create it from deploy/newsradar.example.toml "
+            "or leave --config out to run on defaults"
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{file}: cannot read config file: {exc}") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{file}: not valid TOML: {exc}") from None
+
+
+def _env_key(name: str) -> tuple[str, ...] | None:
+    if name in ENV_ALIASES:
+        return ENV_ALIASES[name]
+    if not name.startswith(ENV_PREFIX) or "__" not in name:
+        return None
+    return tuple(part.lower() for part in name[len(ENV_PREFIX) :].split("__"))
+
+
+def _set_path(data: dict[str, Any], key: tuple[str, ...], value: str, env_name: str) -> None:
+    node = data
+    for part in key[:-1]:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise ConfigError(
+                f"{env_name}: {'.'.join(key[:-1])} is a single value in the config file, "
+                "not a section; remove the variable or fix the key"
+            )
+        node = child
+    node[key[-1]] = value
+
+
+def _record_sources(
+    data: Mapping[str, Any], prefix: tuple[str, ...], source: str, out: dict[tuple[str, ...], str]
+) -> None:
+    for key, value in data.items():
+        path = (*prefix, key)
+        out[path] = source
+        if isinstance(value, Mapping):
+            _record_sources(value, path, source, out)
+
+
+def _describe(exc: ValidationError, sources: Mapping[tuple[str, ...], str]) -> str:
+    lines = []
+    for err in exc.errors():
+        loc = tuple(str(p) for p in err["loc"])
+        where = ".".join(loc) or "(root)"
+        source = next(
+            (sources[loc[:i]] for i in range(len(loc), 0, -1) if loc[:i] in sources), "defaults"
+        )
+        got = err.get("input")
+        shown = "" if isinstance(got, Mapping) or err["type"] == "missing" else f" = {got!r}"
+        if "password" in where and shown:
+            shown = " = '***'"
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key; see deploy/newsradar.example.toml for the keys allowed"
+        lines.append(f"{where}{shown} ({source}): {msg}")
+    return "\n".join(lines)

@@ -1,0 +1,19 @@
+"""Names of the Kafka topics the stages talk through.
+
+The defaults are the documented names; deployments may rename them in the ``[topics]`` config
+section, so code reads names from :class:`newsradar.settings.TopicsSettings`, never from here
+directly. This module only holds the defaults, in one place.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+ARTICLES: Final = "newsradar.articles"
+"""Normalized articles, keyed by article id; written by producers, read by processors."""
+
+ALERTS: Final = "newsradar.alerts"
+"""Alerts, keyed by alert id; written by processors, read by sinks."""
+
+DEADLETTER: Final = "newsradar.deadletter"
+"""Records any stage could not handle, with stage, error_type and reason."""

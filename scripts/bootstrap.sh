@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Set up everything newsradar needs on this machine, idempotently:
+#   Debian packages (Java 17+, Maven; more when tests need them), a virtualenv in .venv keyed on
+#   the hash of pyproject.toml + requirements.lock, the pinned Python deps, and the Kafka jars
+#   (through Maven, cached in ~/.m2 and ~/.cache/newsradar).
+# Quiet when all is there already; prints what it installs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf 'bootstrap: %s\n' "$*" >&2; }
+
+apt_install() {
+    local missing=()
+    for pkg in "$@"; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" \
+            || missing+=("$pkg")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    if [ "$(id -u)" -ne 0 ] && ! command -v sudo >/dev/null; then
+        log "missing Debian packages: ${missing[*]}; install them (apt-get install ${missing[*]})"
+        exit 1
+    fi
+    local SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+    log "installing Debian packages: ${missing[*]}"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
+        "${missing[@]}" >/dev/null
+}
+
+# Java 17+ and Maven run and fetch the local Kafka broker.
+command -v java >/dev/null || apt_install openjdk-17-jre-headless
+command -v mvn >/dev/null || apt_install maven
+# Extra Debian packages the test suite needs (servers, browsers), listed in one place.
+if [ "${NEWSRADAR_BOOTSTRAP_TEST_PACKAGES:-0}" = 1 ] && [ -s deploy/debian-test-packages.txt ]; then
+    mapfile -t test_pkgs < <(grep -v '^\s*#' deploy/debian-test-packages.txt | grep -v '^\s*$')
+    [ ${#test_pkgs[@]} -eq 0 ] || apt_install "${test_pkgs[@]}"
+fi
+
+PYTHON="${PYTHON:-python3}"
+if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+    log "newsradar needs Python 3.11+; set PYTHON=/path/to/python3.11"
+    exit 1
+fi
+
+want="$(cat pyproject.toml requirements.lock | sha256sum | cut -c1-16)"
+have="$(cat .venv/.deps-hash 2>/dev/null || true)"
+if [ "$want" != "$have" ]; then
+    log "creating .venv (dependencies changed or first run)"
+    rm -rf .venv
+    "$PYTHON" -m venv .venv
+    .venv/bin/python -m pip install -q --disable-pip-version-check "uv==0.13.9"
+    .venv/bin/uv pip install -q --python .venv/bin/python -r requirements.lock
+    .venv/bin/uv pip install -q --python .venv/bin/python --no-deps -e .
+    echo "$want" > .venv/.deps-hash
+fi
+
+# Fetch the broker's jars now (once), so the first `broker start` does not wait for Maven.
+.venv/bin/python -c 'from newsradar.broker import ensure_jars; ensure_jars()'

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The whole test suite on a fresh machine: set-up, lint, types, unit and integration tests.
+# Integration tests start their own Kafka broker (and other servers) on free local ports.
+# Extra arguments go to pytest, e.g. `scripts/test.sh -k broker`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+NEWSRADAR_BOOTSTRAP_TEST_PACKAGES=1 bash scripts/bootstrap.sh
+.venv/bin/ruff check --quiet .
+.venv/bin/ruff format --quiet --check .
+.venv/bin/mypy
+exec .venv/bin/pytest -q -p no:cacheprovider "$@"

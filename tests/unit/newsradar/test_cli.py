@@ -1,0 +1,75 @@
+"""The CLI as a user meets it: a real process, its exit code and what it prints."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import REPO
+
+
+def run(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("NEWSRADAR_")}
+    return subprocess.run(
+        [sys.executable, "-m", "newsradar", *args],
+        capture_output=True,
+        text=True,
+        env={**base, **(env or {})},
+        cwd=cwd or REPO,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_config_check_accepts_the_example() -> None:
+    proc = run("config", "check", "deploy/newsradar.example.toml")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("deploy/newsradar.example.toml: OK")
+    assert "local broker at 127.0.0.1:9092" in proc.stdout
+
+
+def test_config_check_names_each_bad_key_without_traceback(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[broker]\nport = 0\n[topic]\nx = 1\n")
+    proc = run("config", "check", str(bad))
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines() == [
+        f"newsradar: error: broker.port = 0 ({bad}): Input should be greater than or equal to 1",
+        f"newsradar: error: topic ({bad}): unknown key; "
+        "see deploy/newsradar.example.toml for the keys allowed",
+    ]
+
+
+def test_missing_config_file_is_one_line(tmp_path: Path) -> None:
+    proc = run("--config", str(tmp_path / "none.toml"), "broker", "status")
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1
+    assert "config file not found" in proc.stderr
+
+
+def test_topics_create_fails_fast_without_a_broker(tmp_path: Path) -> None:
+    proc = run("topics", "create", env={"NEWSRADAR_DATA_DIR": str(tmp_path)})
+    assert proc.returncode == 1
+    assert proc.stderr.strip() == (
+        f"newsradar: error: the local broker of {tmp_path} is not running; start it with "
+        "`newsradar broker start`, or set kafka.bootstrap to use an external cluster"
+    )
+
+
+def test_broker_commands_leave_an_external_cluster_alone(tmp_path: Path) -> None:
+    env = {"NEWSRADAR_DATA_DIR": str(tmp_path), "NEWSRADAR_KAFKA_BOOTSTRAP": "kafka.example:9092"}
+    proc = run("broker", "start", env=env)
+    assert proc.returncode == 0
+    assert "external Kafka cluster is configured (kafka.example:9092)" in proc.stdout
+    assert not (tmp_path / "kafka").exists()
+
+
+def test_broker_status_exits_non_zero_when_stopped(tmp_path: Path) -> None:
+    proc = run("broker", "status", env={"NEWSRADAR_DATA_DIR": str(tmp_path)})
+    assert proc.returncode == 1
+    assert proc.stderr.strip() == "127.0.0.1:9092: not running"

@@ -331,31 +331,51 @@ def start(settings: Settings) -> BrokerStatus:
             raise BrokerError(f"formatting Kafka storage in {paths.data} failed: {last[:300]}")
 
     log_offset = paths.server_log.stat().st_size if paths.server_log.exists() else 0
-    with paths.console_log.open("ab") as console:
-        proc = subprocess.Popen(
-            [*jvm, "kafka.Kafka", str(paths.properties)],
-            stdin=subprocess.DEVNULL,
-            stdout=console,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    paths.pid_file.write_text(str(proc.pid))
+    pid = _spawn_detached([*jvm, "kafka.Kafka", str(paths.properties)], paths.console_log)
+    paths.pid_file.write_text(str(pid))
     try:
-        _wait_ready(settings, paths, proc, log_offset)
+        _wait_ready(settings, paths, pid, log_offset)
     except BaseException:
-        _terminate(proc.pid, settings.broker.stop_timeout_seconds, proc)
+        _terminate(pid, settings.broker.stop_timeout_seconds)
         paths.pid_file.unlink(missing_ok=True)
         raise
-    return BrokerStatus(True, proc.pid, address, "started")
+    return BrokerStatus(True, pid, address, "started")
 
 
-def _wait_ready(
-    settings: Settings, paths: BrokerPaths, proc: subprocess.Popen[bytes], log_offset: int
-) -> None:
+def _spawn_detached(argv: list[str], output: Path) -> int:
+    """Start ``argv`` in its own session, output appended to ``output``; it outlives the CLI."""
+    fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    try:
+        return os.posix_spawn(
+            argv[0],
+            argv,
+            dict(os.environ),
+            file_actions=[
+                (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+                (os.POSIX_SPAWN_DUP2, fd, 1),
+                (os.POSIX_SPAWN_DUP2, fd, 2),
+                (os.POSIX_SPAWN_CLOSE, fd),
+            ],
+            setsid=True,
+        )
+    finally:
+        os.close(fd)
+
+
+def _exit_code(pid: int) -> int | None:
+    """The exit code if ``pid`` (our child) has exited, else None; reaps it."""
+    try:
+        done, status = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:  # not our child: ask /proc instead
+        return None if is_broker_process(pid) else -1
+    return os.waitstatus_to_exitcode(status) if done else None
+
+
+def _wait_ready(settings: Settings, paths: BrokerPaths, pid: int, log_offset: int) -> None:
     timeout = settings.broker.start_timeout_seconds
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        code = proc.poll()
+        code = _exit_code(pid)
         if code is not None:
             raise _start_failure(paths, code, settings)
         if READY_LINE in _log_since(paths.server_log, log_offset):
@@ -396,22 +416,19 @@ def _start_failure(paths: BrokerPaths, code: int, settings: Settings) -> BrokerE
     )
 
 
-def _terminate(pid: int, timeout: float, proc: subprocess.Popen[bytes] | None = None) -> bool:
+def _terminate(pid: int, timeout: float) -> bool:
     """SIGTERM, wait up to ``timeout``, then SIGKILL. True if it stopped cleanly."""
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if proc is not None:
-            if proc.poll() is not None:
-                return True
-        elif not is_broker_process(pid):
+        if _exit_code(pid) is not None or not is_broker_process(pid):
             return True
         time.sleep(0.2)
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGKILL)
-    if proc is not None:
-        proc.wait(10)
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, 0)
     return False
 
 

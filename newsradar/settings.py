@@ -156,11 +156,13 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
     """Read, merge and validate settings; raise :class:`ConfigError` naming every bad key."""
     env = os.environ if env is None else env
     file = config_path(path, env)
-    data: dict[str, Any] = {}
+    # Start from the defaults so that overriding one key of a section keeps the others.
+    data: dict[str, Any] = Settings().model_dump()
     sources: dict[tuple[str, ...], str] = {}
     if file is not None:
-        data = _read_toml(file)
-        _record_sources(data, (), str(file), sources)
+        from_file = _read_toml(file)
+        _record_sources(from_file, (), str(file), sources)
+        _merge(data, from_file)
     for name, value in sorted(env.items()):
         key = _env_key(name)
         if key is None:
@@ -187,6 +189,14 @@ def _read_toml(file: Path) -> dict[str, Any]:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{file}: not valid TOML: {exc}") from None
+
+
+def _merge(base: dict[str, Any], update: Mapping[str, Any]) -> None:
+    for key, value in update.items():
+        if isinstance(value, Mapping) and isinstance(base.get(key), dict):
+            _merge(base[key], value)
+        else:
+            base[key] = value
 
 
 def _env_key(name: str) -> tuple[str, ...] | None:

@@ -15,6 +15,7 @@ import typer
 from newsradar.cli import broker as broker_cmd
 from newsradar.cli import config as config_cmd
 from newsradar.cli import topics as topics_cmd
+from newsradar.cli.up import up
 from newsradar.cli.context import CliState
 from newsradar.errors import NewsradarError
 
@@ -28,6 +29,7 @@ app = typer.Typer(
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(broker_cmd.app, name="broker")
 app.add_typer(topics_cmd.app, name="topics")
+app.command("up")(up)
 
 
 @app.callback()

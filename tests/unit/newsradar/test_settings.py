@@ -106,3 +106,10 @@ def test_sasl_needs_credentials_and_secrets_are_not_echoed(tmp_path: Path) -> No
 def test_broker_ports_must_differ() -> None:
     with pytest.raises(ConfigError, match="port and controller_port are both 9093"):
         load_settings(None, env={"NEWSRADAR_BROKER__PORT": "9093"})
+
+
+def test_overriding_one_key_of_a_section_keeps_its_other_defaults(tmp_path: Path) -> None:
+    s = load_settings(None, env={"NEWSRADAR_TOPICS__ALERTS__PARTITIONS": "2"})
+    assert (s.topics.alerts.name, s.topics.alerts.partitions) == ("newsradar.alerts", 2)
+    path = write(tmp_path, "[topics.deadletter]\npartitions = 3\n")
+    assert load_settings(path, env={}).topics.deadletter.name == "newsradar.deadletter"

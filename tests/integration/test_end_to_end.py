@@ -1,0 +1,73 @@
+"""Foundation end to end: kafka-python -> Kafka -> faust agent -> Kafka -> kafka-python."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+
+from kafka import KafkaConsumer, KafkaProducer
+
+from newsradar.schemas import Alert, Article, alert_id, decode, encode
+from tests.conftest import REPO
+from tests.integration.conftest import KafkaEnv
+
+
+def test_article_becomes_alert_through_a_faust_agent(kafka: KafkaEnv, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    now = datetime.now(UTC)
+    article = Article(
+        id=f"e2e-{time.time_ns()}",
+        title="العراق وروسيا",
+        published=now,
+        fetched_at=now,
+        url="https://example.org/a",
+    )
+    log = (tmp_path / "worker.log").open("w")
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "faust",
+            "-A",
+            "tests.integration.faust_relay",
+            "worker",
+            "-l",
+            "warn",
+        ],
+        cwd=REPO,
+        env=kafka.process_env(),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        producer = KafkaProducer(bootstrap_servers=kafka.bootstrap)
+        producer.send(
+            kafka.settings.topics.articles.name, key=article.id.encode(), value=encode(article)
+        ).get(timeout=30)
+        producer.close()
+
+        consumer = KafkaConsumer(
+            kafka.settings.topics.alerts.name,
+            bootstrap_servers=kafka.bootstrap,
+            group_id=f"e2e-check-{time.time_ns()}",
+            auto_offset_reset="earliest",
+        )
+        found = None
+        deadline = time.monotonic() + 90
+        while found is None and time.monotonic() < deadline and worker.poll() is None:
+            for batch in consumer.poll(timeout_ms=1000).values():
+                for message in batch:
+                    alert = decode(Alert, message.value)
+                    if alert.article_id == article.id:
+                        found = (message.key, alert)
+        consumer.close()
+    finally:
+        worker.terminate()
+        worker.wait(60)
+        log.close()
+    assert found is not None, (tmp_path / "worker.log").read_text()[-3000:]
+    key, alert = found
+    assert key == alert_id("relay", article.id).encode()
+    assert alert.article_title == "العراق وروسيا"
+    assert alert.article_published == article.published

@@ -15,8 +15,8 @@ import typer
 from newsradar.cli import broker as broker_cmd
 from newsradar.cli import config as config_cmd
 from newsradar.cli import topics as topics_cmd
-from newsradar.cli.up import up
 from newsradar.cli.context import CliState
+from newsradar.cli.up import up
 from newsradar.errors import NewsradarError
 
 app = typer.Typer(

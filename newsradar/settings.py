@@ -126,11 +126,28 @@ class TopicsSettings(Section):
         return (self.articles, self.alerts, self.deadletter)
 
 
+class ProcessorsSettings(Section):
+    """The detection stage (faust workers); every worker with one ``app_id`` shares the load."""
+
+    app_id: str = Field(default="newsradar-processors", pattern=r"^[A-Za-z0-9._-]+$")
+    """faust app id: the consumer group, and the prefix of its internal topics."""
+    rules_file: Path | None = None
+    """Alert rules (YAML or TOML); empty: the shipped default rules."""
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = Field(default=9102, ge=0, le=65535)
+    """Prometheus /metrics port of a worker; 0 turns the endpoint off."""
+    surge_factor: float = Field(default=3.0, gt=1)
+    """A pair surges when this hour's count is this many times its 24-hour hourly mean ..."""
+    surge_min_count: int = Field(default=5, ge=1)
+    """... and at least this many articles."""
+
+
 class Settings(Section):
     data_dir: Path = Path("var")
     kafka: KafkaSettings = KafkaSettings()
     broker: BrokerSettings = BrokerSettings()
     topics: TopicsSettings = TopicsSettings()
+    processors: ProcessorsSettings = ProcessorsSettings()
 
     @property
     def uses_local_broker(self) -> bool:

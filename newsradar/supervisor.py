@@ -24,7 +24,7 @@ class Stage:
     args: tuple[str, ...]
 
 
-STAGES: tuple[Stage, ...] = ()
+STAGES: tuple[Stage, ...] = (Stage("processors", ("processors", "run")),)
 """The stages ``newsradar up`` runs, in start order; they register here as they land."""
 
 

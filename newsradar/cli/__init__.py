@@ -14,6 +14,7 @@ import typer
 
 from newsradar.cli import broker as broker_cmd
 from newsradar.cli import config as config_cmd
+from newsradar.cli import processors as processors_cmd
 from newsradar.cli import topics as topics_cmd
 from newsradar.cli.context import CliState
 from newsradar.cli.up import up
@@ -29,6 +30,9 @@ app = typer.Typer(
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(broker_cmd.app, name="broker")
 app.add_typer(topics_cmd.app, name="topics")
+app.add_typer(processors_cmd.app, name="processors")
+app.add_typer(processors_cmd.rules_app, name="rules")
+app.command("classify")(processors_cmd.classify)
 app.command("up")(up)
 
 

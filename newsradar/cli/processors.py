@@ -1,0 +1,169 @@
+"""``newsradar processors``, ``newsradar classify`` and ``newsradar rules``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from newsradar.cli.context import state
+from newsradar.errors import NewsradarError
+
+app = typer.Typer(help="Run the detection stage (faust workers).", no_args_is_help=True)
+rules_app = typer.Typer(help="Check and try alert rules.", no_args_is_help=True)
+
+RulesOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--rules", help="Rule file (YAML/TOML) replacing the default rules.", dir_okay=False
+    ),
+]
+
+
+@app.command("run")
+def run(ctx: typer.Context) -> None:
+    """Run a processors worker until stopped; more workers with the same app_id share the load."""
+    cli = state(ctx)
+    settings = cli.settings()
+    from faust.worker import Worker
+    from prometheus_client import start_http_server
+
+    from newsradar.broker import require_running
+    from newsradar.kafka_admin import ensure_topics
+    from processors.app import create_app
+
+    require_running(settings)
+    ensure_topics(settings)
+    faust_app = create_app(settings)
+    conf = settings.processors
+    if conf.metrics_port:
+        try:
+            start_http_server(conf.metrics_port, conf.metrics_host)
+        except OSError as exc:
+            raise NewsradarError(
+                f"processors.metrics_port {conf.metrics_port} on {conf.metrics_host} is not free "
+                f"({exc.strerror}); set another port or 0 to turn metrics off"
+            ) from None
+        typer.echo(f"Metrics at http://{conf.metrics_host}:{conf.metrics_port}/metrics", err=True)
+    worker = Worker(faust_app, loglevel=cli.log_level.lower(), quiet=True)
+    worker.execute_from_commandline()
+
+
+def classify(
+    rules: RulesOption = None,
+) -> None:
+    """Classify JSON Lines articles from stdin: one JSON line out per line in, in order.
+
+    Each input line holds `id`, `title` and optionally `summary`, `content`, `language`, `url`.
+    A line that cannot be read gives {"id": ..., "error": "..."} and the run goes on.
+    """
+    from processors.classify import ArticleText, Engine
+
+    engine = Engine.default(rules)
+    out = sys.stdout
+    try:
+        for number, line in enumerate(sys.stdin, start=1):
+            if not line.strip():
+                continue
+            out.write(json.dumps(_classify_line(engine, line, number), ensure_ascii=False) + "\n")
+            out.flush()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise NewsradarError(f"cannot read stdin: {exc}") from None
+    _ = ArticleText  # imported for the type in _classify_line
+
+
+def _classify_line(engine: Any, line: str, number: int) -> dict[str, Any]:
+    from processors.classify import ArticleText
+
+    try:
+        data = json.loads(line)
+    except json.JSONDecodeError as exc:
+        return {"id": None, "line": number, "error": f"line {number} is not JSON: {exc.msg}"}
+    if not isinstance(data, dict):
+        return {"id": None, "line": number, "error": f"line {number} is not a JSON object"}
+    article_id = data.get("id")
+    if not isinstance(article_id, str | int) or str(article_id) == "":
+        return {"id": article_id, "line": number, "error": "`id` is missing or not a string"}
+    fields: dict[str, str] = {}
+    for name in ("title", "summary", "content", "language", "url"):
+        value = data.get(name, "")
+        if value is None:
+            value = ""
+        if not isinstance(value, str):
+            return {"id": article_id, "line": number, "error": f"`{name}` must be a string"}
+        fields[name] = value
+    if not fields["title"] and not fields["summary"] and not fields["content"]:
+        return {
+            "id": article_id,
+            "line": number,
+            "error": "no text: give title, summary or content",
+        }
+    result = engine.classify(ArticleText(id=str(article_id), **fields))
+    out: dict[str, Any] = result.to_json()
+    out["id"] = article_id
+    return out
+
+
+@rules_app.command("check")
+def rules_check(file: Annotated[Path, typer.Argument(help="Rule file.", dir_okay=False)]) -> None:
+    """Validate a rule file; name every bad rule key and what is allowed."""
+    from processors.classify import Engine
+
+    engine = Engine.default(file)
+    typer.echo(
+        f"{file}: OK ({len(engine.rules.rules)} rules: "
+        f"{', '.join(r.id for r in engine.rules.rules)})"
+    )
+
+
+@rules_app.command("test")
+def rules_test(
+    rules_file: Annotated[Path, typer.Argument(metavar="RULES", help="Rule file.", dir_okay=False)],
+    text_file: Annotated[
+        Path, typer.Argument(metavar="TEXT_FILE", help="Article text (UTF-8).", dir_okay=False)
+    ],
+    color: Annotated[
+        bool, typer.Option("--color/--no-color", help="Highlight with ANSI colour.")
+    ] = True,
+) -> None:
+    """Show which rules fire on TEXT_FILE, with matched terms highlighted in the text."""
+    from processors.classify import ArticleText, Engine
+
+    engine = Engine.default(rules_file)
+    try:
+        text = text_file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise NewsradarError(f"{text_file}: cannot read text: {exc}") from None
+    result = engine.classify(ArticleText(id=text_file.name, content=text))
+    typer.echo(f"language: {result.language}")
+    typer.echo(f"countries: {', '.join(result.countries) or '-'}")
+    typer.echo(f"pairs: {', '.join(f'{p} ({n})' for p, n in result.pair_counts.items()) or '-'}")
+    typer.echo(f"topics: {', '.join(result.topics) or '-'}")
+    for verdict in result.verdicts:
+        mark = "FIRED" if verdict.fired else "no"
+        typer.echo(
+            f"rule {verdict.rule.id} v{verdict.rule.version}: {mark} "
+            f"score={verdict.score:g} ({'; '.join(verdict.reasons)})"
+        )
+    typer.echo("")
+    typer.echo(highlight(text, [(m.start, m.end, m.denotes) for m in result.matches], color))
+
+
+def highlight(text: str, spans: list[tuple[int, int, str]], color: bool) -> str:
+    """``text`` with each span wrapped: ANSI reverse video, or [[term|denotes]] without colour."""
+    out = []
+    pos = 0
+    for start, end, denotes in sorted({(s, e, d) for s, e, d in spans}):
+        if start < pos:
+            continue
+        out.append(text[pos:start])
+        term = text[start:end]
+        out.append(
+            f"\x1b[7m{term}\x1b[0m\x1b[2m[{denotes}]\x1b[0m" if color else f"[[{term}|{denotes}]]"
+        )
+        pos = end
+    out.append(text[pos:])
+    return "".join(out)

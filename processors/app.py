@@ -1,0 +1,167 @@
+"""The processors stage as a faust app: ``newsradar.articles`` in, ``newsradar.alerts`` out.
+
+Agents:
+
+- ``detect`` reads articles, runs the detection :class:`~processors.classify.Engine`, sends one
+  alert per fired rule (keyed by alert id, so redeliveries carry the same id and sinks upsert),
+  and one pair-mention record per country pair. A record that fails for any reason goes to
+  ``newsradar.deadletter`` with stage, error type and reason; the agent goes on with the next.
+  Every exception is caught per event: one escaping an agent would ack the message and lose it.
+- ``count_pairs`` reads the pair mentions, repartitioned by pair so each pair is counted by one
+  worker, keeps a tumbling hourly window per pair (a faust table backed by a compacted
+  changelog topic), and flags a surge against the pair's own 24-hour baseline.
+
+Messages sent while handling an event are attached to its offset: faust commits the offset only
+after they are acknowledged, so a crash re-processes rather than loses (at-least-once).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import timedelta
+from typing import Any
+
+import faust
+
+from newsradar.schemas import Article, DeadLetter, decode, encode
+from newsradar.settings import Settings
+from processors import metrics
+from processors.classify import ArticleText, Engine
+
+log = logging.getLogger("newsradar.processors")
+STAGE = "processors"
+HOUR = 3600.0
+BASELINE_HOURS = 24
+
+
+def broker_credentials(settings: Settings) -> Any:
+    kafka = settings.kafka
+    ssl_context = None
+    if kafka.security_protocol in ("SSL", "SASL_SSL"):
+        import ssl
+
+        ssl_context = ssl.create_default_context(
+            cafile=str(kafka.ssl_cafile) if kafka.ssl_cafile else None
+        )
+        if kafka.ssl_certfile:
+            ssl_context.load_cert_chain(
+                str(kafka.ssl_certfile), str(kafka.ssl_keyfile) if kafka.ssl_keyfile else None
+            )
+    if kafka.security_protocol.startswith("SASL_"):
+        return faust.SASLCredentials(
+            username=kafka.sasl_username,
+            password=kafka.sasl_password.get_secret_value() if kafka.sasl_password else None,
+            mechanism=kafka.sasl_mechanism,
+            ssl_context=ssl_context,
+        )
+    if ssl_context is not None:
+        return faust.SSLCredentials(ssl_context)
+    return None
+
+
+def create_app(settings: Settings, engine: Engine | None = None) -> faust.App:
+    """The faust app for ``settings``; ``engine`` defaults to the configured rules."""
+    conf = settings.processors
+    engine = engine or Engine.default(conf.rules_file)
+    app = faust.App(
+        conf.app_id,
+        broker=[f"kafka://{s}" for s in settings.bootstrap_servers],
+        broker_credentials=broker_credentials(settings),
+        store="memory://",
+        web_enabled=False,
+        datadir=str(settings.data_dir / "processors"),
+        topic_partitions=settings.topics.articles.partitions,
+        topic_replication_factor=settings.topics.replication_factor,
+        consumer_auto_offset_reset="earliest",
+        producer_acks=-1,
+        producer_compression_type="gzip",
+    )
+
+    def raw_topic(name: str) -> Any:
+        return app.topic(
+            name, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
+        )
+
+    articles = raw_topic(settings.topics.articles.name)
+    alerts = raw_topic(settings.topics.alerts.name)
+    deadletter = raw_topic(settings.topics.deadletter.name)
+    pair_mentions = raw_topic(f"{conf.app_id}-pair-mentions")
+    pair_hourly = app.Table(
+        "pair-hourly", default=int, partitions=settings.topics.articles.partitions
+    ).tumbling(HOUR, expires=timedelta(hours=BASELINE_HOURS + 2))
+
+    surging_now: set[str] = set()
+
+    async def dead_letter(event: Any, exc: BaseException) -> None:
+        msg = event.message
+        record = DeadLetter.for_value(
+            event.value,
+            stage=STAGE,
+            error=exc,
+            topic=msg.topic,
+            partition=msg.partition,
+            offset=msg.offset,
+            key=event.key,
+        )
+        metrics.DEADLETTERS.labels(STAGE, record.error_type).inc()
+        metrics.ARTICLES.labels("deadlettered").inc()
+        log.warning(
+            "Record dead-lettered. topic=%s partition=%s offset=%s error_type=%s reason=%s",
+            msg.topic,
+            msg.partition,
+            msg.offset,
+            record.error_type,
+            record.reason,
+        )
+        await deadletter.send(key=event.key, value=encode(record))
+
+    @app.agent(articles, name="detect")
+    async def detect(stream: Any) -> None:
+        async for event in stream.events():
+            started = time.perf_counter()
+            try:
+                article = decode(Article, event.value)
+                result = engine.classify(ArticleText.of(article))
+                raised = engine.alerts(article, result)
+            except Exception as exc:  # every failure has a place to go
+                await dead_letter(event, exc)
+                continue
+            for alert in raised:
+                await alerts.send(key=alert.id.encode(), value=encode(alert))
+                metrics.ALERTS.labels(alert.rule_id).inc()
+            for pair in result.pairs:
+                await pair_mentions.send(key=pair.encode(), value=article.id.encode())
+            metrics.ARTICLES.labels("alerted" if raised else "no_alert").inc()
+            metrics.PROCESSING.observe(time.perf_counter() - started)
+            if raised and event.message.timestamp:
+                metrics.LAG.observe(max(0.0, time.time() - event.message.timestamp))
+
+    @app.agent(pair_mentions, name="count-pairs")
+    async def count_pairs(stream: Any) -> None:
+        async for event in stream.events():
+            try:
+                pair = bytes(event.key).decode()
+                pair_hourly[pair] += 1
+                window = pair_hourly[pair]
+                current = int(window.current())
+                past = [int(window.delta(HOUR * h)) for h in range(1, BASELINE_HOURS + 1)]
+                baseline = sum(past) / len(past)
+                surging = current >= conf.surge_min_count and current >= conf.surge_factor * max(
+                    baseline, 1.0
+                )
+                metrics.PAIR_HOURLY.labels(pair).set(current)
+                if surging and pair not in surging_now:
+                    log.warning(
+                        "Country pair surging. pair=%s count_hour=%d baseline_hour=%.2f",
+                        pair,
+                        current,
+                        baseline,
+                    )
+                metrics.PAIR_SURGE.labels(pair).set(1 if surging else 0)
+                (surging_now.add if surging else surging_now.discard)(pair)
+            except Exception as exc:
+                await dead_letter(event, exc)
+
+    app.detect_agent = detect  # type: ignore[attr-defined]
+    return app

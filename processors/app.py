@@ -78,15 +78,25 @@ def create_app(settings: Settings, engine: Engine | None = None) -> faust.App:
         producer_compression_type="gzip",
     )
 
-    def raw_topic(name: str) -> Any:
+    def raw_topic(name: str, **options: Any) -> Any:
         return app.topic(
-            name, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
+            name,
+            key_type=bytes,
+            value_type=bytes,
+            key_serializer="raw",
+            value_serializer="raw",
+            **options,
         )
 
     articles = raw_topic(settings.topics.articles.name)
     alerts = raw_topic(settings.topics.alerts.name)
     deadletter = raw_topic(settings.topics.deadletter.name)
-    pair_mentions = raw_topic(f"{conf.app_id}-pair-mentions")
+    # Internal: faust creates it on start (the pipeline's own topics are created explicitly).
+    pair_mentions = raw_topic(
+        f"{conf.app_id}-pair-mentions",
+        internal=True,
+        partitions=settings.topics.articles.partitions,
+    )
     pair_hourly = app.Table(
         "pair-hourly", default=int, partitions=settings.topics.articles.partitions
     ).tumbling(HOUR, expires=timedelta(hours=BASELINE_HOURS + 2))

@@ -10,8 +10,8 @@ What it folds (the same function is applied to gazetteer terms and to article te
 - Latin case (casefold), typographic apostrophes -> ', dashes -> -.
 
 The work is one ``str.translate`` over a table built once (about 0.3 s, at first use), so it
-runs at C speed. The offset map is computed only for the characters whose replacement is not exactly one character, and
-:meth:`Normalized.to_original` answers by binary search.
+runs at C speed. The offset map is computed only for the characters whose replacement is not
+exactly one character, and :meth:`Normalized.to_original` answers by binary search.
 """
 
 from __future__ import annotations

@@ -1,0 +1,104 @@
+"""The real processors worker on the real broker: the reference article becomes an alert."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from kafka import KafkaConsumer, KafkaProducer
+
+from newsradar.schemas import Alert, Article, DeadLetter, alert_id, decode, encode
+from tests.conftest import REPO, shared_data_path
+from tests.integration.conftest import KafkaEnv
+
+
+@pytest.fixture(scope="module")
+def worker(kafka: KafkaEnv, tmp_path_factory: pytest.TempPathFactory) -> Iterator[subprocess.Popen[bytes]]:
+    log_path = tmp_path_factory.mktemp("processors") / "worker.log"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "newsradar", "processors", "run"],
+            cwd=REPO,
+            env=kafka.process_env(NEWSRADAR_PROCESSORS__METRICS_PORT="0"),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            yield proc
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            if proc.returncode not in (0, -15):
+                print(log_path.read_text()[-5000:])
+
+
+def _consume(kafka: KafkaEnv, topic: str, want: int, match, worker: subprocess.Popen[bytes]) -> list:  # type: ignore[no-untyped-def]
+    consumer = KafkaConsumer(
+        topic, bootstrap_servers=kafka.bootstrap, group_id=f"check-{time.time_ns()}",
+        auto_offset_reset="earliest",
+    )
+    found = []
+    deadline = time.monotonic() + 90
+    try:
+        while len(found) < want and time.monotonic() < deadline:
+            assert worker.poll() is None, "processors worker exited"
+            for batch in consumer.poll(timeout_ms=1000).values():
+                for message in batch:
+                    item = match(message)
+                    if item is not None:
+                        found.append(item)
+    finally:
+        consumer.close()
+    return found
+
+
+def test_reference_article_raises_one_iraq_russia_alert_and_bad_records_are_dead_lettered(
+    kafka: KafkaEnv, worker: subprocess.Popen[bytes]
+) -> None:
+    text = shared_data_path("articles", "elaph-iraq-russia.ar.txt").read_text(encoding="utf-8")
+    title, _, body = text.partition("\n")
+    now = datetime.now(UTC)
+    run = time.time_ns()
+    reference = Article(id=f"elaph-{run}", title=title[:150], content=body, language="ar",
+                        published=now, fetched_at=now, url="https://elaph.com/x")
+    distractor = Article(id=f"distractor-{run}", title="France and Germany talk trade",
+                         content="Paris and Berlin signed a trade agreement.", published=now,
+                         fetched_at=now)
+    producer = KafkaProducer(bootstrap_servers=kafka.bootstrap)
+    topic = kafka.settings.topics.articles.name
+    for article in (reference, distractor):
+        producer.send(topic, key=article.id.encode(), value=encode(article)).get(30)
+    producer.send(topic, key=f"bad-{run}".encode(), value=b"{not json").get(30)
+    producer.close()
+
+    dead = _consume(kafka, kafka.settings.topics.deadletter.name, 1,
+                    lambda m: decode(DeadLetter, m.value) if m.key == f"bad-{run}".encode() else None,
+                    worker)
+    assert len(dead) == 1
+    assert (dead[0].stage, dead[0].error_type) == ("processors", "SchemaError")
+    assert "not valid UTF-8 JSON" in dead[0].reason
+    assert dead[0].original_value() == b"{not json"
+
+    alerts = _consume(kafka, kafka.settings.topics.alerts.name, 1,
+                      lambda m: decode(Alert, m.value) if str(run) in decode(Alert, m.value).article_id else None,
+                      worker)
+    assert [a.article_id for a in alerts] == [reference.id]
+    alert = alerts[0]
+    assert alert.rule_id == "iraq-russia"
+    assert alert.id == alert_id("iraq-russia", reference.id)
+    assert {"IQ", "RU"} <= set(alert.countries)
+    assert "IQ-RU" in alert.pairs
+    assert {"security", "elections", "investment", "trade", "health", "defense"} <= set(alert.topics)
+    # Every match points into the original text.
+    for m in alert.matches:
+        source = reference.title if m.field == "title" else reference.content
+        assert source[m.start:m.end] == m.term

@@ -122,6 +122,9 @@ class RuleSet:
         for i, item in enumerate(items):
             rid = item.get("id", "?") if isinstance(item, Mapping) else "?"
             where = f"{source}: rules[{i}] ({rid})"
+            if rid in seen:
+                problems.append(f"{where}.id: duplicate rule id; ids must be unique")
+            seen.add(rid)
             try:
                 rule = Rule.model_validate(item)
             except ValidationError as exc:
@@ -131,9 +134,6 @@ class RuleSet:
                     shown = "" if isinstance(got, Mapping) else f" = {got!r}"
                     problems.append(f"{where}.{loc}{shown}: {err['msg']}")
                 continue
-            if rule.id in seen:
-                problems.append(f"{where}.id: duplicate rule id; ids must be unique")
-            seen.add(rule.id)
             if known_countries:
                 for code in sorted(rule.country_codes - set(known_countries)):
                     problems.append(

@@ -60,7 +60,7 @@ def classify(
     Each input line holds `id`, `title` and optionally `summary`, `content`, `language`, `url`.
     A line that cannot be read gives {"id": ..., "error": "..."} and the run goes on.
     """
-    from processors.classify import ArticleText, Engine
+    from processors.classify import Engine
 
     engine = Engine.default(rules)
     out = sys.stdout
@@ -72,7 +72,6 @@ def classify(
             out.flush()
     except (OSError, UnicodeDecodeError) as exc:
         raise NewsradarError(f"cannot read stdin: {exc}") from None
-    _ = ArticleText  # imported for the type in _classify_line
 
 
 def _classify_line(engine: Any, line: str, number: int) -> dict[str, Any]:

@@ -7,7 +7,6 @@ import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from kafka import KafkaConsumer, KafkaProducer
@@ -18,7 +17,9 @@ from tests.integration.conftest import KafkaEnv
 
 
 @pytest.fixture(scope="module")
-def worker(kafka: KafkaEnv, tmp_path_factory: pytest.TempPathFactory) -> Iterator[subprocess.Popen[bytes]]:
+def worker(
+    kafka: KafkaEnv, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[subprocess.Popen[bytes]]:
     log_path = tmp_path_factory.mktemp("processors") / "worker.log"
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
@@ -41,9 +42,13 @@ def worker(kafka: KafkaEnv, tmp_path_factory: pytest.TempPathFactory) -> Iterato
                 print(log_path.read_text()[-5000:])
 
 
-def _consume(kafka: KafkaEnv, topic: str, want: int, match, worker: subprocess.Popen[bytes]) -> list:  # type: ignore[no-untyped-def]
+def _consume(
+    kafka: KafkaEnv, topic: str, want: int, match, worker: subprocess.Popen[bytes]
+) -> list:  # type: ignore[no-untyped-def]
     consumer = KafkaConsumer(
-        topic, bootstrap_servers=kafka.bootstrap, group_id=f"check-{time.time_ns()}",
+        topic,
+        bootstrap_servers=kafka.bootstrap,
+        group_id=f"check-{time.time_ns()}",
         auto_offset_reset="earliest",
     )
     found = []
@@ -68,11 +73,22 @@ def test_reference_article_raises_one_iraq_russia_alert_and_bad_records_are_dead
     title, _, body = text.partition("\n")
     now = datetime.now(UTC)
     run = time.time_ns()
-    reference = Article(id=f"elaph-{run}", title=title[:150], content=body, language="ar",
-                        published=now, fetched_at=now, url="https://elaph.com/x")
-    distractor = Article(id=f"distractor-{run}", title="France and Germany talk trade",
-                         content="Paris and Berlin signed a trade agreement.", published=now,
-                         fetched_at=now)
+    reference = Article(
+        id=f"elaph-{run}",
+        title=title[:150],
+        content=body,
+        language="ar",
+        published=now,
+        fetched_at=now,
+        url="https://elaph.com/x",
+    )
+    distractor = Article(
+        id=f"distractor-{run}",
+        title="France and Germany talk trade",
+        content="Paris and Berlin signed a trade agreement.",
+        published=now,
+        fetched_at=now,
+    )
     producer = KafkaProducer(bootstrap_servers=kafka.bootstrap)
     topic = kafka.settings.topics.articles.name
     for article in (reference, distractor):
@@ -80,25 +96,35 @@ def test_reference_article_raises_one_iraq_russia_alert_and_bad_records_are_dead
     producer.send(topic, key=f"bad-{run}".encode(), value=b"{not json").get(30)
     producer.close()
 
-    dead = _consume(kafka, kafka.settings.topics.deadletter.name, 1,
-                    lambda m: decode(DeadLetter, m.value) if m.key == f"bad-{run}".encode() else None,
-                    worker)
+    dead = _consume(
+        kafka,
+        kafka.settings.topics.deadletter.name,
+        1,
+        lambda m: decode(DeadLetter, m.value) if m.key == f"bad-{run}".encode() else None,
+        worker,
+    )
     assert len(dead) == 1
     assert (dead[0].stage, dead[0].error_type) == ("processors", "SchemaError")
     assert "not valid UTF-8 JSON" in dead[0].reason
     assert dead[0].original_value() == b"{not json"
 
-    alerts = _consume(kafka, kafka.settings.topics.alerts.name, 1,
-                      lambda m: decode(Alert, m.value) if str(run) in decode(Alert, m.value).article_id else None,
-                      worker)
+    alerts = _consume(
+        kafka,
+        kafka.settings.topics.alerts.name,
+        1,
+        lambda m: decode(Alert, m.value) if str(run) in decode(Alert, m.value).article_id else None,
+        worker,
+    )
     assert [a.article_id for a in alerts] == [reference.id]
     alert = alerts[0]
     assert alert.rule_id == "iraq-russia"
     assert alert.id == alert_id("iraq-russia", reference.id)
     assert {"IQ", "RU"} <= set(alert.countries)
     assert "IQ-RU" in alert.pairs
-    assert {"security", "elections", "investment", "trade", "health", "defense"} <= set(alert.topics)
+    assert {"security", "elections", "investment", "trade", "health", "defense"} <= set(
+        alert.topics
+    )
     # Every match points into the original text.
     for m in alert.matches:
         source = reference.title if m.field == "title" else reference.content
-        assert source[m.start:m.end] == m.term
+        assert source[m.start : m.end] == m.term

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import combinations
 from pathlib import Path
+from typing import Literal
 
 from newsradar.schemas import Alert, Article, Match, alert_id
 from processors.match import Hit, Matcher, word_text
@@ -38,7 +39,8 @@ from processors.terms import (
     topic_terms,
 )
 
-FIELDS = ("title", "summary", "content")
+FieldName = Literal["title", "summary", "content"]
+FIELDS: tuple[FieldName, ...] = ("title", "summary", "content")
 _SENTENCE_END = re.compile(r"[.!?؟؛…]+(?=\s|$)|\n+")
 _WORD = re.compile(r"\S+")
 SNIPPET_CHARS = 60
@@ -68,6 +70,25 @@ class ArticleText:
         )
 
 
+@dataclass
+class _Field:
+    name: FieldName
+    text: str
+    hits: list[Hit]
+    words: str = ""
+    sentence_ends: list[int] = field(default_factory=list)
+
+    @cached_property
+    def word_starts(self) -> list[int]:
+        return [m.start() for m in _WORD.finditer(self.words)]
+
+    def sentence_of(self, pos: int) -> int:
+        return bisect.bisect_right(self.sentence_ends, pos)
+
+    def word_of(self, pos: int) -> int:
+        return bisect.bisect_right(self.word_starts, pos)
+
+
 @dataclass(frozen=True)
 class Classification:
     id: str
@@ -78,7 +99,16 @@ class Classification:
     pair_counts: dict[str, int]
     topics: tuple[str, ...]
     verdicts: tuple[Verdict, ...]
-    matches: tuple[Match, ...]
+    hits: tuple[tuple[_Field, Hit], ...] = field(repr=False, default=())
+
+    @cached_property
+    def matches(self) -> tuple[Match, ...]:
+        """Every matched term with field, original offsets and snippet; built on first use
+        (most articles raise no alert and nobody asks)."""
+        out: list[Match] = []
+        for f, hit in self.hits:
+            out.extend(_matches(f, hit))
+        return tuple(out[:MAX_MATCHES])
 
     @property
     def fired(self) -> tuple[Verdict, ...]:
@@ -98,25 +128,6 @@ class Classification:
             "scores": {v.rule.id: v.score for v in self.fired},
             "matches": [m.model_dump() for m in self.matches],
         }
-
-
-@dataclass
-class _Field:
-    name: str
-    text: str
-    hits: list[Hit]
-    words: str = ""
-    sentence_ends: list[int] = field(default_factory=list)
-
-    @cached_property
-    def word_starts(self) -> list[int]:
-        return [m.start() for m in _WORD.finditer(self.words)]
-
-    def sentence_of(self, pos: int) -> int:
-        return bisect.bisect_right(self.sentence_ends, pos)
-
-    def word_of(self, pos: int) -> int:
-        return bisect.bisect_right(self.word_starts, pos)
 
 
 class Engine:
@@ -143,6 +154,7 @@ class Engine:
                             default_class="noun",
                         )
                     )
+        self.matcher_terms: tuple[Term, ...] = tuple(vocabulary)
         self.matcher = Matcher(vocabulary, self.morphology)
         self.pair_proximity = pair_proximity or Proximity()
         self._words_needed = any(r.proximity.unit == "words" for r in rules.rules) or (
@@ -171,7 +183,7 @@ class Engine:
         topics: set[str] = set()
         blocs: set[str] = set()
         keywords: dict[str, set[str]] = {}
-        matches: list[Match] = []
+        located: list[tuple[_Field, Hit]] = []
         for f in fields:
             for hit in f.hits:
                 for term in hit.terms:
@@ -185,8 +197,7 @@ class Engine:
                         blocs.add(what)
                     elif kind == "keyword":
                         keywords.setdefault(what, set()).add(term.text)
-                if len(matches) < MAX_MATCHES:
-                    matches.extend(_matches(f, hit))
+                located.append((f, hit))
         language = _language(article)
         evidence = Evidence(language, mentions, topics, keywords)
         counts = self._pair_counts(evidence)
@@ -200,7 +211,7 @@ class Engine:
             pair_counts=dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))),
             topics=tuple(sorted(topics)),
             verdicts=verdicts,
-            matches=tuple(matches[:MAX_MATCHES]),
+            hits=tuple(located),
         )
 
     def _pair_counts(self, evidence: Evidence) -> Counter[str]:
@@ -251,8 +262,10 @@ def _matches(f: _Field, hit: Hit) -> list[Match]:
     lo = max(0, start - SNIPPET_CHARS)
     hi = min(len(f.text), end + SNIPPET_CHARS)
     snippet = " ".join(f.text[lo:hi].split())
+    # model_construct: the fields are built here from checked values; validation would cost
+    # more than the whole scan.
     return [
-        Match(
+        Match.model_construct(
             term=f.text[start:end],
             denotes=term.denotes,
             field=f.name,

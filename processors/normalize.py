@@ -105,6 +105,8 @@ class Normalized:
 
     def span_to_original(self, start: int, end: int) -> tuple[int, int]:
         """Original ``[start, end)`` covering normalised ``[start, end)``."""
+        if not self._breaks:
+            return start, end
         if end <= start:
             o = self.to_original(start)
             return o, o

@@ -173,5 +173,4 @@ def create_app(settings: Settings, engine: Engine | None = None) -> faust.App:
             except Exception as exc:
                 await dead_letter(event, exc)
 
-    app.detect_agent = detect  # type: ignore[attr-defined]
     return app

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -16,6 +19,31 @@ def shared_data_path(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"{path} not present: the shared test corpus lives beside the repo in CI")
     return path
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """This process's environment without NEWSRADAR_* settings, plus ``extra``."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith("NEWSRADAR_")}
+    return {**base, **extra}
+
+
+def run_cli(
+    *args: str,
+    env: dict[str, str] | None = None,
+    stdin: str | None = None,
+    timeout: float = 120,
+) -> subprocess.CompletedProcess[str]:
+    """``newsradar ARGS`` as a user runs it: a real process, from the repo, clean settings."""
+    return subprocess.run(
+        [sys.executable, "-m", "newsradar", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env if env is not None else clean_env(),
+        cwd=REPO,
+        timeout=timeout,
+        check=False,
+    )
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -7,19 +7,24 @@ temporary data directory, torn down at the end. When any test failed, its logs a
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
-from collections.abc import Iterator
+import subprocess
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
+from kafka import KafkaConsumer
 
 from newsradar import broker
 from newsradar.kafka_admin import ensure_topics
 from newsradar.settings import Settings, load_settings
-from tests.conftest import REPO
+from tests.conftest import REPO, clean_env
+
+T = TypeVar("T")
 
 
 def free_ports(count: int) -> list[int]:
@@ -47,8 +52,39 @@ class KafkaEnv:
         return self.settings.bootstrap_servers[0]
 
     def process_env(self, **extra: str) -> dict[str, str]:
-        base = {k: v for k, v in os.environ.items() if not k.startswith("NEWSRADAR_")}
-        return {**base, **self.env, **extra}
+        return clean_env(**self.env, **extra)
+
+    def consume(
+        self,
+        topic: str,
+        pick: Callable[[Any], T | None],
+        *,
+        want: int = 1,
+        worker: subprocess.Popen[bytes] | None = None,
+        timeout_seconds: float = 90,
+    ) -> list[T]:
+        """Read ``topic`` from the start until ``pick`` returned ``want`` items (or time runs
+        out, or ``worker`` exits); ``pick`` maps a message to an item or None to skip it."""
+        consumer = KafkaConsumer(
+            topic,
+            bootstrap_servers=self.bootstrap,
+            group_id=f"check-{time.time_ns()}",
+            auto_offset_reset="earliest",
+        )
+        found: list[T] = []
+        deadline = time.monotonic() + timeout_seconds
+        try:
+            while len(found) < want and time.monotonic() < deadline:
+                if worker is not None and worker.poll() is not None:
+                    break
+                for batch in consumer.poll(timeout_ms=1000).values():
+                    for message in batch:
+                        item = pick(message)
+                        if item is not None:
+                            found.append(item)
+        finally:
+            consumer.close()
+        return found
 
 
 def broker_env(data_dir: Path, **extra: str) -> dict[str, str]:

@@ -23,20 +23,16 @@ app = faust.App(
     topic_partitions=settings.topics.articles.partitions,
     datadir=str(settings.data_dir / "faust-relay"),
 )
-articles = app.topic(
-    settings.topics.articles.name,
-    key_type=bytes,
-    value_type=bytes,
-    value_serializer="raw",
-    key_serializer="raw",
-)
-alerts = app.topic(
-    settings.topics.alerts.name,
-    key_type=bytes,
-    value_type=bytes,
-    value_serializer="raw",
-    key_serializer="raw",
-)
+
+
+def raw_topic(name: str) -> faust.TopicT:
+    return app.topic(
+        name, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
+    )
+
+
+articles = raw_topic(settings.topics.articles.name)
+alerts = raw_topic(settings.topics.alerts.name)
 
 
 @app.agent(articles)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,6 +11,7 @@ from newsradar import broker
 from newsradar.errors import BrokerAlreadyRunning, BrokerError, BrokerStartTimeout
 from newsradar.kafka_admin import ensure_topics
 from newsradar.settings import load_settings
+from tests.conftest import run_cli
 from tests.integration.conftest import KafkaEnv, broker_env
 
 
@@ -30,14 +30,7 @@ def test_running_broker_answers_and_topics_are_idempotent(kafka: KafkaEnv) -> No
 
 def test_cli_status_and_second_start(kafka: KafkaEnv) -> None:
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "newsradar", *args],
-            capture_output=True,
-            text=True,
-            env=kafka.process_env(),
-            timeout=120,
-            check=False,
-        )
+        return run_cli(*args, env=kafka.process_env())
 
     status = cli("broker", "status")
     assert status.returncode == 0

@@ -7,7 +7,7 @@ import sys
 import time
 from datetime import UTC, datetime
 
-from kafka import KafkaConsumer, KafkaProducer
+from kafka import KafkaProducer
 
 from newsradar.schemas import Alert, Article, alert_id, decode, encode
 from tests.conftest import REPO
@@ -47,27 +47,19 @@ def test_article_becomes_alert_through_a_faust_agent(kafka: KafkaEnv, tmp_path) 
         ).get(timeout=30)
         producer.close()
 
-        consumer = KafkaConsumer(
+        found = kafka.consume(
             kafka.settings.topics.alerts.name,
-            bootstrap_servers=kafka.bootstrap,
-            group_id=f"e2e-check-{time.time_ns()}",
-            auto_offset_reset="earliest",
+            lambda m: (
+                (m.key, a) if (a := decode(Alert, m.value)).article_id == article.id else None
+            ),
+            worker=worker,
         )
-        found = None
-        deadline = time.monotonic() + 90
-        while found is None and time.monotonic() < deadline and worker.poll() is None:
-            for batch in consumer.poll(timeout_ms=1000).values():
-                for message in batch:
-                    alert = decode(Alert, message.value)
-                    if alert.article_id == article.id:
-                        found = (message.key, alert)
-        consumer.close()
     finally:
         worker.terminate()
         worker.wait(60)
         log.close()
-    assert found is not None, (tmp_path / "worker.log").read_text()[-3000:]
-    key, alert = found
+    assert found, (tmp_path / "worker.log").read_text()[-3000:]
+    key, alert = found[0]
     assert key == alert_id("relay", article.id).encode()
     assert alert.article_title == "العراق وروسيا"
     assert alert.article_published == article.published

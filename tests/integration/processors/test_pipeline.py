@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
-from kafka import KafkaConsumer, KafkaProducer
+from kafka import KafkaProducer
 
 from newsradar.schemas import Alert, Article, DeadLetter, alert_id, decode, encode
 from tests.conftest import REPO, shared_data_path
@@ -42,30 +42,6 @@ def worker(
                 print(log_path.read_text()[-5000:])
 
 
-def _consume(
-    kafka: KafkaEnv, topic: str, want: int, match, worker: subprocess.Popen[bytes]
-) -> list:  # type: ignore[no-untyped-def]
-    consumer = KafkaConsumer(
-        topic,
-        bootstrap_servers=kafka.bootstrap,
-        group_id=f"check-{time.time_ns()}",
-        auto_offset_reset="earliest",
-    )
-    found = []
-    deadline = time.monotonic() + 90
-    try:
-        while len(found) < want and time.monotonic() < deadline:
-            assert worker.poll() is None, "processors worker exited"
-            for batch in consumer.poll(timeout_ms=1000).values():
-                for message in batch:
-                    item = match(message)
-                    if item is not None:
-                        found.append(item)
-    finally:
-        consumer.close()
-    return found
-
-
 def test_reference_article_raises_one_iraq_russia_alert_and_bad_records_are_dead_lettered(
     kafka: KafkaEnv, worker: subprocess.Popen[bytes]
 ) -> None:
@@ -96,24 +72,20 @@ def test_reference_article_raises_one_iraq_russia_alert_and_bad_records_are_dead
     producer.send(topic, key=f"bad-{run}".encode(), value=b"{not json").get(30)
     producer.close()
 
-    dead = _consume(
-        kafka,
+    dead = kafka.consume(
         kafka.settings.topics.deadletter.name,
-        1,
         lambda m: decode(DeadLetter, m.value) if m.key == f"bad-{run}".encode() else None,
-        worker,
+        worker=worker,
     )
     assert len(dead) == 1
     assert (dead[0].stage, dead[0].error_type) == ("processors", "SchemaError")
     assert "not valid UTF-8 JSON" in dead[0].reason
     assert dead[0].original_value() == b"{not json"
 
-    alerts = _consume(
-        kafka,
+    alerts = kafka.consume(
         kafka.settings.topics.alerts.name,
-        1,
-        lambda m: decode(Alert, m.value) if str(run) in decode(Alert, m.value).article_id else None,
-        worker,
+        lambda m: a if str(run) in (a := decode(Alert, m.value)).article_id else None,
+        worker=worker,
     )
     assert [a.article_id for a in alerts] == [reference.id]
     alert = alerts[0]

@@ -1,11 +1,9 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 from processors.classify import ArticleText, Engine
-from tests.conftest import REPO, shared_data_path
+from tests.conftest import REPO, run_cli, shared_data_path
 
 
 def test_reference_article_fires_iraq_russia(engine: Engine) -> None:
@@ -66,15 +64,7 @@ def test_classify_cli_keeps_order_and_reports_bad_lines() -> None:
         {"id": "5", "title": "Weather is fine"},
     ]
     stdin = "\n".join(x if isinstance(x, str) else json.dumps(x) for x in lines) + "\n"
-    proc = subprocess.run(
-        [sys.executable, "-m", "newsradar", "classify"],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=120,
-        check=False,
-    )
+    proc = run_cli("classify", stdin=stdin)
     assert proc.returncode == 0, proc.stderr
     out = [json.loads(line) for line in proc.stdout.splitlines()]
     assert [o["id"] for o in out] == ["1", None, "3", "4", "5"]
@@ -98,22 +88,8 @@ def test_classify_cli_keeps_order_and_reports_bad_lines() -> None:
 def test_rules_test_cli_highlights_matches(tmp_path) -> None:  # type: ignore[no-untyped-def]
     text = tmp_path / "a.txt"
     text.write_text("بحث العراق وروسيا التعاون في مكافحة الإرهاب", encoding="utf-8")
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "newsradar",
-            "rules",
-            "test",
-            str(REPO / "processors/data/rules.yaml"),
-            str(text),
-            "--no-color",
-        ],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=120,
-        check=False,
+    proc = run_cli(
+        "rules", "test", str(REPO / "processors/data/rules.yaml"), str(text), "--no-color"
     )
     assert proc.returncode == 0, proc.stderr
     assert "rule iraq-russia v1: FIRED" in proc.stdout

@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Literal
 
 from newsradar.schemas import Alert, Article, Match, alert_id
-from processors.match import Hit, Matcher, word_text
-from processors.normalize import normalize
+from processors.match import Hit, Matcher
+from processors.normalize import Normalized, normalize
 from processors.rules import (
     Evidence,
     Mention,
@@ -74,19 +74,23 @@ class ArticleText:
 class _Field:
     name: FieldName
     text: str
+    norm: Normalized
+    """Word text of ``text`` (see :func:`processors.normalize.normalize`), with the offset map."""
     hits: list[Hit]
-    words: str = ""
-    sentence_ends: list[int] = field(default_factory=list)
+
+    @cached_property
+    def sentence_ends(self) -> list[int]:
+        return [m.end() for m in _SENTENCE_END.finditer(self.text)]
 
     @cached_property
     def word_starts(self) -> list[int]:
-        return [m.start() for m in _WORD.finditer(self.words)]
+        return [m.start() for m in _WORD.finditer(self.norm.text)]
 
-    def sentence_of(self, pos: int) -> int:
-        return bisect.bisect_right(self.sentence_ends, pos)
+    def sentence_of(self, hit: Hit) -> int:
+        return bisect.bisect_right(self.sentence_ends, hit.orig_start)
 
-    def word_of(self, pos: int) -> int:
-        return bisect.bisect_right(self.word_starts, pos)
+    def word_of(self, hit: Hit) -> int:
+        return bisect.bisect_right(self.word_starts, hit.start)
 
 
 @dataclass(frozen=True)
@@ -171,33 +175,38 @@ class Engine:
         fields = []
         for name in FIELDS:
             text = getattr(article, name)
-            if not text:
-                continue
-            norm = normalize(text)
-            words = word_text(norm.text)
-            hits = self.matcher.find(norm)
-            ends = [m.end() for m in _SENTENCE_END.finditer(norm.text)] if hits else []
-            fields.append(_Field(name, text, hits, words if self._words_needed else "", ends))
+            if text:
+                norm = normalize(text, words=True)
+                fields.append(_Field(name, text, norm, self.matcher.find(norm)))
 
-        mentions: list[Mention] = []
+        found: list[tuple[str, _Field, Hit]] = []  # country mentions, located below
         topics: set[str] = set()
         blocs: set[str] = set()
         keywords: dict[str, set[str]] = {}
         located: list[tuple[_Field, Hit]] = []
         for f in fields:
             for hit in f.hits:
-                for term in hit.terms:
-                    kind, _, what = term.denotes.partition(":")
+                for meaning in hit.meanings:
+                    kind = meaning.kind
                     if kind == "country":
-                        word = f.word_of(hit.start) if self._words_needed else 0
-                        mentions.append(Mention(what, f.name, f.sentence_of(hit.start), word))
+                        found.append((meaning.what, f, hit))
                     elif kind == "topic":
-                        topics.add(what)
+                        topics.add(meaning.what)
                     elif kind == "bloc":
-                        blocs.add(what)
+                        blocs.add(meaning.what)
                     elif kind == "keyword":
-                        keywords.setdefault(what, set()).add(term.text)
+                        keywords.setdefault(meaning.what, set()).add(meaning.term.text)
                 located.append((f, hit))
+        # Sentences and word positions matter only between two countries or more: most
+        # articles mention one or none, and skip that work.
+        if len({code for code, _, _ in found}) > 1:
+            words = self._words_needed
+            mentions = [
+                Mention(code, f.name, f.sentence_of(hit), f.word_of(hit) if words else 0)
+                for code, f, hit in found
+            ]
+        else:
+            mentions = [Mention(code, f.name, 0, 0) for code, f, _ in found]
         language = _language(article)
         evidence = Evidence(language, mentions, topics, keywords)
         counts = self._pair_counts(evidence)

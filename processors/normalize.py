@@ -7,7 +7,8 @@ What it folds (the same function is applied to gazetteer terms and to article te
 - tatweel (ـ), zero-width and bidi control characters: removed;
 - Arabic letter variants: أ إ آ ٱ -> ا, ى -> ي, ة -> ه, ؤ -> و, ئ -> ي, and the Persian/Urdu
   letters used on Arabic-script sites: ی ې -> ي, ک گ -> ك, ۀ ە ہ -> ه;
-- Latin case (casefold), typographic apostrophes -> ', dashes -> -.
+- Latin case (casefold), typographic apostrophes -> ', dashes -> -;
+- optionally (``words=True``, for matching) every other non-alphanumeric character -> space.
 
 The work is one ``str.translate`` over a table built once (about 0.3 s, at first use), so it
 runs at C speed. The offset map is computed only for the characters whose replacement is not
@@ -81,6 +82,18 @@ def _translate_table() -> list[str | None]:
 
 
 @lru_cache(maxsize=1)
+def _word_translate_table() -> list[str | None]:
+    """Normalisation and word boundaries in one table: every character that is not a letter or
+    digit after folding becomes a space. Replacement lengths are those of the plain table, so
+    the offset map is the same."""
+    table = list(_translate_table())
+    for code, replacement in enumerate(table):
+        if replacement:
+            table[code] = "".join(c if c.isalnum() else " " for c in replacement)
+    return table
+
+
+@lru_cache(maxsize=1)
 def _irregular() -> re.Pattern[str]:
     """Characters whose replacement is not exactly one character (removed or expanded)."""
     chars = [chr(c) for c, rep in _table().items() if len(rep) != 1]
@@ -118,10 +131,14 @@ def fold(text: str) -> str:
     return text.translate(_translate_table())
 
 
-def normalize(text: str) -> Normalized:
-    """Normalise ``text`` keeping a map from normalised offsets to original offsets."""
+def normalize(text: str, *, words: bool = False) -> Normalized:
+    """Normalise ``text`` keeping a map from normalised offsets to original offsets.
+
+    With ``words``, every character that is not a letter or digit also becomes a space (one
+    for one): the text the matcher scans, made in the same single pass.
+    """
     table = _table()
-    normalized = text.translate(_translate_table())
+    normalized = text.translate(_word_translate_table() if words else _translate_table())
     if len(normalized) == len(text) and not _irregular().search(text):
         return Normalized(normalized, text, (), ())
     breaks: list[int] = []

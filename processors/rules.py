@@ -11,6 +11,7 @@ import re
 import tomllib
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
@@ -79,12 +80,12 @@ class Rule(_Model):
     weights: Weights = Weights()
     threshold: float = Field(default=0.0, ge=0)
 
-    @property
-    def country_codes(self) -> set[str]:
+    @cached_property
+    def country_codes(self) -> frozenset[str]:
         codes = set(self.countries.all) | set(self.countries.any)
         for a, b in self.pairs:
             codes |= {a, b}
-        return codes
+        return frozenset(codes)
 
 
 def keyword_language(text: str) -> Literal["ar", "en"]:

@@ -142,11 +142,43 @@ class ProcessorsSettings(Section):
     """... and at least this many articles."""
 
 
+class ProducersSettings(Section):
+    """The feed-polling stage."""
+
+    feeds_file: Path | None = None
+    """Feed list (YAML or TOML); empty: the shipped list producers/data/feeds.yaml."""
+    max_concurrency: int = Field(default=64, ge=1, le=4096)
+    per_host_concurrency: int = Field(default=2, ge=1, le=64)
+    per_host_delay_seconds: float = Field(default=1.0, ge=0, le=600)
+    """Minimum time between two requests to one host."""
+    default_interval_seconds: float = Field(default=300.0, ge=1)
+    min_interval_seconds: float = Field(default=60.0, ge=1)
+    max_interval_seconds: float = Field(default=3600.0, ge=1)
+    max_backoff_seconds: float = Field(default=6 * 3600.0, ge=1)
+    """Longest wait after repeated failures; failing feeds are retried forever."""
+    timeout_seconds: float = Field(default=20.0, gt=0, le=600)
+    max_body_bytes: int = Field(default=10_000_000, ge=1024)
+    """Cap on a feed's size after decompression (guards against compression bombs)."""
+    max_redirects: int = Field(default=5, ge=0, le=20)
+    dedup_max_entries: int = Field(default=1_000_000, ge=1000)
+    """Article ids remembered for dedup; the oldest are forgotten beyond this."""
+    user_agent: str = "newsradar/0.1 (feed monitor)"
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = Field(default=9101, ge=0, le=65535)
+
+    @model_validator(mode="after")
+    def _interval_bounds(self) -> ProducersSettings:
+        if not self.min_interval_seconds <= self.max_interval_seconds:
+            raise ValueError("min_interval_seconds must not exceed max_interval_seconds")
+        return self
+
+
 class Settings(Section):
     data_dir: Path = Path("var")
     kafka: KafkaSettings = KafkaSettings()
     broker: BrokerSettings = BrokerSettings()
     topics: TopicsSettings = TopicsSettings()
+    producers: ProducersSettings = ProducersSettings()
     processors: ProcessorsSettings = ProcessorsSettings()
 
     @property

@@ -24,7 +24,10 @@ class Stage:
     args: tuple[str, ...]
 
 
-STAGES: tuple[Stage, ...] = (Stage("processors", ("processors", "run")),)
+STAGES: tuple[Stage, ...] = (
+    Stage("processors", ("processors", "run")),
+    Stage("producers", ("producers", "run")),
+)
 """The stages ``newsradar up`` runs, in start order; they register here as they land."""
 
 

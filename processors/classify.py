@@ -298,6 +298,6 @@ def _language(article: ArticleText) -> str:
     sample = " ".join((article.title, article.summary, article.content[:2000]))
     if not sample.strip():
         return ""
-    from processors.language import detect
+    from newsradar.language import detect
 
     return detect(sample)

@@ -14,6 +14,7 @@ import typer
 
 from newsradar.cli import broker as broker_cmd
 from newsradar.cli import config as config_cmd
+from newsradar.cli import feeds as feeds_cmd
 from newsradar.cli import processors as processors_cmd
 from newsradar.cli import topics as topics_cmd
 from newsradar.cli.context import CliState
@@ -30,6 +31,8 @@ app = typer.Typer(
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(broker_cmd.app, name="broker")
 app.add_typer(topics_cmd.app, name="topics")
+app.add_typer(feeds_cmd.app, name="producers")
+app.add_typer(feeds_cmd.feeds_app, name="feeds")
 app.add_typer(processors_cmd.app, name="processors")
 app.add_typer(processors_cmd.rules_app, name="rules")
 app.command("classify")(processors_cmd.classify)

@@ -1,0 +1,235 @@
+"""``newsradar producers run`` and ``newsradar feeds``: the feed-polling stage."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from newsradar.cli.context import state
+from newsradar.errors import NewsradarError
+from newsradar.settings import Settings
+
+app = typer.Typer(help="Run the feed-polling stage.", no_args_is_help=True)
+feeds_app = typer.Typer(
+    help="Inspect feeds: parse without Kafka, show health.", no_args_is_help=True
+)
+
+
+def state_path(settings: Settings) -> Path:
+    return settings.data_dir / "producers" / "state.sqlite"
+
+
+@app.command("run")
+def run(ctx: typer.Context) -> None:
+    """Poll the configured feeds until stopped and publish new articles to Kafka."""
+    cli = state(ctx)
+    settings = cli.settings()
+    from prometheus_client import start_http_server
+
+    from newsradar.broker import require_running
+    from newsradar.kafka_admin import ensure_topics
+    from producers.feeds import load_feeds
+    from producers.publish import Publisher
+    from producers.rss import FeedPoller
+    from producers.state import ProducerState
+
+    conf = settings.producers
+    feeds = load_feeds(conf.feeds_file)
+    require_running(settings)
+    ensure_topics(settings)
+    if conf.metrics_port:
+        try:
+            start_http_server(conf.metrics_port, conf.metrics_host)
+        except OSError as exc:
+            raise NewsradarError(
+                f"producers.metrics_port {conf.metrics_port} on {conf.metrics_host} is not free "
+                f"({exc.strerror}); set another port or 0 to turn metrics off"
+            ) from None
+        typer.echo(f"Metrics at http://{conf.metrics_host}:{conf.metrics_port}/metrics", err=True)
+    store = ProducerState(state_path(settings), max_seen=conf.dedup_max_entries)
+    publisher = Publisher(settings)
+    poller = FeedPoller(settings, feeds, store, publisher)
+    typer.echo(f"Polling {len(feeds)} feeds; state in {store.path}.", err=True)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        try:
+            await poller.run_forever(stop)
+        finally:
+            await poller.aclose()
+
+    try:
+        asyncio.run(main())
+    finally:
+        publisher.close()
+        store.close()
+
+
+@feeds_app.command("parse")
+def parse(
+    sources: Annotated[
+        list[str], typer.Argument(metavar="PATH_OR_URL...", help="Feed files or URLs.")
+    ],
+) -> None:
+    """Read feeds without Kafka; print one JSON line per normalised article.
+
+    A feed that cannot be read gives one line on stderr; the others are still read. Exit 1 if
+    any failed, else 0.
+    """
+    from producers.errors import FeedError
+    from producers.normalize import parse_feed
+
+    failed = 0
+    for source in sources:
+        fetched_at = datetime.now(UTC)
+        try:
+            body, headers = _read_source(source)
+            parsed = parse_feed(
+                body, feed_url=source, fetched_at=fetched_at, response_headers=headers
+            )
+        except FeedError as exc:
+            print(f"newsradar: error: {source}: {exc} ({exc.error_class})", file=sys.stderr)
+            failed += 1
+            continue
+        if parsed.problem:
+            print(
+                f"newsradar: warning: {source}: ill-formed, read as far as possible: "
+                f"{parsed.problem}",
+                file=sys.stderr,
+            )
+        for article in parsed.articles:
+            line: dict[str, Any] = article.model_dump(mode="json")
+            sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
+    if failed:
+        raise typer.Exit(1)
+
+
+def _read_source(source: str) -> tuple[bytes, dict[str, str]]:
+    from producers.errors import PermanentFeedError
+
+    path = Path(source)
+    if path.is_file():
+        try:
+            return path.read_bytes(), {}
+        except OSError as exc:
+            raise PermanentFeedError(
+                f"cannot read file: {exc.strerror}", error_class="io"
+            ) from None
+    if "://" not in source:
+        raise PermanentFeedError("no such file, and not an http(s) URL", error_class="not_found")
+    return asyncio.run(_fetch(source))
+
+
+async def _fetch(url: str) -> tuple[bytes, dict[str, str]]:
+    import httpx
+
+    from producers.errors import PermanentFeedError
+    from producers.feeds import check_scheme
+    from producers.fetch import fetch_feed
+
+    try:
+        check_scheme(url)
+    except ValueError as exc:
+        raise PermanentFeedError(str(exc), error_class="bad_scheme") from None
+    async with httpx.AsyncClient(timeout=20, headers={"User-Agent": "newsradar"}) as client:
+        result = await fetch_feed(client, url, max_bytes=10_000_000, max_redirects=5)
+    return result.body, result.headers
+
+
+@feeds_app.command("check")
+def check(
+    file: Annotated[
+        Path | None, typer.Argument(help="Feed list; default: the configured one.")
+    ] = None,
+) -> None:
+    """Validate a feed list; name every bad entry, key and the fix."""
+    from producers.feeds import DEFAULT_FEEDS, load_feeds
+
+    path = file or None
+    feeds = load_feeds(path)
+    typer.echo(f"{path or DEFAULT_FEEDS}: OK ({len(feeds)} feeds)")
+
+
+@feeds_app.command("status")
+def status(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per feed.")] = False,
+) -> None:
+    """Feed health: last success, failures, last error, items per poll, current interval."""
+    settings = state(ctx).settings()
+    from producers.feeds import load_feeds
+    from producers.state import FeedState, ProducerState
+
+    configured = {f.url: f for f in load_feeds(settings.producers.feeds_file)}
+    path = state_path(settings)
+    known: dict[str, FeedState] = {}
+    if path.is_file():
+        store = ProducerState(path)
+        known = {f.url: f for f in store.feeds()}
+        store.close()
+    rows = []
+    for url in sorted(set(configured) | set(known)):
+        feed = known.get(url) or FeedState(url, name=configured[url].label)
+        row = {
+            "url": url,
+            "name": feed.name or (configured[url].label if url in configured else ""),
+            "health": feed.health if url in configured or feed.gone else "not_configured",
+            "last_success": _iso(feed.last_success),
+            "consecutive_failures": feed.consecutive_failures,
+            "last_error_class": feed.last_error_class,
+            "last_error": feed.last_error,
+            "items_last_poll": feed.items_last_poll,
+            "new_last_poll": feed.new_last_poll,
+            "interval_seconds": round(feed.interval_seconds, 1),
+            "next_poll": _iso(feed.next_poll or None),
+            "moved_to": feed.moved_to,
+            "problem": feed.problem,
+        }
+        rows.append(row)
+    if as_json:
+        for row in rows:
+            typer.echo(json.dumps(row, ensure_ascii=False))
+        return
+    now = time.time()
+    typer.echo(
+        f"{'HEALTH':<14} {'LAST OK':>9} {'FAILS':>5} {'ITEMS':>5} {'NEW':>4} {'EVERY':>7}  FEED"
+    )
+    for row in rows:
+        seen = known.get(str(row["url"]))
+        last_ok = _age(now - seen.last_success) if seen and seen.last_success else "-"
+        every = _age(seen.interval_seconds) if seen and seen.interval_seconds else "-"
+        typer.echo(
+            f"{row['health']:<14} {last_ok:>9} {row['consecutive_failures']:>5} "
+            f"{row['items_last_poll']:>5} {row['new_last_poll']:>4} {every:>7}  "
+            f"{row['name'] or row['url']}"
+        )
+        detail = (
+            f"{row['last_error_class']}: {row['last_error']}" if row["last_error_class"] else ""
+        )
+        if row["moved_to"]:
+            detail += f" moved to {row['moved_to']}"
+        if detail:
+            typer.echo(f"{'':<14} {detail.strip()}")
+
+
+def _iso(ts: float | None) -> str | None:
+    return datetime.fromtimestamp(ts, UTC).isoformat() if ts else None
+
+
+def _age(seconds: float) -> str:
+    seconds = max(0.0, seconds)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.0f}{unit}"
+    return f"{seconds:.0f}s"

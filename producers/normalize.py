@@ -1,0 +1,187 @@
+"""Turn a fetched feed into Article records: parse with feedparser, normalise every entry.
+
+- id: the entry's guid, else its canonical link, else a hash of its title and text; hashed to
+  a fixed-length ``sha256`` hex so ids from any feed are safe Kafka keys;
+- url: canonical (tracking parameters such as ``utm_*``, ``fbclid`` removed; query sorted;
+  fragment dropped);
+- title, summary, content: HTML stripped to text for matching; the original HTML is kept in
+  ``content_html``;
+- published: the entry's date in UTC; missing, unparsable or in the future: the fetch time,
+  with ``published_is_fetched`` set;
+- language: the feed list's hint, else the feed's or entry's xml:lang, else detection.
+"""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import feedparser
+from w3lib.html import remove_tags, replace_entities
+from w3lib.url import canonicalize_url, url_query_cleaner
+
+from newsradar.language import detect
+from newsradar.schemas import Article
+from producers.errors import PermanentFeedError
+
+TRACKING_PARAMS = re.compile(
+    r"^(utm_\w+|fbclid|gclid|dclid|mc_cid|mc_eid|igshid|yclid|_hsenc|_hsmi)$"
+)
+FUTURE_TOLERANCE = timedelta(minutes=10)
+_SPACE = re.compile(r"\s+")
+
+# feedparser resolves entities itself; refuse DTD tricks such as billion-laughs outright.
+feedparser.RESOLVE_RELATIVE_URIS = True
+
+
+@dataclass
+class ParsedFeed:
+    """What one feed body gave: articles, and the problems feedparser recorded."""
+
+    articles: list[Article]
+    title: str = ""
+    problem: str = ""
+    """Non-empty when the feed was ill-formed but read as far as possible (bozo)."""
+    ttl_seconds: float | None = None
+    skipped: list[str] = field(default_factory=list)
+
+
+def canonical_url(url: str) -> str:
+    if not url:
+        return ""
+    try:
+        query_keys = re.findall(r"[?&]([^=&#]+)", url)
+        tracking = [k for k in query_keys if TRACKING_PARAMS.match(k)]
+        cleaned = url_query_cleaner(url, tracking, remove=True) if tracking else url
+        return str(canonicalize_url(cleaned))
+    except ValueError:
+        return url
+
+
+def html_to_text(html: str) -> str:
+    if not html:
+        return ""
+    text = replace_entities(remove_tags(html.replace("<br", "\n<br").replace("</p>", "</p>\n")))
+    return "\n".join(_SPACE.sub(" ", line).strip() for line in text.splitlines() if line.strip())
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()
+
+
+def _published(entry: Any, fetched_at: datetime) -> tuple[datetime, bool]:
+    for key in ("published_parsed", "updated_parsed", "created_parsed"):
+        parsed = entry.get(key)
+        if parsed:
+            try:
+                when = datetime.fromtimestamp(calendar.timegm(parsed), UTC)
+            except (OverflowError, ValueError, OSError):
+                continue
+            if when <= fetched_at + FUTURE_TOLERANCE:
+                return when, False
+            return fetched_at, True
+    return fetched_at, True
+
+
+def _entry_language(entry: Any, feed_language: str, hint: str, text: str) -> str:
+    for candidate in (hint, _content_language(entry), feed_language):
+        if candidate:
+            return candidate.strip().lower().replace("_", "-").split("-")[0]
+    return detect(text[:2000]) if text.strip() else ""
+
+
+def _content_language(entry: Any) -> str:
+    for detail in ("title_detail", "summary_detail"):
+        language = (entry.get(detail) or {}).get("language")
+        if language:
+            return str(language)
+    for content in entry.get("content") or []:
+        if content.get("language"):
+            return str(content["language"])
+    return ""
+
+
+def parse_feed(
+    body: bytes | str,
+    *,
+    feed_url: str,
+    fetched_at: datetime,
+    feed_name: str = "",
+    language_hint: str = "",
+    source_country: str = "",
+    tags: Iterable[str] = (),
+    response_headers: dict[str, str] | None = None,
+) -> ParsedFeed:
+    """Parse one feed body into Articles; raise PermanentFeedError when it is not a feed."""
+    parsed = feedparser.parse(body, response_headers=response_headers or {}, sanitize_html=False)
+    entries = parsed.get("entries") or []
+    problem = ""
+    if parsed.get("bozo"):
+        exc = parsed.get("bozo_exception")
+        problem = f"{type(exc).__name__}: {exc}" if exc else "ill-formed feed"
+    version = parsed.get("version", "")
+    if not entries and not version:
+        raise PermanentFeedError(
+            f"not an RSS/Atom/RDF feed ({problem or 'no feed elements found'})",
+            error_class="not_a_feed",
+        )
+    feed_meta = parsed.get("feed") or {}
+    feed_language = str(feed_meta.get("language") or "")
+    ttl = None
+    try:
+        ttl = float(feed_meta["ttl"]) * 60 if feed_meta.get("ttl") else None
+    except (TypeError, ValueError):
+        ttl = None
+    articles: list[Article] = []
+    skipped: list[str] = []
+    for index, entry in enumerate(entries):
+        title = html_to_text(str(entry.get("title") or ""))
+        summary_html = str(entry.get("summary") or "")
+        contents = entry.get("content") or []
+        content_html = "\n".join(str(c.get("value") or "") for c in contents)
+        summary = html_to_text(summary_html)
+        content = html_to_text(content_html) or summary
+        link = canonical_url(str(entry.get("link") or ""))
+        guid = str(entry.get("id") or "")
+        if not (title or summary or content or link):
+            skipped.append(f"entry {index}: no title, text or link")
+            continue
+        identity = (
+            f"guid:{guid}" if guid else (f"link:{link}" if link else f"text:{title}\n{content}")
+        )
+        published, is_fetched = _published(entry, fetched_at)
+        authors = tuple(
+            str(a.get("name")) for a in entry.get("authors") or [] if a.get("name")
+        ) or ((str(entry["author"]),) if entry.get("author") else ())
+        articles.append(
+            Article(
+                id=_digest(identity),
+                url=link,
+                title=title,
+                summary=summary,
+                content=content,
+                content_html=content_html or summary_html,
+                authors=authors,
+                language=_entry_language(
+                    entry, feed_language, language_hint, f"{title}\n{content}"
+                ),
+                published=published,
+                published_is_fetched=is_fetched,
+                fetched_at=fetched_at,
+                feed=feed_url,
+                feed_name=feed_name or str(feed_meta.get("title") or ""),
+                source_country=source_country,
+                tags=tuple(tags),
+            )
+        )
+    return ParsedFeed(articles, str(feed_meta.get("title") or ""), problem, ttl, skipped)
+
+
+def content_hash(article: Article) -> str:
+    """What identifies an article's content, to tell a changed article from a repeated one."""
+    return _digest(f"{article.title}\n{article.summary}\n{article.content}")

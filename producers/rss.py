@@ -1,0 +1,325 @@
+"""The producers service: poll RSS/Atom feeds, publish new articles to ``newsradar.articles``.
+
+Scheduling: every feed has its own next poll time. Intervals adapt to how often a feed really
+changes (shorter after new items, longer after none), honour TTL, Cache-Control max-age and
+Retry-After within the configured bounds, and carry ±10 % jitter so thousands of feeds do not
+poll in lockstep. Failing feeds back off linearly with jitter up to ``max_backoff_seconds`` and
+are retried forever; a feed answering 410 Gone stops being polled and is reported.
+
+Politeness: at most ``max_concurrency`` fetches at once, ``per_host_concurrency`` per host,
+and ``per_host_delay_seconds`` between two requests to one host.
+
+Delivery: new articles are written to the pending table before they are sent and move to
+``seen`` only once Kafka acknowledged them (see :mod:`producers.state`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
+import httpx
+
+from newsradar.schemas import encode
+from newsradar.settings import ProducersSettings, Settings
+from producers import metrics
+from producers.errors import FeedError, FeedGoneError
+from producers.feeds import FeedSpec
+from producers.fetch import FetchResult, Validators, fetch_feed
+from producers.normalize import content_hash, parse_feed
+from producers.publish import Publisher
+from producers.state import FeedState, Pending, ProducerState
+
+log = logging.getLogger("newsradar.producers")
+UNCONDITIONAL_EVERY = 12
+"""Every Nth poll is sent without validators, to catch servers whose ETag never changes."""
+
+
+@dataclass(frozen=True)
+class PollOutcome:
+    url: str
+    outcome: str
+    """``ok``, ``not_modified``, ``unchanged``, ``skipped_gone`` or an error class."""
+    items: int = 0
+    new: int = 0
+    error: str = ""
+
+
+def next_interval(
+    conf: ProducersSettings,
+    feed: FeedState,
+    spec: FeedSpec,
+    *,
+    changed: bool,
+    hint_seconds: float | None,
+) -> float:
+    """Seconds until the next poll after a successful one."""
+    base = spec.poll_interval_seconds or conf.default_interval_seconds
+    current = feed.interval_seconds or base
+    interval = current * 0.75 if changed else current * 1.25
+    if hint_seconds:
+        interval = max(interval, hint_seconds)
+    return min(max(interval, conf.min_interval_seconds), conf.max_interval_seconds)
+
+
+def backoff_seconds(
+    conf: ProducersSettings,
+    failures: int,
+    spec: FeedSpec,
+    retry_after: float | None,
+) -> float:
+    """Linear backoff after ``failures`` consecutive failures, at least Retry-After."""
+    base = spec.poll_interval_seconds or conf.default_interval_seconds
+    delay = min(conf.max_backoff_seconds, base * failures)
+    if retry_after:
+        delay = max(delay, min(retry_after, conf.max_backoff_seconds))
+    return delay
+
+
+class FeedPoller:
+    def __init__(
+        self,
+        settings: Settings,
+        feeds: Sequence[FeedSpec],
+        state: ProducerState,
+        publisher: Publisher | None,
+        *,
+        rng: random.Random | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.settings = settings
+        self.conf = settings.producers
+        self.feeds = list(feeds)
+        self.state = state
+        self.publisher = publisher
+        self.rng = rng or random.Random()
+        self.clock = clock
+        self.states: dict[str, FeedState] = {f.url: state.feed(f.url) for f in self.feeds}
+        self._global = asyncio.Semaphore(self.conf.max_concurrency)
+        self._hosts: dict[str, tuple[asyncio.Semaphore, list[float]]] = {}
+        self._client: httpx.AsyncClient | None = None
+
+    def client(self) -> httpx.AsyncClient:
+        if self._client is None:
+            limits = httpx.Limits(
+                max_connections=self.conf.max_concurrency,
+                max_keepalive_connections=min(self.conf.max_concurrency, 100),
+            )
+            self._client = httpx.AsyncClient(
+                timeout=self.conf.timeout_seconds,
+                limits=limits,
+                follow_redirects=False,
+                headers={"User-Agent": self.conf.user_agent},
+            )
+        return self._client
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    async def _polite(self, url: str) -> tuple[asyncio.Semaphore, list[float]]:
+        host = urlsplit(url).hostname or ""
+        if host not in self._hosts:
+            self._hosts[host] = (asyncio.Semaphore(self.conf.per_host_concurrency), [0.0])
+        return self._hosts[host]
+
+    async def poll(self, spec: FeedSpec) -> PollOutcome:
+        """Fetch, parse and queue one feed; never raises for a bad feed."""
+        feed = self.states.setdefault(spec.url, self.state.feed(spec.url))
+        if feed.gone:
+            return PollOutcome(spec.url, "skipped_gone")
+        feed.name = spec.label
+        feed.polls += 1
+        feed.last_attempt = self.clock()
+        use_validators = not feed.validators_unreliable and feed.polls % UNCONDITIONAL_EVERY != 0
+        validators = Validators(feed.etag, feed.last_modified) if use_validators else None
+        host_sem, last_request = await self._polite(spec.url)
+        try:
+            async with self._global, host_sem:
+                wait = last_request[0] + self.conf.per_host_delay_seconds - time.monotonic()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                last_request[0] = time.monotonic()
+                result = await fetch_feed(
+                    self.client(),
+                    spec.url,
+                    validators=validators,
+                    max_bytes=self.conf.max_body_bytes,
+                    max_redirects=self.conf.max_redirects,
+                )
+            outcome = self._accept(spec, feed, result)
+        except FeedError as exc:
+            outcome = self._failed(spec, feed, exc)
+        self.state.save_feed(feed)
+        metrics.FETCHES.labels(outcome.outcome).inc()
+        self._count_health()
+        return outcome
+
+    def _accept(self, spec: FeedSpec, feed: FeedState, result: FetchResult) -> PollOutcome:
+        metrics.FETCH_SECONDS.observe(result.seconds)
+        metrics.FETCH_BYTES.inc(len(result.body))
+        if result.moved_to and result.moved_to != feed.moved_to:
+            log.warning("Feed moved permanently. url=%s new_url=%s", spec.url, result.moved_to)
+            feed.moved_to = result.moved_to
+        items = new = 0
+        hint = result.max_age_seconds
+        if result.not_modified:
+            outcome = "not_modified"
+        else:
+            body_hash = hashlib.sha256(result.body).hexdigest()
+            new_etag = result.validators.etag
+            if (
+                feed.body_hash
+                and body_hash != feed.body_hash
+                and new_etag
+                and new_etag == feed.etag
+            ):
+                # The content changed but the validator did not: stop trusting validators.
+                feed.validators_unreliable = True
+                log.warning(
+                    "Feed validators do not track content; using content hash. url=%s", spec.url
+                )
+            if body_hash == feed.body_hash:
+                outcome = "unchanged"
+            else:
+                parsed = parse_feed(
+                    result.body,
+                    feed_url=spec.url,
+                    fetched_at=datetime.fromtimestamp(self.clock(), UTC),
+                    feed_name=spec.name,
+                    language_hint=spec.language,
+                    source_country=spec.country,
+                    tags=spec.tags,
+                    response_headers=result.headers,
+                )
+                items = len(parsed.articles)
+                hashes = [content_hash(a) for a in parsed.articles]
+                fresh = self.state.classify_new(
+                    (a.id, h, a.url) for a, h in zip(parsed.articles, hashes, strict=True)
+                )
+                self.state.add_pending(
+                    Pending(
+                        parsed.articles[i].id,
+                        hashes[i],
+                        parsed.articles[i].url,
+                        encode(parsed.articles[i]),
+                    )
+                    for i in fresh
+                )
+                new = len(fresh)
+                metrics.DUPLICATES.inc(items - new)
+                feed.problem = parsed.problem
+                if parsed.ttl_seconds:
+                    hint = max(hint or 0.0, parsed.ttl_seconds)
+                outcome = "ok"
+            feed.body_hash = body_hash
+            feed.etag = new_etag
+            feed.last_modified = result.validators.last_modified
+        feed.last_success = self.clock()
+        feed.consecutive_failures = 0
+        feed.last_error_class = feed.last_error = ""
+        feed.items_last_poll = items
+        feed.new_last_poll = new
+        interval = next_interval(self.conf, feed, spec, changed=new > 0, hint_seconds=hint)
+        feed.interval_seconds = interval
+        feed.next_poll = self.clock() + interval * self.rng.uniform(0.9, 1.1)
+        return PollOutcome(spec.url, outcome, items, new)
+
+    def _failed(self, spec: FeedSpec, feed: FeedState, exc: FeedError) -> PollOutcome:
+        feed.consecutive_failures += 1
+        feed.last_error_class = exc.error_class
+        feed.last_error = str(exc)[:500]
+        feed.items_last_poll = feed.new_last_poll = 0
+        if isinstance(exc, FeedGoneError):
+            feed.gone = True
+            log.warning("Feed gone; polling stopped. url=%s error=%s", spec.url, exc)
+        else:
+            log.warning(
+                "Feed fetch failed. url=%s error_type=%s error=%s failures=%d",
+                spec.url,
+                exc.error_class,
+                exc,
+                feed.consecutive_failures,
+            )
+        delay = backoff_seconds(self.conf, feed.consecutive_failures, spec, exc.retry_after)
+        feed.next_poll = self.clock() + delay * self.rng.uniform(0.8, 1.2)
+        return PollOutcome(spec.url, exc.error_class, error=str(exc))
+
+    def _count_health(self) -> None:
+        counts: dict[str, int] = {"new": 0, "healthy": 0, "failing": 0, "gone": 0}
+        for feed in self.states.values():
+            counts[feed.health] += 1
+        for name, value in counts.items():
+            metrics.FEEDS.labels(name).set(value)
+
+    async def publish_pending(self) -> int:
+        """Send what is pending; returns how many Kafka acknowledged."""
+        if self.publisher is None:
+            return 0
+        total = 0
+        while True:
+            batch = self.state.pending(limit=5000)
+            if not batch:
+                break
+            done, error = await asyncio.to_thread(self.publisher.publish, batch)
+            if done:
+                self.state.mark_published(done)
+                metrics.PUBLISHED.inc(len(done))
+                total += len(done)
+            if error:
+                metrics.PUBLISH_ERRORS.inc()
+                log.warning(
+                    "Publish failed; articles stay pending. topic=%s pending=%d error=%s",
+                    self.publisher.topic,
+                    self.state.pending_count(),
+                    error,
+                )
+                break
+        metrics.PENDING.set(self.state.pending_count())
+        return total
+
+    async def run_cycle(self, feeds: Sequence[FeedSpec] | None = None) -> list[PollOutcome]:
+        """Poll every feed once (concurrently, within the limits), then publish."""
+        outcomes = await asyncio.gather(*(self.poll(f) for f in (feeds or self.feeds)))
+        await self.publish_pending()
+        return list(outcomes)
+
+    async def run_forever(self, stop: asyncio.Event) -> None:
+        now = self.clock()
+        for spec in self.feeds:
+            feed = self.states[spec.url]
+            if feed.next_poll <= 0:
+                # Spread the first polls over a few seconds rather than all at once.
+                feed.next_poll = now + self.rng.uniform(
+                    0, min(10.0, self.conf.min_interval_seconds)
+                )
+        in_flight: dict[str, asyncio.Task[PollOutcome]] = {}
+        last_publish = 0.0
+        while not stop.is_set():
+            now = self.clock()
+            for spec in self.feeds:
+                feed = self.states[spec.url]
+                if spec.url not in in_flight and not feed.gone and feed.next_poll <= now:
+                    in_flight[spec.url] = asyncio.create_task(self.poll(spec))
+            for url, task in list(in_flight.items()):
+                if task.done():
+                    del in_flight[url]
+                    task.result()
+            if self.state.pending_count() and time.monotonic() - last_publish >= 1.0:
+                await self.publish_pending()
+                last_publish = time.monotonic()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=0.5)
+        for task in in_flight.values():
+            task.cancel()
+        await asyncio.gather(*in_flight.values(), return_exceptions=True)
+        await self.publish_pending()

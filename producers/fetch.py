@@ -114,7 +114,7 @@ async def fetch_feed(
     for _ in range(max_redirects + 1):
         try:
             async with client.stream("GET", current, headers=headers) as response:
-                if response.is_redirect:
+                if response.has_redirect_location:
                     location = response.headers.get("location", "")
                     target = urljoin(current, location)
                     try:
@@ -142,6 +142,10 @@ async def fetch_feed(
                         f"HTTP {status}",
                         error_class="rate_limited" if status == 429 else "http_5xx",
                         retry_after=retry_after_seconds(response.headers.get("retry-after")),
+                    )
+                elif 300 <= status < 400:
+                    raise PermanentFeedError(
+                        f"HTTP {status} without a usable Location", error_class="http_3xx"
                     )
                 elif status >= 400:
                     raise PermanentFeedError(f"HTTP {status}", error_class="http_4xx")

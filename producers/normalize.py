@@ -76,7 +76,8 @@ def _digest(text: str) -> str:
 
 def _published(entry: Any, fetched_at: datetime) -> tuple[datetime, bool]:
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
-        parsed = entry.get(key)
+        # dict.get: FeedParserDict's own lookup maps updated -> published with a warning.
+        parsed = dict.get(entry, key)
         if parsed:
             try:
                 when = datetime.fromtimestamp(calendar.timegm(parsed), UTC)

@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Protocol
 from urllib.parse import urlsplit
 
 import httpx
@@ -35,12 +36,19 @@ from producers.errors import FeedError, FeedGoneError
 from producers.feeds import FeedSpec
 from producers.fetch import FetchResult, Validators, fetch_feed
 from producers.normalize import content_hash, parse_feed
-from producers.publish import Publisher
 from producers.state import FeedState, Pending, ProducerState
 
 log = logging.getLogger("newsradar.producers")
 UNCONDITIONAL_EVERY = 12
 """Every Nth poll is sent without validators, to catch servers whose ETag never changes."""
+
+
+class ArticlePublisher(Protocol):
+    """Where acknowledged articles go: :class:`producers.publish.Publisher` in service."""
+
+    topic: str
+
+    def publish(self, items: Sequence[Pending]) -> tuple[list[Pending], str]: ...
 
 
 @dataclass(frozen=True)
@@ -90,7 +98,7 @@ class FeedPoller:
         settings: Settings,
         feeds: Sequence[FeedSpec],
         state: ProducerState,
-        publisher: Publisher | None,
+        publisher: ArticlePublisher | None,
         *,
         rng: random.Random | None = None,
         clock: Callable[[], float] = time.time,
@@ -104,7 +112,7 @@ class FeedPoller:
         self.clock = clock
         self.states: dict[str, FeedState] = {f.url: state.feed(f.url) for f in self.feeds}
         self._global = asyncio.Semaphore(self.conf.max_concurrency)
-        self._hosts: dict[str, tuple[asyncio.Semaphore, list[float]]] = {}
+        self._hosts: dict[str, tuple[asyncio.Semaphore, asyncio.Lock, list[float]]] = {}
         self._client: httpx.AsyncClient | None = None
 
     def client(self) -> httpx.AsyncClient:
@@ -126,10 +134,15 @@ class FeedPoller:
             await self._client.aclose()
             self._client = None
 
-    async def _polite(self, url: str) -> tuple[asyncio.Semaphore, list[float]]:
+    def _polite(self, url: str) -> tuple[asyncio.Semaphore, asyncio.Lock, list[float]]:
+        """Per host: a concurrency limit, a gate for the delay, the last request's time."""
         host = urlsplit(url).hostname or ""
         if host not in self._hosts:
-            self._hosts[host] = (asyncio.Semaphore(self.conf.per_host_concurrency), [0.0])
+            self._hosts[host] = (
+                asyncio.Semaphore(self.conf.per_host_concurrency),
+                asyncio.Lock(),
+                [0.0],
+            )
         return self._hosts[host]
 
     async def poll(self, spec: FeedSpec) -> PollOutcome:
@@ -142,13 +155,16 @@ class FeedPoller:
         feed.last_attempt = self.clock()
         use_validators = not feed.validators_unreliable and feed.polls % UNCONDITIONAL_EVERY != 0
         validators = Validators(feed.etag, feed.last_modified) if use_validators else None
-        host_sem, last_request = await self._polite(spec.url)
+        host_sem, host_gate, last_request = self._polite(spec.url)
         try:
             async with self._global, host_sem:
-                wait = last_request[0] + self.conf.per_host_delay_seconds - time.monotonic()
-                if wait > 0:
-                    await asyncio.sleep(wait)
-                last_request[0] = time.monotonic()
+                # One request at a time waits for the host's delay, measured from the last
+                # request actually sent (a busy event loop must not let requests bunch up).
+                async with host_gate:
+                    wait = last_request[0] + self.conf.per_host_delay_seconds - time.monotonic()
+                    if wait > 0:
+                        await asyncio.sleep(wait)
+                    last_request[0] = time.monotonic()
                 result = await fetch_feed(
                     self.client(),
                     spec.url,

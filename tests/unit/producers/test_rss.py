@@ -1,0 +1,213 @@
+"""The poller against a real local HTTP server, with SQLite state in tmp_path.
+
+Kafka is replaced here by a recording publisher that can be told to fail, to check what the
+poller does with acknowledgements; the real broker path is in tests/integration/producers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import pytest
+
+from newsradar.schemas import Article, decode
+from newsradar.settings import load_settings
+from producers.feeds import FeedSpec
+from producers.rss import FeedPoller, PollOutcome, backoff_seconds, next_interval
+from producers.state import FeedState, Pending, ProducerState
+from tests.feedserver import FeedServer, Reply, feed_server, rss
+import itertools
+
+
+class RecordingPublisher:
+    topic = "newsradar.articles"
+
+    def __init__(self) -> None:
+        self.sent: list[Pending] = []
+        self.down = False
+
+    def publish(self, items: Sequence[Pending]) -> tuple[list[Pending], str]:
+        if self.down:
+            return [], "KafkaTimeoutError: broker unreachable"
+        self.sent.extend(items)
+        return list(items), ""
+
+
+@pytest.fixture
+def server() -> Iterator[FeedServer]:
+    with feed_server() as s:
+        yield s
+
+
+def make_poller(
+    tmp_path: Path, feeds: list[FeedSpec], publisher: RecordingPublisher | None, **env: str
+) -> FeedPoller:
+    settings = load_settings(
+        None,
+        env={
+            "NEWSRADAR_DATA_DIR": str(tmp_path),
+            "NEWSRADAR_PRODUCERS__PER_HOST_DELAY_SECONDS": "0",
+            **env,
+        },
+    )
+    state = ProducerState(tmp_path / "state.sqlite")
+    return FeedPoller(settings, feeds, state, publisher, rng=random.Random(1))
+
+
+def cycle(poller: FeedPoller, feeds: list[FeedSpec] | None = None) -> list[PollOutcome]:
+    async def go() -> list[PollOutcome]:
+        try:
+            return await poller.run_cycle(feeds)
+        finally:
+            await poller.aclose()
+
+    return asyncio.run(go())
+
+
+ITEMS = [
+    {"title": "Iraq and Russia talk trade", "guid": "g1", "link": "https://e.org/1"},
+    {"title": "Baghdad weather", "guid": "g2", "link": "https://e.org/2"},
+]
+
+
+def test_new_items_are_published_once_across_polls_and_feeds(
+    tmp_path: Path, server: FeedServer
+) -> None:
+    server.routes["/a"] = Reply(200, rss(ITEMS), {"ETag": '"1"'})
+    server.routes["/b"] = Reply(200, rss(ITEMS[:1], title="mirror"))
+    feeds = [FeedSpec(url=server.url("/a"), language="en"), FeedSpec(url=server.url("/b"))]
+    publisher = RecordingPublisher()
+    poller = make_poller(tmp_path, feeds, publisher)
+    first = cycle(poller)
+    assert [(o.outcome, o.items, o.new) for o in first] == [("ok", 2, 2), ("ok", 1, 0)]
+    assert sorted(decode(Article, p.record).title for p in publisher.sent) == [
+        "Baghdad weather",
+        "Iraq and Russia talk trade",
+    ]
+    # Same body again: recognised by its hash without parsing; the ETag goes back as a validator.
+    second = cycle(poller)
+    assert [o.outcome for o in second] == ["unchanged", "unchanged"]
+    assert server.hits("/a")[-1]["if-none-match"] == '"1"'
+    assert len(publisher.sent) == 2
+    # A changed article (same guid, new title) is published again under the same id.
+    server.routes["/a"] = Reply(
+        200,
+        rss([{**ITEMS[0], "title": "Iraq and Russia sign trade deal"}, ITEMS[1]]),
+        {"ETag": '"2"'},
+    )
+    third = cycle(poller, feeds[:1])
+    assert (third[0].items, third[0].new) == (2, 1)
+    assert decode(Article, publisher.sent[-1].record).title == "Iraq and Russia sign trade deal"
+    original = next(p for p in publisher.sent if b"talk trade" in p.record)
+    assert publisher.sent[-1].id == original.id
+
+
+def test_not_modified_and_unreliable_validators(tmp_path: Path, server: FeedServer) -> None:
+    bodies = iter([rss(ITEMS[:1]), rss(ITEMS)])
+
+    def route(headers: dict[str, str]) -> Reply:
+        if headers.get("if-none-match") == '"same"' and route.calls == 1:  # type: ignore[attr-defined]
+            route.calls += 1  # type: ignore[attr-defined]
+            return Reply(304)
+        route.calls += 1  # type: ignore[attr-defined]
+        return Reply(200, next(bodies), {"ETag": '"same"'})
+
+    route.calls = 0  # type: ignore[attr-defined]
+    server.routes["/f"] = route
+    feed = FeedSpec(url=server.url("/f"))
+    poller = make_poller(tmp_path, [feed], RecordingPublisher())
+    assert cycle(poller)[0].outcome == "ok"
+    assert cycle(poller)[0].outcome == "not_modified"
+    # The body changes while the ETag stays "same": validators no longer trusted.
+    assert cycle(poller)[0].new == 1
+    assert poller.states[feed.url].validators_unreliable
+    cycle(poller)
+    assert "if-none-match" not in server.hits("/f")[-1]
+
+
+def test_broker_outage_keeps_articles_pending_until_acknowledged(
+    tmp_path: Path, server: FeedServer
+) -> None:
+    server.routes["/f"] = Reply(200, rss(ITEMS))
+    publisher = RecordingPublisher()
+    publisher.down = True
+    poller = make_poller(tmp_path, [FeedSpec(url=server.url("/f"))], publisher)
+    cycle(poller)
+    assert publisher.sent == []
+    assert poller.state.pending_count() == 2
+    assert poller.state.seen_count() == 0
+    # A restart in between loses nothing: pending lives in SQLite.
+    poller.state.close()
+    reopened = ProducerState(tmp_path / "state.sqlite")
+    assert reopened.pending_count() == 2
+    publisher.down = False
+    poller = FeedPoller(poller.settings, poller.feeds, reopened, publisher)
+    cycle(poller)  # the feed is unchanged by hash, but pending goes out
+    assert len(publisher.sent) == 2
+    assert (reopened.pending_count(), reopened.seen_count()) == (0, 2)
+
+
+def test_failures_back_off_recover_and_gone_stops(tmp_path: Path, server: FeedServer) -> None:
+    server.routes["/bad"] = Reply(500)
+    server.routes["/gone"] = Reply(410)
+    server.routes["/old"] = Reply(301, headers={"Location": "/new"})
+    server.routes["/new"] = Reply(200, rss(ITEMS[:1]))
+    feeds = [FeedSpec(url=server.url(p)) for p in ("/bad", "/gone", "/old")]
+    poller = make_poller(tmp_path, feeds, None)
+    outcomes = cycle(poller)
+    assert [o.outcome for o in outcomes] == ["http_5xx", "gone", "ok"]
+    bad = poller.states[feeds[0].url]
+    assert (bad.health, bad.consecutive_failures, bad.last_error) == ("failing", 1, "HTTP 500")
+    assert bad.next_poll - (bad.last_attempt or 0) >= 300 * 0.8
+    assert poller.states[feeds[2].url].moved_to == server.url("/new")
+    assert cycle(poller)[1].outcome == "skipped_gone"
+    assert poller.states[feeds[0].url].consecutive_failures == 2
+    server.routes["/bad"] = Reply(200, rss(ITEMS[1:]))
+    assert cycle(poller)[0].outcome == "ok"
+    assert poller.states[feeds[0].url].health == "healthy"
+    # What `feeds status` reads is what the poller saved.
+    saved = {f.url: f.health for f in poller.state.feeds()}
+    assert saved == {feeds[0].url: "healthy", feeds[1].url: "gone", feeds[2].url: "healthy"}
+
+
+def test_per_host_delay(tmp_path: Path, server: FeedServer) -> None:
+    for path in ("/1", "/2", "/3"):
+        server.routes[path] = Reply(200, rss(ITEMS[:1]))
+    server.routes["/warm"] = Reply(200, rss(ITEMS[:1]))
+    feeds = [FeedSpec(url=server.url(p)) for p in ("/1", "/2", "/3")]
+    # "localhost" is another host than 127.0.0.1: one poll there warms the HTTP client and the
+    # parser up, so the timings below measure spacing, not first-use costs.
+    warm = FeedSpec(url=f"http://localhost:{server.port}/warm")
+    poller = make_poller(
+        tmp_path, [warm, *feeds], None, NEWSRADAR_PRODUCERS__PER_HOST_DELAY_SECONDS="0.3"
+    )
+
+    async def go() -> None:
+        try:
+            await poller.run_cycle([warm])
+            await poller.run_cycle(feeds)
+        finally:
+            await poller.aclose()
+
+    asyncio.run(go())
+    times = sorted(t for path, _, t in server.requests if path != "/warm")
+    assert len(times) == 3
+    assert all(b - a >= 0.28 for a, b in itertools.pairwise(times))
+
+
+def test_intervals_adapt_within_bounds() -> None:
+    conf = load_settings(None, env={}).producers
+    spec = FeedSpec(url="http://e.org/f")
+    feed = FeedState(spec.url, interval_seconds=300)
+    assert next_interval(conf, feed, spec, changed=True, hint_seconds=None) == 225
+    assert next_interval(conf, feed, spec, changed=False, hint_seconds=None) == 375
+    assert next_interval(conf, feed, spec, changed=True, hint_seconds=1800) == 1800
+    assert next_interval(conf, feed, spec, changed=False, hint_seconds=86400) == 3600
+    feed.interval_seconds = 61
+    assert next_interval(conf, feed, spec, changed=True, hint_seconds=None) == 60
+    assert backoff_seconds(conf, 3, spec, None) == 900
+    assert backoff_seconds(conf, 1000, spec, None) == conf.max_backoff_seconds
+    assert backoff_seconds(conf, 1, spec, 7200) == 7200

@@ -7,6 +7,7 @@ poller does with acknowledgements; the real broker path is in tests/integration/
 from __future__ import annotations
 
 import asyncio
+import itertools
 import random
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -19,7 +20,6 @@ from producers.feeds import FeedSpec
 from producers.rss import FeedPoller, PollOutcome, backoff_seconds, next_interval
 from producers.state import FeedState, Pending, ProducerState
 from tests.feedserver import FeedServer, Reply, feed_server, rss
-import itertools
 
 
 class RecordingPublisher:

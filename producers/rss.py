@@ -186,7 +186,8 @@ class FeedPoller:
         if result.moved_to and result.moved_to != feed.moved_to:
             log.warning("Feed moved permanently. url=%s new_url=%s", spec.url, result.moved_to)
             feed.moved_to = result.moved_to
-        items = new = 0
+        # Unchanged or 304: the feed still holds what it held; nothing in it is new.
+        items, new = feed.items_last_poll, 0
         hint = result.max_age_seconds
         if result.not_modified:
             outcome = "not_modified"

@@ -10,8 +10,10 @@ from __future__ import annotations
 import shutil
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -52,7 +54,7 @@ class KafkaEnv:
         return self.settings.bootstrap_servers[0]
 
     def process_env(self, **extra: str) -> dict[str, str]:
-        return clean_env(**self.env, **extra)
+        return clean_env(**{**self.env, **extra})
 
     def consume(
         self,
@@ -95,6 +97,52 @@ def broker_env(data_dir: Path, **extra: str) -> dict[str, str]:
         "NEWSRADAR_BROKER__CONTROLLER_PORT": str(controller),
         **extra,
     }
+
+
+@contextmanager
+def service(
+    kafka: KafkaEnv, args: list[str], log_path: Path, **env: str
+) -> Iterator[subprocess.Popen[bytes]]:
+    """``newsradar ARGS`` running against ``kafka``; stopped with SIGTERM on exit. Its output
+    goes to ``log_path`` and is printed when it did not stop cleanly."""
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "newsradar", *args],
+            cwd=REPO,
+            env=kafka.process_env(**env),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            yield proc
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            if proc.returncode not in (0, -15):
+                print(log_path.read_text(errors="replace")[-5000:])
+
+
+@dataclass(frozen=True)
+class Worker:
+    proc: subprocess.Popen[bytes]
+    metrics_url: str
+
+
+@pytest.fixture(scope="session")
+def processors_worker(
+    kafka: KafkaEnv, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Worker]:
+    """One real processors worker for the session, with its metrics on a free port."""
+    (port,) = free_ports(1)
+    log_path = tmp_path_factory.mktemp("processors") / "worker.log"
+    with service(
+        kafka, ["processors", "run"], log_path, NEWSRADAR_PROCESSORS__METRICS_PORT=str(port)
+    ) as proc:
+        yield Worker(proc, f"http://127.0.0.1:{port}/metrics")
 
 
 @pytest.fixture(scope="session")

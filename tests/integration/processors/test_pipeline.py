@@ -2,49 +2,22 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
+import re
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
-import pytest
+import httpx
 from kafka import KafkaProducer
 
 from newsradar.schemas import Alert, Article, DeadLetter, alert_id, decode, encode
-from tests.conftest import REPO, shared_data_path
-from tests.integration.conftest import KafkaEnv
-
-
-@pytest.fixture(scope="module")
-def worker(
-    kafka: KafkaEnv, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[subprocess.Popen[bytes]]:
-    log_path = tmp_path_factory.mktemp("processors") / "worker.log"
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "newsradar", "processors", "run"],
-            cwd=REPO,
-            env=kafka.process_env(NEWSRADAR_PROCESSORS__METRICS_PORT="0"),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            yield proc
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(60)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-            if proc.returncode not in (0, -15):
-                print(log_path.read_text()[-5000:])
+from tests.conftest import shared_data_path
+from tests.integration.conftest import KafkaEnv, Worker
 
 
 def test_reference_article_raises_one_iraq_russia_alert_and_bad_records_are_dead_lettered(
-    kafka: KafkaEnv, worker: subprocess.Popen[bytes]
+    kafka: KafkaEnv, processors_worker: Worker
 ) -> None:
+    worker = processors_worker.proc
     text = shared_data_path("articles", "elaph-iraq-russia.ar.txt").read_text(encoding="utf-8")
     title, _, body = text.partition("\n")
     now = datetime.now(UTC)
@@ -100,3 +73,35 @@ def test_reference_article_raises_one_iraq_russia_alert_and_bad_records_are_dead
     for m in alert.matches:
         source = reference.title if m.field == "title" else reference.content
         assert source[m.start : m.end] == m.term
+
+
+def test_a_pair_surging_against_its_baseline_is_flagged(
+    kafka: KafkaEnv, processors_worker: Worker
+) -> None:
+    now = datetime.now(UTC)
+    run = time.time_ns()
+    producer = KafkaProducer(bootstrap_servers=kafka.bootstrap)
+    for i in range(8):  # surge_min_count is 5; with no history the baseline is the floor of 1
+        article = Article(
+            id=f"surge-{run}-{i}",
+            title=f"Iraq and Russia sign deal number {i}",
+            published=now,
+            fetched_at=now,
+            language="en",
+        )
+        producer.send(
+            kafka.settings.topics.articles.name, key=article.id.encode(), value=encode(article)
+        ).get(30)
+    producer.close()
+    deadline = time.monotonic() + 90
+    text = ""
+    while time.monotonic() < deadline:
+        assert processors_worker.proc.poll() is None, "processors worker exited"
+        text = httpx.get(processors_worker.metrics_url, timeout=5).text
+        if 'newsradar_pair_surge{pair="IQ-RU"} 1.0' in text:
+            break
+        time.sleep(1)
+    assert 'newsradar_pair_surge{pair="IQ-RU"} 1.0' in text
+    hourly = re.search(r'newsradar_pair_articles_hour\{pair="IQ-RU"\} (\d+)', text)
+    assert hourly is not None
+    assert int(float(hourly.group(1))) >= 8

@@ -1,0 +1,101 @@
+"""Feeds to alerts on the real broker: producers -> newsradar.articles -> processors -> alerts."""
+
+from __future__ import annotations
+
+import json
+import time
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from newsradar.errors import SchemaError
+from newsradar.schemas import Alert, Article, decode
+from tests.conftest import run_cli, shared_data_path
+from tests.feedserver import Reply, feed_server, rss
+from tests.integration.conftest import KafkaEnv, Worker, service
+
+
+def test_reference_article_from_a_feed_becomes_one_alert(
+    kafka: KafkaEnv, processors_worker: Worker, tmp_path: Path
+) -> None:
+    text = shared_data_path("articles", "elaph-iraq-russia.ar.txt").read_text(encoding="utf-8")
+    title, _, body = text.partition("\n")
+    run = time.time_ns()
+    items = [
+        {
+            "title": escape(title[:120]),
+            "link": f"https://elaph.example/{run}/iraq-russia",
+            "guid": f"elaph-{run}",
+            "description": escape(body),
+            "pubDate": "Thu, 26 Nov 2026 10:00:00 GMT",
+        },
+        {
+            "title": "Football results",
+            "link": f"https://sport.example/{run}",
+            "guid": f"sport-{run}",
+            "description": "Local derby ends in a draw.",
+        },
+    ]
+    with feed_server() as server:
+        server.routes["/elaph.xml"] = Reply(200, rss(items, title="Elaph"))
+        feeds = tmp_path / "feeds.yaml"
+        feeds.write_text(
+            json.dumps(
+                {
+                    "feeds": [
+                        {
+                            "url": server.url("/elaph.xml"),
+                            "name": "Elaph",
+                            "language": "ar",
+                            "country": "GB",
+                        }
+                    ]
+                }
+            )
+        )
+        env = {
+            "NEWSRADAR_DATA_DIR": str(tmp_path / "data"),
+            "NEWSRADAR_PRODUCERS__FEEDS_FILE": str(feeds),
+            "NEWSRADAR_PRODUCERS__METRICS_PORT": "0",
+            "NEWSRADAR_PRODUCERS__MIN_INTERVAL_SECONDS": "1",
+            "NEWSRADAR_PRODUCERS__DEFAULT_INTERVAL_SECONDS": "1",
+            "NEWSRADAR_PRODUCERS__PER_HOST_DELAY_SECONDS": "0",
+        }
+        # The broker's pid file lives in the session's data dir; this run keeps its own state.
+        env["NEWSRADAR_KAFKA_BOOTSTRAP"] = kafka.bootstrap
+        with service(kafka, ["producers", "run"], tmp_path / "producers.log", **env) as producers:
+            alerts = kafka.consume(
+                kafka.settings.topics.alerts.name,
+                lambda m: (
+                    a if (a := decode(Alert, m.value)).feed == server.url("/elaph.xml") else None
+                ),
+                worker=producers,
+            )
+            deadline = time.monotonic() + 30
+            while len(server.hits("/elaph.xml")) < 3 and time.monotonic() < deadline:
+                time.sleep(0.5)
+            assert len(server.hits("/elaph.xml")) >= 3  # polled again and again ...
+            status = run_cli("feeds", "status", "--json", env=kafka.process_env(**env))
+
+        def ours(message: Any) -> Article | None:
+            try:  # other tests put malformed records on this topic on purpose
+                article = decode(Article, message.value)
+            except SchemaError:
+                return None
+            return article if article.feed == server.url("/elaph.xml") else None
+
+        published = kafka.consume(
+            kafka.settings.topics.articles.name,
+            ours,
+            want=3,
+            timeout_seconds=10,
+        )
+    assert len(published) == 2  # ... but each article went out once
+    assert [a.rule_id for a in alerts] == ["iraq-russia"]
+    alert = alerts[0]
+    assert alert.article_title == title[:120].strip()
+    assert alert.article_url == f"https://elaph.example/{run}/iraq-russia"
+    assert alert.language == "ar"
+    assert {"IQ", "RU"} <= set(alert.countries)
+    row = json.loads(status.stdout.splitlines()[0])
+    assert (row["health"], row["items_last_poll"], row["consecutive_failures"]) == ("healthy", 2, 0)

@@ -20,10 +20,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import feedparser
 from w3lib.html import remove_tags, replace_entities
-from w3lib.url import canonicalize_url, url_query_cleaner
 
 from newsradar.language import detect
 from newsradar.schemas import Article
@@ -52,15 +52,24 @@ class ParsedFeed:
 
 
 def canonical_url(url: str) -> str:
+    """``url`` with tracking parameters removed, query sorted, fragment dropped, scheme and
+    host lower-cased: one story, one URL, whichever feed or campaign it came through."""
     if not url:
         return ""
     try:
-        query_keys = re.findall(r"[?&]([^=&#]+)", url)
-        tracking = [k for k in query_keys if TRACKING_PARAMS.match(k)]
-        cleaned = url_query_cleaner(url, tracking, remove=True) if tracking else url
-        return str(canonicalize_url(cleaned))
+        parts = urlsplit(url.strip())
     except ValueError:
         return url
+    query = ""
+    if parts.query:
+        pairs = [
+            (k, v)
+            for k, v in parse_qsl(parts.query, keep_blank_values=True)
+            if not TRACKING_PARAMS.match(k)
+        ]
+        query = urlencode(sorted(pairs))
+    netloc = parts.netloc.lower()
+    return urlunsplit((parts.scheme.lower(), netloc, parts.path or "/", query, ""))
 
 
 def html_to_text(html: str) -> str:
@@ -101,7 +110,7 @@ def _content_language(entry: Any) -> str:
         language = (entry.get(detail) or {}).get("language")
         if language:
             return str(language)
-    for content in entry.get("content") or []:
+    for content in dict.get(entry, "content") or []:
         if content.get("language"):
             return str(content["language"])
     return ""
@@ -141,14 +150,14 @@ def parse_feed(
     articles: list[Article] = []
     skipped: list[str] = []
     for index, entry in enumerate(entries):
-        title = html_to_text(str(entry.get("title") or ""))
-        summary_html = str(entry.get("summary") or "")
-        contents = entry.get("content") or []
+        title = html_to_text(str(dict.get(entry, "title") or ""))
+        summary_html = str(dict.get(entry, "summary") or "")
+        contents = dict.get(entry, "content") or []
         content_html = "\n".join(str(c.get("value") or "") for c in contents)
         summary = html_to_text(summary_html)
         content = html_to_text(content_html) or summary
-        link = canonical_url(str(entry.get("link") or ""))
-        guid = str(entry.get("id") or "")
+        link = canonical_url(str(dict.get(entry, "link") or ""))
+        guid = str(dict.get(entry, "id") or "")
         if not (title or summary or content or link):
             skipped.append(f"entry {index}: no title, text or link")
             continue
@@ -157,8 +166,8 @@ def parse_feed(
         )
         published, is_fetched = _published(entry, fetched_at)
         authors = tuple(
-            str(a.get("name")) for a in entry.get("authors") or [] if a.get("name")
-        ) or ((str(entry["author"]),) if entry.get("author") else ())
+            str(a.get("name")) for a in dict.get(entry, "authors") or [] if a.get("name")
+        ) or ((str(dict.get(entry, "author")),) if dict.get(entry, "author") else ())
         articles.append(
             Article(
                 id=_digest(identity),

@@ -177,7 +177,6 @@ class FeedPoller:
             outcome = self._failed(spec, feed, exc)
         self.state.save_feed(feed)
         metrics.FETCHES.labels(outcome.outcome).inc()
-        self._count_health()
         return outcome
 
     def _accept(self, spec: FeedSpec, feed: FeedState, result: FetchResult) -> PollOutcome:
@@ -271,7 +270,8 @@ class FeedPoller:
         feed.next_poll = self.clock() + delay * self.rng.uniform(0.8, 1.2)
         return PollOutcome(spec.url, exc.error_class, error=str(exc))
 
-    def _count_health(self) -> None:
+    def count_health(self) -> None:
+        """Set the feeds-by-health gauge (once per cycle or second: it walks every feed)."""
         counts: dict[str, int] = {"new": 0, "healthy": 0, "failing": 0, "gone": 0}
         for feed in self.states.values():
             counts[feed.health] += 1
@@ -308,6 +308,7 @@ class FeedPoller:
         """Poll every feed once (concurrently, within the limits), then publish."""
         outcomes = await asyncio.gather(*(self.poll(f) for f in (feeds or self.feeds)))
         await self.publish_pending()
+        self.count_health()
         return list(outcomes)
 
     async def run_forever(self, stop: asyncio.Event) -> None:
@@ -331,8 +332,10 @@ class FeedPoller:
                 if task.done():
                     del in_flight[url]
                     task.result()
-            if self.state.pending_count() and time.monotonic() - last_publish >= 1.0:
-                await self.publish_pending()
+            if time.monotonic() - last_publish >= 1.0:
+                if self.state.pending_count():
+                    await self.publish_pending()
+                self.count_health()
                 last_publish = time.monotonic()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=0.5)

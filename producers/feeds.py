@@ -65,6 +65,11 @@ def load_feeds(path: Path | None = None) -> list[FeedSpec]:
     problems: list[str] = []
     seen: dict[str, int] = {}
     for i, item in enumerate(data["feeds"]):
+        url = item.get("url") if isinstance(item, Mapping) else None
+        if isinstance(url, str):
+            if url in seen:
+                problems.append(f"{path}: feeds[{i}].url: duplicate of feeds[{seen[url]}]")
+            seen.setdefault(url, i)
         try:
             feed = FeedSpec.model_validate(item)
         except ValidationError as exc:
@@ -73,9 +78,6 @@ def load_feeds(path: Path | None = None) -> list[FeedSpec]:
                 msg = err["msg"].removeprefix("Value error, ")
                 problems.append(f"{path}: feeds[{i}].{loc}: {msg}")
             continue
-        if feed.url in seen:
-            problems.append(f"{path}: feeds[{i}].url: duplicate of feeds[{seen[feed.url]}]")
-        seen[feed.url] = i
         feeds.append(feed)
     if problems:
         raise FeedListError("\n".join(problems))

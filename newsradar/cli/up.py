@@ -46,6 +46,10 @@ def up(ctx: typer.Context) -> None:
     signal.signal(signal.SIGTERM, request_stop)
     typer.echo(f"Kafka: {','.join(settings.bootstrap_servers)}")
     typer.echo(f"Data directory: {settings.data_dir.resolve()}")
+    for name, conf in (("producers", settings.producers), ("processors", settings.processors)):
+        if conf.metrics_port:
+            typer.echo(f"Metrics ({name}): http://{conf.metrics_host}:{conf.metrics_port}/metrics")
+    typer.echo("Feed health: newsradar feeds status")
     typer.echo(f"Stages: {', '.join(s.name for s in STAGES) or 'none yet'}. Ctrl-C stops.")
     supervisor.start()
     try:

@@ -60,21 +60,22 @@ def canonical_url(url: str) -> str:
         parts = urlsplit(url.strip())
     except ValueError:
         return url
-    query = ""
-    if parts.query:
+    query = parts.query
+    if query:
         pairs = [
             (k, v)
-            for k, v in parse_qsl(parts.query, keep_blank_values=True)
+            for k, v in parse_qsl(query, keep_blank_values=True)
             if not TRACKING_PARAMS.match(k)
         ]
-        query = urlencode(sorted(pairs))
-    netloc = parts.netloc.lower()
-    return urlunsplit((parts.scheme.lower(), netloc, parts.path or "/", query, ""))
+        query = urlencode(sorted(pairs)) if len(pairs) > 1 else urlencode(pairs)
+    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path or "/", query, ""))
 
 
 def html_to_text(html: str) -> str:
     if not html:
         return ""
+    if "<" not in html and "&" not in html:  # plain text (most titles): no markup to strip
+        return "\n".join(_SPACE.sub(" ", ln).strip() for ln in html.splitlines() if ln.strip())
     text = replace_entities(remove_tags(html.replace("<br", "\n<br").replace("</p>", "</p>\n")))
     return "\n".join(_SPACE.sub(" ", line).strip() for line in text.splitlines() if line.strip())
 
@@ -107,7 +108,7 @@ def _entry_language(entry: Any, feed_language: str, hint: str, text: str) -> str
 
 def _content_language(entry: Any) -> str:
     for detail in ("title_detail", "summary_detail"):
-        language = (entry.get(detail) or {}).get("language")
+        language = (dict.get(entry, detail) or {}).get("language")
         if language:
             return str(language)
     for content in dict.get(entry, "content") or []:

@@ -32,7 +32,7 @@ import httpx
 from newsradar.schemas import encode
 from newsradar.settings import ProducersSettings, Settings
 from producers import metrics
-from producers.errors import FeedError, FeedGoneError
+from producers.errors import FeedError, FeedGoneError, PermanentFeedError
 from producers.feeds import FeedSpec
 from producers.fetch import FetchResult, Validators, fetch_feed
 from producers.normalize import content_hash, parse_feed
@@ -175,6 +175,13 @@ class FeedPoller:
             outcome = self._accept(spec, feed, result)
         except FeedError as exc:
             outcome = self._failed(spec, feed, exc)
+        except Exception as exc:  # a bug, not a bad feed: keep the service and the evidence
+            log.exception("Feed handling failed unexpectedly. url=%s", spec.url)
+            outcome = self._failed(
+                spec,
+                feed,
+                PermanentFeedError(f"{type(exc).__name__}: {exc}", error_class="internal"),
+            )
         self.state.save_feed(feed)
         metrics.FETCHES.labels(outcome.outcome).inc()
         return outcome

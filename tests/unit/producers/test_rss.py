@@ -155,10 +155,13 @@ def test_failures_back_off_recover_and_gone_stops(tmp_path: Path, server: FeedSe
     server.routes["/gone"] = Reply(410)
     server.routes["/old"] = Reply(301, headers={"Location": "/new"})
     server.routes["/new"] = Reply(200, rss(ITEMS[:1]))
-    feeds = [FeedSpec(url=server.url(p)) for p in ("/bad", "/gone", "/old")]
+    server.routes["/html"] = Reply(200, b"<html><body><p>Welcome</p></body></html>")
+    server.routes["/huge"] = Reply(200, b"<rss>" + b" " * 20_000_000)
+    feeds = [FeedSpec(url=server.url(p)) for p in ("/bad", "/gone", "/old", "/html", "/huge")]
     poller = make_poller(tmp_path, feeds, None)
     outcomes = cycle(poller)
-    assert [o.outcome for o in outcomes] == ["http_5xx", "gone", "ok"]
+    assert [o.outcome for o in outcomes] == ["http_5xx", "gone", "ok", "not_a_feed", "too_large"]
+    assert [poller.states[f.url].health for f in feeds[3:]] == ["failing", "failing"]
     bad = poller.states[feeds[0].url]
     assert (bad.health, bad.consecutive_failures, bad.last_error) == ("failing", 1, "HTTP 500")
     assert bad.next_poll - (bad.last_attempt or 0) >= 300 * 0.8
@@ -170,7 +173,13 @@ def test_failures_back_off_recover_and_gone_stops(tmp_path: Path, server: FeedSe
     assert poller.states[feeds[0].url].health == "healthy"
     # What `feeds status` reads is what the poller saved.
     saved = {f.url: f.health for f in poller.state.feeds()}
-    assert saved == {feeds[0].url: "healthy", feeds[1].url: "gone", feeds[2].url: "healthy"}
+    assert saved == {
+        feeds[0].url: "healthy",
+        feeds[1].url: "gone",
+        feeds[2].url: "healthy",
+        feeds[3].url: "failing",
+        feeds[4].url: "failing",
+    }
 
 
 def test_per_host_delay(tmp_path: Path, server: FeedServer) -> None:

@@ -173,6 +173,27 @@ class ProducersSettings(Section):
         return self
 
 
+class SqliteSinkSettings(Section):
+    """The embedded alert store (the default sink)."""
+
+    enabled: bool = True
+    path: Path | None = None
+    """SQLite file; empty: <data_dir>/alerts.sqlite."""
+
+
+class SinksSettings(Section):
+    """The delivery stage: each sink reads newsradar.alerts in its own consumer group, so a
+    failing sink neither blocks nor loses alerts for the others."""
+
+    group_prefix: str = Field(default="newsradar-sinks", pattern=r"^[A-Za-z0-9._-]+$")
+    batch_size: int = Field(default=500, ge=1, le=100_000)
+    retry_max_seconds: float = Field(default=60.0, gt=0)
+    """Longest wait between attempts while a sink fails; its alerts wait in Kafka."""
+    sqlite: SqliteSinkSettings = SqliteSinkSettings()
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = Field(default=9103, ge=0, le=65535)
+
+
 class Settings(Section):
     data_dir: Path = Path("var")
     kafka: KafkaSettings = KafkaSettings()
@@ -180,6 +201,11 @@ class Settings(Section):
     topics: TopicsSettings = TopicsSettings()
     producers: ProducersSettings = ProducersSettings()
     processors: ProcessorsSettings = ProcessorsSettings()
+    sinks: SinksSettings = SinksSettings()
+
+    @property
+    def alerts_db(self) -> Path:
+        return self.sinks.sqlite.path or self.data_dir / "alerts.sqlite"
 
     @property
     def uses_local_broker(self) -> bool:

@@ -27,6 +27,7 @@ class Stage:
 STAGES: tuple[Stage, ...] = (
     Stage("processors", ("processors", "run")),
     Stage("producers", ("producers", "run")),
+    Stage("sinks", ("sinks", "run")),
 )
 """The stages ``newsradar up`` runs, in start order; they register here as they land."""
 

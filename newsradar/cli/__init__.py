@@ -16,6 +16,7 @@ from newsradar.cli import broker as broker_cmd
 from newsradar.cli import config as config_cmd
 from newsradar.cli import feeds as feeds_cmd
 from newsradar.cli import processors as processors_cmd
+from newsradar.cli import sinks as sinks_cmd
 from newsradar.cli import topics as topics_cmd
 from newsradar.cli.context import CliState
 from newsradar.cli.up import up
@@ -35,6 +36,8 @@ app.add_typer(feeds_cmd.app, name="producers")
 app.add_typer(feeds_cmd.feeds_app, name="feeds")
 app.add_typer(processors_cmd.app, name="processors")
 app.add_typer(processors_cmd.rules_app, name="rules")
+app.add_typer(sinks_cmd.app, name="sinks")
+app.add_typer(sinks_cmd.alerts_app, name="alerts")
 app.command("classify")(processors_cmd.classify)
 app.command("up")(up)
 

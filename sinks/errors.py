@@ -1,0 +1,24 @@
+"""Errors of the sinks stage.
+
+NewsradarError (newsradar.errors)
+└── SinkError                a sink could not accept a batch
+    ├── TransientSinkError   database locked, connection lost, 5xx: retry with backoff;
+    │                        offsets are not committed, the alerts wait in Kafka
+    └── PermanentSinkError   the alert itself is unacceptable (e.g. a 4xx): dead-letter it
+"""
+
+from __future__ import annotations
+
+from newsradar.errors import NewsradarError
+
+
+class SinkError(NewsradarError):
+    """A sink could not accept a batch."""
+
+
+class TransientSinkError(SinkError):
+    """Retrying later may succeed."""
+
+
+class PermanentSinkError(SinkError):
+    """Retrying will not help; the alert goes to the dead-letter topic."""

@@ -1,0 +1,184 @@
+"""The sinks service: every sink reads ``newsradar.alerts`` in its own consumer group.
+
+For each sink a thread polls a batch, decodes it (a malformed record goes to the dead-letter
+topic with stage ``sinks`` and a reason), hands the alerts to the sink and commits the offsets
+only after the sink accepted them. A sink that fails is retried with exponential backoff (up
+to ``sinks.retry_max_seconds``) while its alerts wait in Kafka; the other sinks go on.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.errors import KafkaError
+
+from newsradar.errors import SchemaError
+from newsradar.schemas import Alert, DeadLetter, decode, encode
+from newsradar.settings import Settings
+from sinks import metrics
+from sinks.base import Sink
+from sinks.errors import PermanentSinkError, SinkError
+from sinks.sqlite import SqliteSink
+
+log = logging.getLogger("newsradar.sinks")
+STAGE = "sinks"
+
+
+def configured_sinks(settings: Settings) -> list[Sink]:
+    sinks: list[Sink] = []
+    if settings.sinks.sqlite.enabled:
+        sinks.append(SqliteSink(settings.alerts_db))
+    return sinks
+
+
+class SinkRunner:
+    """Feeds one sink from Kafka; at-least-once, commits only what the sink accepted."""
+
+    def __init__(self, settings: Settings, sink: Sink, stop: threading.Event) -> None:
+        self.settings = settings
+        self.sink = sink
+        self.stop = stop
+        self.group = f"{settings.sinks.group_prefix}-{sink.name}"
+        self._producer: Any = None
+
+    def _consumer(self) -> Any:
+        return KafkaConsumer(
+            self.settings.topics.alerts.name,
+            bootstrap_servers=self.settings.bootstrap_servers,
+            group_id=self.group,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_poll_records=self.settings.sinks.batch_size,
+            **self.settings.kafka.client_options(),
+        )
+
+    def dead_letter(self, message: Any, error: BaseException) -> None:
+        record = DeadLetter.for_value(
+            message.value,
+            stage=STAGE,
+            error=error,
+            topic=message.topic,
+            partition=message.partition,
+            offset=message.offset,
+            key=message.key,
+        )
+        if self._producer is None:
+            self._producer = KafkaProducer(
+                bootstrap_servers=self.settings.bootstrap_servers,
+                acks="all",
+                **self.settings.kafka.client_options(),
+            )
+        self._producer.send(
+            self.settings.topics.deadletter.name, key=message.key, value=encode(record)
+        ).get(timeout=30)
+        metrics.DEADLETTERS.labels(self.sink.name, record.error_type).inc()
+        log.warning(
+            "Alert dead-lettered. sink=%s topic=%s partition=%s offset=%s error_type=%s reason=%s",
+            self.sink.name, message.topic, message.partition, message.offset,
+            record.error_type, record.reason,
+        )  # fmt: skip
+
+    def deliver(self, messages: Sequence[Any]) -> bool:
+        """Hand a polled batch to the sink, retrying until it accepts; False if stopped first."""
+        alerts: list[tuple[Any, Alert]] = []
+        for message in messages:
+            try:
+                alerts.append((message, decode(Alert, message.value)))
+            except SchemaError as exc:
+                self.dead_letter(message, exc)
+        backoff = 1.0
+        while alerts and not self.stop.is_set():
+            try:
+                self.sink.write([a for _, a in alerts])
+            except PermanentSinkError as exc:
+                # One alert the sink refuses: find it by writing one at a time.
+                kept = []
+                for message, alert in alerts:
+                    try:
+                        self.sink.write([alert])
+                        kept.append((message, alert))
+                    except PermanentSinkError as one:
+                        self.dead_letter(message, one)
+                alerts = kept
+                log.warning("Sink refused alerts. sink=%s error=%s", self.sink.name, exc)
+                break
+            except SinkError as exc:
+                metrics.FAILURES.labels(self.sink.name).inc()
+                metrics.HEALTHY.labels(self.sink.name).set(0)
+                log.warning(
+                    "Sink write failed; retrying. sink=%s error=%s retry_in_seconds=%.0f",
+                    self.sink.name, exc, backoff,
+                )  # fmt: skip
+                self.stop.wait(backoff)
+                backoff = min(backoff * 2, self.settings.sinks.retry_max_seconds)
+                continue
+            break
+        else:
+            if alerts:
+                return False
+        now = time.time()
+        for message, alert in alerts:
+            metrics.DELIVERED.labels(self.sink.name, alert.rule_id).inc()
+            if message.timestamp:
+                metrics.LATENCY.labels(self.sink.name).observe(
+                    max(0.0, now - message.timestamp / 1000)
+                )
+        metrics.HEALTHY.labels(self.sink.name).set(1)
+        return True
+
+    def run(self) -> None:
+        try:
+            self._run()
+        except Exception:  # the service restarts; the alerts wait in Kafka
+            log.exception("Sink runner stopped unexpectedly. sink=%s", self.sink.name)
+            raise
+
+    def _run(self) -> None:
+        consumer = self._consumer()
+        last_lag = 0.0
+        try:
+            while not self.stop.is_set():
+                batches = consumer.poll(timeout_ms=1000, max_records=self.settings.sinks.batch_size)
+                messages = [m for batch in batches.values() for m in batch]
+                if messages:
+                    if not self.deliver(messages):
+                        break  # stopped while the sink was failing: do not commit
+                    consumer.commit()
+                if time.monotonic() - last_lag > 10:
+                    self._report_lag(consumer)
+                    last_lag = time.monotonic()
+        finally:
+            consumer.close(autocommit=False)
+            if self._producer is not None:
+                self._producer.close(timeout=5)
+
+    def _report_lag(self, consumer: Any) -> None:
+        try:
+            assigned: set[TopicPartition] = consumer.assignment()
+            if not assigned:
+                return
+            ends = consumer.end_offsets(list(assigned))
+            lag = sum(max(0, ends[tp] - consumer.position(tp)) for tp in assigned)
+            metrics.LAG.labels(self.sink.name).set(lag)
+        except KafkaError as exc:
+            log.debug("Lag not measured. sink=%s error=%s", self.sink.name, exc)
+
+
+def run_sinks(settings: Settings, sinks: Sequence[Sink], stop: threading.Event) -> None:
+    """Run a thread per sink until ``stop`` is set."""
+    threads = []
+    for sink in sinks:
+        runner = SinkRunner(settings, sink, stop)
+        thread = threading.Thread(target=runner.run, name=f"sink-{sink.name}", daemon=True)
+        thread.start()
+        threads.append(thread)
+    while not stop.is_set() and any(t.is_alive() for t in threads):
+        stop.wait(1)
+    stop.set()
+    for thread in threads:
+        thread.join(timeout=30)

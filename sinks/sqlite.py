@@ -1,0 +1,163 @@
+"""The embedded alert store: SQLite in WAL mode with versioned schema migrations.
+
+Alerts are upserted by id (derived from rule and article), so a redelivered alert leaves one
+row. ``newsradar alerts list`` reads this store.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+
+from newsradar.schemas import Alert
+from sinks.base import Health, Sink
+from sinks.errors import TransientSinkError
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: the alerts table.
+    """
+    CREATE TABLE alerts (
+        id TEXT PRIMARY KEY,
+        rule_id TEXT NOT NULL,
+        rule_version INTEGER NOT NULL,
+        score REAL NOT NULL,
+        article_id TEXT NOT NULL,
+        article_url TEXT NOT NULL,
+        article_title TEXT NOT NULL,
+        article_published TEXT NOT NULL,
+        language TEXT NOT NULL,
+        feed TEXT NOT NULL,
+        countries TEXT NOT NULL,
+        pairs TEXT NOT NULL,
+        topics TEXT NOT NULL,
+        record TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        stored_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+    );
+    CREATE INDEX alerts_by_rule ON alerts(rule_id, created_at);
+    CREATE INDEX alerts_by_time ON alerts(created_at);
+    """,
+)
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """A connection with the schema migrated to the newest version."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # The service checks health from its main thread, then writes from the sink's thread.
+    db = sqlite3.connect(path, isolation_level=None, timeout=10, check_same_thread=False)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+    row = db.execute("SELECT max(version) FROM schema_version").fetchone()
+    current = row[0] or 0
+    for version, script in enumerate(MIGRATIONS, start=1):
+        if version > current:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in script.split(";"):
+                    if statement.strip():
+                        db.execute(statement)
+                db.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+    return db
+
+
+class SqliteSink(Sink):
+    name = "sqlite"
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._db: sqlite3.Connection | None = None
+
+    def setup(self) -> None:
+        try:
+            self._db = connect(self.path)
+        except sqlite3.Error as exc:
+            raise TransientSinkError(f"sqlite {self.path}: cannot open: {exc}") from None
+
+    def _conn(self) -> sqlite3.Connection:
+        if self._db is None:
+            self.setup()
+        assert self._db is not None
+        return self._db
+
+    def write(self, batch: Sequence[Alert]) -> None:
+        rows = [
+            (
+                a.id, a.rule_id, a.rule_version, a.score, a.article_id, a.article_url,
+                a.article_title, a.article_published.isoformat(), a.language, a.feed,
+                json.dumps(a.countries), json.dumps(a.pairs), json.dumps(a.topics),
+                a.model_dump_json(), a.created_at.isoformat(),
+            )
+            for a in batch
+        ]  # fmt: skip
+        db = self._conn()
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            db.executemany(
+                """
+                INSERT INTO alerts (id, rule_id, rule_version, score, article_id, article_url,
+                    article_title, article_published, language, feed, countries, pairs, topics,
+                    record, created_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT(id) DO UPDATE SET
+                    rule_version = excluded.rule_version, score = excluded.score,
+                    article_url = excluded.article_url, article_title = excluded.article_title,
+                    language = excluded.language, countries = excluded.countries,
+                    pairs = excluded.pairs, topics = excluded.topics, record = excluded.record
+                """,
+                rows,
+            )
+            db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise TransientSinkError(f"sqlite {self.path}: write failed: {exc}") from None
+
+    def healthcheck(self) -> Health:
+        try:
+            count = self._conn().execute("SELECT count(*) FROM alerts").fetchone()[0]
+        except (sqlite3.Error, TransientSinkError) as exc:
+            return Health(False, f"sqlite {self.path}: {exc}")
+        return Health(True, f"sqlite {self.path}: {count} alerts")
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+
+def list_alerts(
+    path: Path,
+    *,
+    rule: str | None = None,
+    country: str | None = None,
+    since: datetime | None = None,
+    limit: int = 1000,
+) -> list[Alert]:
+    """Alerts in the store, newest first, filtered by rule, country and creation time."""
+    db = connect(path)
+    try:
+        where, args = [], []
+        if rule:
+            where.append("rule_id = ?")
+            args.append(rule)
+        if since:
+            where.append("created_at >= ?")
+            args.append(since.isoformat())
+        sql = "SELECT record FROM alerts"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY created_at DESC"
+        alerts = [Alert.model_validate_json(r[0]) for r in db.execute(sql, args)]
+    finally:
+        db.close()
+    if country:
+        alerts = [a for a in alerts if country.upper() in a.countries]
+    return alerts[:limit]

@@ -22,11 +22,23 @@ import pytest
 from kafka import KafkaConsumer
 
 from newsradar import broker
+from newsradar.errors import SchemaError
 from newsradar.kafka_admin import ensure_topics
+from newsradar.schemas import Record, decode
 from newsradar.settings import Settings, load_settings
 from tests.conftest import REPO, clean_env
 
 T = TypeVar("T")
+R = TypeVar("R", bound=Record)
+
+
+def decoded(model: type[R], message: Any) -> R | None:
+    """The message as a ``model`` record, or None: tests share topics, and some put malformed
+    records on them on purpose."""
+    try:
+        return decode(model, message.value)
+    except SchemaError:
+        return None
 
 
 def free_ports(count: int) -> list[int]:

@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 
 from kafka import KafkaProducer
 
-from newsradar.schemas import Alert, Article, alert_id, decode, encode
+from newsradar.schemas import Alert, Article, alert_id, encode
 from tests.conftest import REPO
-from tests.integration.conftest import KafkaEnv
+from tests.integration.conftest import KafkaEnv, decoded
 
 
 def test_article_becomes_alert_through_a_faust_agent(kafka: KafkaEnv, tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -50,7 +50,7 @@ def test_article_becomes_alert_through_a_faust_agent(kafka: KafkaEnv, tmp_path) 
         found = kafka.consume(
             kafka.settings.topics.alerts.name,
             lambda m: (
-                (m.key, a) if (a := decode(Alert, m.value)).article_id == article.id else None
+                (m.key, a) if (a := decoded(Alert, m)) and a.article_id == article.id else None
             ),
             worker=worker,
         )

@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 import httpx
 from kafka import KafkaProducer
 
-from newsradar.schemas import Alert, Article, DeadLetter, alert_id, decode, encode
+from newsradar.schemas import Alert, Article, DeadLetter, alert_id, encode
 from tests.conftest import shared_data_path
-from tests.integration.conftest import KafkaEnv, Worker
+from tests.integration.conftest import KafkaEnv, Worker, decoded
 
 
 def test_reference_article_raises_one_iraq_russia_alert_and_bad_records_are_dead_lettered(
@@ -47,7 +47,7 @@ def test_reference_article_raises_one_iraq_russia_alert_and_bad_records_are_dead
 
     dead = kafka.consume(
         kafka.settings.topics.deadletter.name,
-        lambda m: decode(DeadLetter, m.value) if m.key == f"bad-{run}".encode() else None,
+        lambda m: decoded(DeadLetter, m) if m.key == f"bad-{run}".encode() else None,
         worker=worker,
     )
     assert len(dead) == 1
@@ -57,7 +57,7 @@ def test_reference_article_raises_one_iraq_russia_alert_and_bad_records_are_dead
 
     alerts = kafka.consume(
         kafka.settings.topics.alerts.name,
-        lambda m: a if str(run) in (a := decode(Alert, m.value)).article_id else None,
+        lambda m: a if (a := decoded(Alert, m)) and str(run) in a.article_id else None,
         worker=worker,
     )
     assert [a.article_id for a in alerts] == [reference.id]

@@ -8,13 +8,12 @@ from pathlib import Path
 from typing import Any
 
 from newsradar import broker
-from newsradar.errors import SchemaError
 from newsradar.kafka_admin import ensure_topics
-from newsradar.schemas import Article, decode
+from newsradar.schemas import Article
 from newsradar.settings import load_settings
 from producers.state import ProducerState
 from tests.feedserver import Reply, feed_server, rss
-from tests.integration.conftest import KafkaEnv, broker_env, service
+from tests.integration.conftest import KafkaEnv, broker_env, decoded, service
 
 
 def test_articles_published_during_an_outage_arrive_once_after_it(tmp_path: Path) -> None:
@@ -40,10 +39,7 @@ def test_articles_published_during_an_outage_arrive_once_after_it(tmp_path: Path
             }
 
             def ours(message: Any) -> Article | None:
-                try:
-                    return decode(Article, message.value)
-                except SchemaError:
-                    return None
+                return decoded(Article, message)
 
             topic = settings.topics.articles.name
             with service(

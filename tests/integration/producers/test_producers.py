@@ -8,11 +8,10 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from newsradar.errors import SchemaError
-from newsradar.schemas import Alert, Article, decode
+from newsradar.schemas import Alert, Article
 from tests.conftest import run_cli, shared_data_path
 from tests.feedserver import Reply, feed_server, rss
-from tests.integration.conftest import KafkaEnv, Worker, service
+from tests.integration.conftest import KafkaEnv, Worker, decoded, service
 
 
 def test_reference_article_from_a_feed_becomes_one_alert(
@@ -67,7 +66,7 @@ def test_reference_article_from_a_feed_becomes_one_alert(
             alerts = kafka.consume(
                 kafka.settings.topics.alerts.name,
                 lambda m: (
-                    a if (a := decode(Alert, m.value)).feed == server.url("/elaph.xml") else None
+                    a if (a := decoded(Alert, m)) and a.feed == server.url("/elaph.xml") else None
                 ),
                 worker=producers,
             )
@@ -78,11 +77,8 @@ def test_reference_article_from_a_feed_becomes_one_alert(
             status = run_cli("feeds", "status", "--json", env=kafka.process_env(**env))
 
         def ours(message: Any) -> Article | None:
-            try:  # other tests put malformed records on this topic on purpose
-                article = decode(Article, message.value)
-            except SchemaError:
-                return None
-            return article if article.feed == server.url("/elaph.xml") else None
+            article = decoded(Article, message)
+            return article if article and article.feed == server.url("/elaph.xml") else None
 
         published = kafka.consume(
             kafka.settings.topics.articles.name,

@@ -7,13 +7,13 @@ import sqlite3
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from kafka import KafkaProducer
 
-from newsradar.errors import SchemaError
-from newsradar.schemas import Alert, Article, DeadLetter, alert_id, decode, encode
+from newsradar.schemas import Alert, Article, DeadLetter, alert_id, encode
 from tests.conftest import clean_env, run_cli, shared_data_path
-from tests.integration.conftest import KafkaEnv, Worker, service
+from tests.integration.conftest import KafkaEnv, Worker, decoded, service
 
 
 def stored(db: Path, alert_id_: str) -> int:
@@ -80,12 +80,10 @@ def test_alerts_are_stored_once_and_bad_records_dead_lettered(
         assert stored(db, manual.id) == 1
         assert sinks.poll() is None
 
-        def bad_one(m):  # type: ignore[no-untyped-def]
-            try:
-                record = decode(DeadLetter, m.value)
-            except SchemaError:
-                return None
-            return record if m.key == f"bad-{run}".encode() and record.stage == "sinks" else None
+        def bad_one(m: Any) -> DeadLetter | None:
+            record = decoded(DeadLetter, m)
+            ok = record and m.key == f"bad-{run}".encode() and record.stage == "sinks"
+            return record if ok else None
 
         dead = kafka.consume(kafka.settings.topics.deadletter.name, bad_one)
         listed = run_cli("alerts", "list", "--json", "--rule", "iraq-russia", env=clean_env(**env))

@@ -75,7 +75,7 @@ def retry_after_seconds(value: str | None, now: float | None = None) -> float | 
     return max(0.0, when.timestamp() - (now if now is not None else time.time()))
 
 
-def _network_error(url: str, exc: httpx.TransportError) -> TransientFeedError:
+def _network_error(exc: httpx.TransportError) -> TransientFeedError:
     if isinstance(exc, httpx.TimeoutException):
         return TransientFeedError(f"timed out ({type(exc).__name__})", error_class="timeout")
     cause: BaseException | None = exc
@@ -160,7 +160,7 @@ async def fetch_feed(
                     moved_to=current if permanent and current != url else "",
                 )
         except httpx.TransportError as exc:
-            raise _network_error(current, exc) from None
+            raise _network_error(exc) from None
         except httpx.DecodingError as exc:
             raise PermanentFeedError(
                 f"body could not be decoded: {exc}", error_class="decoding"

@@ -35,9 +35,6 @@ TRACKING_PARAMS = re.compile(
 FUTURE_TOLERANCE = timedelta(minutes=10)
 _SPACE = re.compile(r"\s+")
 
-# feedparser resolves entities itself; refuse DTD tricks such as billion-laughs outright.
-feedparser.RESOLVE_RELATIVE_URIS = True
-
 
 @dataclass
 class ParsedFeed:

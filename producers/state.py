@@ -109,12 +109,6 @@ class ProducerState:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
 
-    @classmethod
-    def read_only(cls, path: Path) -> ProducerState:
-        if not path.is_file():
-            raise FileNotFoundError(path)
-        return cls(path)
-
     def close(self) -> None:
         self._db.close()
 

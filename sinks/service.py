@@ -83,30 +83,28 @@ class SinkRunner:
             record.error_type, record.reason,
         )  # fmt: skip
 
-    def deliver(self, messages: Sequence[Any]) -> bool:
-        """Hand a polled batch to the sink, retrying until it accepts; False if stopped first."""
-        alerts: list[tuple[Any, Alert]] = []
-        for message in messages:
-            try:
-                alerts.append((message, decode(Alert, message.value)))
-            except SchemaError as exc:
-                self.dead_letter(message, exc)
+    def _write(self, alerts: list[tuple[Any, Alert]]) -> list[tuple[Any, Alert]] | None:
+        """Write until the sink accepts; the alerts it accepted, or None if stopped first.
+
+        A transient failure is retried with backoff. An alert the sink refuses for good is
+        found by writing one at a time, and dead-lettered.
+        """
         backoff = 1.0
-        while alerts and not self.stop.is_set():
+        while not self.stop.is_set():
             try:
                 self.sink.write([a for _, a in alerts])
+                return alerts
             except PermanentSinkError as exc:
-                # One alert the sink refuses: find it by writing one at a time.
-                kept = []
-                for message, alert in alerts:
-                    try:
-                        self.sink.write([alert])
-                        kept.append((message, alert))
-                    except PermanentSinkError as one:
-                        self.dead_letter(message, one)
-                alerts = kept
-                log.warning("Sink refused alerts. sink=%s error=%s", self.sink.name, exc)
-                break
+                if len(alerts) == 1:
+                    self.dead_letter(alerts[0][0], exc)
+                    return []
+                accepted: list[tuple[Any, Alert]] = []
+                for pair in alerts:
+                    one = self._write([pair])
+                    if one is None:
+                        return None
+                    accepted.extend(one)
+                return accepted
             except SinkError as exc:
                 metrics.FAILURES.labels(self.sink.name).inc()
                 metrics.HEALTHY.labels(self.sink.name).set(0)
@@ -116,11 +114,21 @@ class SinkRunner:
                 )  # fmt: skip
                 self.stop.wait(backoff)
                 backoff = min(backoff * 2, self.settings.sinks.retry_max_seconds)
-                continue
-            break
-        else:
-            if alerts:
+        return None
+
+    def deliver(self, messages: Sequence[Any]) -> bool:
+        """Hand a polled batch to the sink, retrying until it accepts; False if stopped first."""
+        alerts: list[tuple[Any, Alert]] = []
+        for message in messages:
+            try:
+                alerts.append((message, decode(Alert, message.value)))
+            except SchemaError as exc:
+                self.dead_letter(message, exc)
+        if alerts:
+            accepted = self._write(alerts)
+            if accepted is None:
                 return False
+            alerts = accepted
         now = time.time()
         for message, alert in alerts:
             metrics.DELIVERED.labels(self.sink.name, alert.rule_id).inc()

@@ -156,9 +156,8 @@ def check(
     """Validate a feed list; name every bad entry, key and the fix."""
     from producers.feeds import DEFAULT_FEEDS, load_feeds
 
-    path = file or None
-    feeds = load_feeds(path)
-    typer.echo(f"{path or DEFAULT_FEEDS}: OK ({len(feeds)} feeds)")
+    feeds = load_feeds(file)
+    typer.echo(f"{file or DEFAULT_FEEDS}: OK ({len(feeds)} feeds)")
 
 
 @feeds_app.command("status")

@@ -181,6 +181,17 @@ class SqliteSinkSettings(Section):
     """SQLite file; empty: <data_dir>/alerts.sqlite."""
 
 
+class WebhookSinkSettings(Section):
+    """A JSON POST per alert, signed; or a Slack-compatible message (``mode = "slack"``)."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")
+    url: str = Field(pattern=r"^https?://")
+    secret: SecretStr | None = None
+    """Key of the HMAC-SHA256 signature header X-Newsradar-Signature (hex of the body)."""
+    mode: Literal["json", "slack"] = "json"
+    timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+
+
 class SinksSettings(Section):
     """The delivery stage: each sink reads newsradar.alerts in its own consumer group, so a
     failing sink neither blocks nor loses alerts for the others."""
@@ -190,6 +201,7 @@ class SinksSettings(Section):
     retry_max_seconds: float = Field(default=60.0, gt=0)
     """Longest wait between attempts while a sink fails; its alerts wait in Kafka."""
     sqlite: SqliteSinkSettings = SqliteSinkSettings()
+    webhooks: tuple[WebhookSinkSettings, ...] = ()
     metrics_host: str = "127.0.0.1"
     metrics_port: int = Field(default=9103, ge=0, le=65535)
 

@@ -19,6 +19,9 @@ class SinkError(NewsradarError):
 class TransientSinkError(SinkError):
     """Retrying later may succeed."""
 
+    retry_after: float | None = None
+    """Seconds the other side asked us to wait (Retry-After), if it said."""
+
 
 class PermanentSinkError(SinkError):
     """Retrying will not help; the alert goes to the dead-letter topic."""

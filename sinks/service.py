@@ -24,6 +24,7 @@ from sinks import metrics
 from sinks.base import Sink
 from sinks.errors import PermanentSinkError, SinkError
 from sinks.sqlite import SqliteSink
+from sinks.webhook import WebhookSink
 
 log = logging.getLogger("newsradar.sinks")
 STAGE = "sinks"
@@ -33,6 +34,7 @@ def configured_sinks(settings: Settings) -> list[Sink]:
     sinks: list[Sink] = []
     if settings.sinks.sqlite.enabled:
         sinks.append(SqliteSink(settings.alerts_db))
+    sinks.extend(WebhookSink(hook, settings.data_dir / "sinks") for hook in settings.sinks.webhooks)
     return sinks
 
 
@@ -106,13 +108,14 @@ class SinkRunner:
                     accepted.extend(one)
                 return accepted
             except SinkError as exc:
+                wait = max(backoff, getattr(exc, "retry_after", None) or 0.0)
                 metrics.FAILURES.labels(self.sink.name).inc()
                 metrics.HEALTHY.labels(self.sink.name).set(0)
                 log.warning(
                     "Sink write failed; retrying. sink=%s error=%s retry_in_seconds=%.0f",
-                    self.sink.name, exc, backoff,
+                    self.sink.name, exc, wait,
                 )  # fmt: skip
-                self.stop.wait(backoff)
+                self.stop.wait(wait)
                 backoff = min(backoff * 2, self.settings.sinks.retry_max_seconds)
         return None
 

@@ -32,6 +32,8 @@ class FeedServer:
     port: int
     routes: dict[str, Route] = field(default_factory=dict)
     requests: list[tuple[str, dict[str, str], float]] = field(default_factory=list)
+    posts: list[tuple[str, dict[str, str], bytes]] = field(default_factory=list)
+    """Requests that carried a body (POST), with it."""
 
     def url(self, path: str) -> str:
         return f"http://{self.host}:{self.port}{path}"
@@ -53,6 +55,9 @@ def feed_server() -> Iterator[FeedServer]:
         def do_GET(self) -> None:
             headers = {k.lower(): v for k, v in self.headers.items()}
             state.requests.append((self.path, headers, time.monotonic()))
+            if self.command == "POST":
+                length = int(headers.get("content-length", "0"))
+                state.posts.append((self.path, headers, self.rfile.read(length)))
             route = state.routes.get(self.path)
             reply = (route(headers) if callable(route) else route) or Reply(404, b"not found")
             if reply.delay_seconds:
@@ -67,6 +72,9 @@ def feed_server() -> Iterator[FeedServer]:
                 self.wfile.write(reply.body)
             except (BrokenPipeError, ConnectionResetError):
                 pass
+
+        do_POST = do_GET
+        do_OPTIONS = do_GET
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True

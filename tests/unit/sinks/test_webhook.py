@@ -1,0 +1,112 @@
+"""The webhook sink against a real local HTTP server."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from newsradar.schemas import Alert, alert_id
+from newsradar.settings import WebhookSinkSettings
+from sinks.errors import PermanentSinkError, TransientSinkError
+from sinks.webhook import WebhookSink
+from tests.feedserver import FeedServer, Reply, feed_server
+
+NOW = datetime(2026, 11, 29, tzinfo=UTC)
+ALERT = Alert(
+    id=alert_id("iraq-russia", "a1"),
+    rule_id="iraq-russia",
+    article_id="a1",
+    score=7.5,
+    article_title="<script>alert('x')</script> Iraq & Russia",
+    article_url="https://e.org/a1",
+    article_published=NOW,
+    pairs=("IQ-RU",),
+    topics=("defense",),
+)
+
+
+@pytest.fixture
+def server() -> Iterator[FeedServer]:
+    with feed_server() as s:
+        yield s
+
+
+OPEN: list[WebhookSink] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_sinks() -> Iterator[None]:
+    yield
+    while OPEN:
+        OPEN.pop().close()
+
+
+def sink(server: FeedServer, tmp_path: Path, **config: object) -> WebhookSink:
+    return new(tmp_path, name="ops", url=server.url("/hook"), **config)
+
+
+def new(tmp_path: Path, **config: object) -> WebhookSink:
+    made = WebhookSink(WebhookSinkSettings.model_validate(config), tmp_path)
+    OPEN.append(made)
+    return made
+
+
+def test_signed_json_post_with_idempotency_key_sent_once(
+    server: FeedServer, tmp_path: Path
+) -> None:
+    server.routes["/hook"] = Reply(204)
+    hook = sink(server, tmp_path, secret="s3cret")
+    hook.write([ALERT])
+    hook.write([ALERT])  # redelivered after a crash before the offset commit
+    assert len(server.posts) == 1
+    _, headers, body = server.posts[0]
+    assert headers["idempotency-key"] == ALERT.id
+    expected = "sha256=" + hmac.new(b"s3cret", body, hashlib.sha256).hexdigest()
+    assert headers["x-newsradar-signature"] == expected
+    assert Alert.model_validate(json.loads(body)) == ALERT
+    # Remembered across restarts of the sink.
+    hook.close()
+    sink(server, tmp_path, secret="s3cret").write([ALERT])
+    assert len(server.posts) == 1
+
+
+def test_slack_mode_escapes_untrusted_text(server: FeedServer, tmp_path: Path) -> None:
+    server.routes["/hook"] = Reply(200, b"ok")
+    sink(server, tmp_path, mode="slack").write([ALERT])
+    payload = json.loads(server.posts[0][2])
+    assert "<script>" not in payload["text"]
+    assert "&lt;script&gt;alert('x')&lt;/script&gt; Iraq &amp; Russia" in payload["text"]
+    assert "<https://e.org/a1|" in payload["text"]
+    assert payload["blocks"][0]["text"]["text"] == payload["text"]
+
+
+def test_failures_are_transient_or_permanent(server: FeedServer, tmp_path: Path) -> None:
+    server.routes["/hook"] = Reply(503, headers={"Retry-After": "7"})
+    with pytest.raises(TransientSinkError) as transient:
+        sink(server, tmp_path).write([ALERT])
+    assert transient.value.retry_after == 7
+    server.routes["/hook"] = Reply(422, b'{"error": "unknown channel"}')
+    with pytest.raises(PermanentSinkError, match=r"HTTP 422 .*unknown channel"):
+        sink(server, tmp_path).write([ALERT])
+    refused = WebhookSink(WebhookSinkSettings(name="gone", url="http://127.0.0.1:9/hook"), tmp_path)
+    with pytest.raises(TransientSinkError, match="ConnectError"):
+        refused.write([ALERT])
+
+
+def test_healthcheck_makes_a_real_request(server: FeedServer, tmp_path: Path) -> None:
+    server.routes["/hook"] = Reply(405)
+    assert sink(server, tmp_path).healthcheck().ok
+    server.routes["/hook"] = Reply(502)
+    health = sink(server, tmp_path).healthcheck()
+    assert (health.ok, health.detail) == (
+        False,
+        f"webhook-ops: {server.url('/hook')} answers HTTP 502",
+    )
+    dead = new(tmp_path, name="x", url="http://127.0.0.1:9/")
+    assert not dead.healthcheck().ok

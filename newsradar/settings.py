@@ -181,6 +181,17 @@ class SqliteSinkSettings(Section):
     """SQLite file; empty: <data_dir>/alerts.sqlite."""
 
 
+class JsonlSinkSettings(Section):
+    """Alerts appended to a JSON Lines file, rotated by size."""
+
+    enabled: bool = False
+    path: Path | None = None
+    """File; empty: <data_dir>/alerts.jsonl."""
+    max_bytes: int = Field(default=50_000_000, ge=1024)
+    keep: int = Field(default=5, ge=1, le=1000)
+    """Rotated files kept (alerts.jsonl.1 ... .N)."""
+
+
 class WebhookSinkSettings(Section):
     """A JSON POST per alert, signed; or a Slack-compatible message (``mode = "slack"``)."""
 
@@ -201,6 +212,7 @@ class SinksSettings(Section):
     retry_max_seconds: float = Field(default=60.0, gt=0)
     """Longest wait between attempts while a sink fails; its alerts wait in Kafka."""
     sqlite: SqliteSinkSettings = SqliteSinkSettings()
+    jsonl: JsonlSinkSettings = JsonlSinkSettings()
     webhooks: tuple[WebhookSinkSettings, ...] = ()
     metrics_host: str = "127.0.0.1"
     metrics_port: int = Field(default=9103, ge=0, le=65535)

@@ -23,6 +23,7 @@ from newsradar.settings import Settings
 from sinks import metrics
 from sinks.base import Sink
 from sinks.errors import PermanentSinkError, SinkError
+from sinks.jsonl import JsonlSink
 from sinks.sqlite import SqliteSink
 from sinks.webhook import WebhookSink
 
@@ -34,6 +35,8 @@ def configured_sinks(settings: Settings) -> list[Sink]:
     sinks: list[Sink] = []
     if settings.sinks.sqlite.enabled:
         sinks.append(SqliteSink(settings.alerts_db))
+    if settings.sinks.jsonl.enabled:
+        sinks.append(JsonlSink(settings.sinks.jsonl, settings.data_dir / "alerts.jsonl"))
     sinks.extend(WebhookSink(hook, settings.data_dir / "sinks") for hook in settings.sinks.webhooks)
     return sinks
 

@@ -78,7 +78,7 @@ class SqliteSink(Sink):
     def setup(self) -> None:
         try:
             self._db = connect(self.path)
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, OSError) as exc:
             raise TransientSinkError(f"sqlite {self.path}: cannot open: {exc}") from None
 
     def _conn(self) -> sqlite3.Connection:

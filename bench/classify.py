@@ -1,8 +1,8 @@
 """Benchmark of the detection engine (``newsradar classify``'s engine), not a test.
 
 Builds a corpus of at least 20 MB of mixed Arabic and English articles from the project's
-sample articles (bench/data/samples.jsonl) and the reference article (../shared/data/articles,
-when present), then measures, in one run on one core:
+demo articles (newsradar/demo/articles.jsonl: the reference article and articles written for
+the project), then measures, in one run on one core:
 
 - engine:    Engine.classify per article (normalise, scan, locate, evaluate rules);
 - naive:     one compiled regex per surface form, looped over the text (the baseline a
@@ -27,7 +27,6 @@ from processors.match import word_text
 from processors.normalize import fold
 
 ROOT = Path(__file__).resolve().parent.parent
-REFERENCE = ROOT.parent / "shared" / "data" / "articles" / "elaph-iraq-russia.ar.txt"
 TARGET_BYTES = 20_000_000
 NAIVE_SLICE_BYTES = 60_000
 
@@ -35,12 +34,9 @@ NAIVE_SLICE_BYTES = 60_000
 def corpus() -> list[ArticleText]:
     samples = [
         json.loads(line)
-        for line in (ROOT / "bench" / "data" / "samples.jsonl").read_text().splitlines()
+        for line in (ROOT / "newsradar" / "demo" / "articles.jsonl").read_text().splitlines()
         if line.strip()
     ]
-    if REFERENCE.is_file():
-        text = REFERENCE.read_text(encoding="utf-8")
-        samples.append({"id": "elaph", "language": "ar", "title": text[:120], "content": text})
     rng = random.Random(7)
     articles: list[ArticleText] = []
     size = 0

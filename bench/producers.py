@@ -107,7 +107,7 @@ def serve(port_out: multiprocessing.Queue[int], samples: list[dict[str, str]]) -
 def main() -> None:
     samples = [
         json.loads(line)
-        for line in (ROOT / "data" / "samples.jsonl").read_text().splitlines()
+        for line in (ROOT.parent / "newsradar" / "demo" / "articles.jsonl").read_text().splitlines()
         if line.strip()
     ]
     ports: multiprocessing.Queue[int] = multiprocessing.Queue()

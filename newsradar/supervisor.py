@@ -53,6 +53,7 @@ class Supervisor:
         log_level: str = "INFO",
         out: IO[str] | None = None,
         max_backoff_seconds: float = 30.0,
+        env: dict[str, str] | None = None,
     ) -> None:
         self._running = [_Running(s) for s in stages]
         self._config_file = config_file
@@ -60,6 +61,7 @@ class Supervisor:
         self._out = out or sys.stderr
         self._max_backoff = max_backoff_seconds
         self._lock = threading.Lock()
+        self._env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
 
     def start(self) -> None:
         for running in self._running:
@@ -77,7 +79,7 @@ class Supervisor:
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env=self._env,
             start_new_session=True,  # Ctrl-C reaches us only; we stop children in order
         )
         running.proc = proc

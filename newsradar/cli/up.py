@@ -11,6 +11,7 @@ import signal
 import sys
 import time
 from types import FrameType
+from typing import Annotated
 
 import typer
 
@@ -20,10 +21,35 @@ from newsradar.kafka_admin import ensure_topics
 from newsradar.supervisor import STAGES, Supervisor
 
 
-def up(ctx: typer.Context) -> None:
+def up(
+    ctx: typer.Context,
+    demo: Annotated[
+        bool,
+        typer.Option(
+            "--demo", help="Feed the pipeline from bundled sample articles served locally."
+        ),
+    ] = False,
+) -> None:
     """Start Kafka (unless external), create topics, run every stage until Ctrl-C."""
     cli = state(ctx)
     settings = cli.settings()
+    stage_env: dict[str, str] = {}
+    demo_feeds = None
+    if demo:
+        from newsradar.demo import DemoFeeds
+
+        demo_feeds = DemoFeeds()
+        feed_list = demo_feeds.write_feed_list(settings.data_dir / "demo" / "feeds.json")
+        stage_env = {
+            "NEWSRADAR_PRODUCERS__FEEDS_FILE": str(feed_list.resolve()),
+            "NEWSRADAR_PRODUCERS__MIN_INTERVAL_SECONDS": "5",
+            "NEWSRADAR_PRODUCERS__DEFAULT_INTERVAL_SECONDS": "10",
+            "NEWSRADAR_PRODUCERS__PER_HOST_DELAY_SECONDS": "0",
+        }
+        typer.echo(
+            f"Demo: serving {len(demo_feeds.feeds)} sample feeds at "
+            f"{', '.join(f['url'] for f in demo_feeds.feeds)}"
+        )
     started_broker = False
     if settings.uses_local_broker:
         if broker.status(settings, timeout_seconds=5).running:
@@ -35,7 +61,9 @@ def up(ctx: typer.Context) -> None:
     for result in ensure_topics(settings):
         typer.echo(f"Topic {result.name}: {'created' if result.created else 'ready'}.")
 
-    supervisor = Supervisor(STAGES, config_file=cli.config_file, log_level=cli.log_level)
+    supervisor = Supervisor(
+        STAGES, config_file=cli.config_file, log_level=cli.log_level, env=stage_env
+    )
     stop_requested = False
 
     def request_stop(signum: int, frame: FrameType | None) -> None:
@@ -49,7 +77,7 @@ def up(ctx: typer.Context) -> None:
     for name, conf in (("producers", settings.producers), ("processors", settings.processors)):
         if conf.metrics_port:
             typer.echo(f"Metrics ({name}): http://{conf.metrics_host}:{conf.metrics_port}/metrics")
-    typer.echo("Feed health: newsradar feeds status")
+    typer.echo("Feed health: newsradar feeds status · Alerts: newsradar alerts list")
     typer.echo(f"Stages: {', '.join(s.name for s in STAGES) or 'none yet'}. Ctrl-C stops.")
     supervisor.start()
     try:
@@ -59,6 +87,8 @@ def up(ctx: typer.Context) -> None:
     finally:
         typer.echo("Stopping ...", err=True)
         supervisor.stop()
+        if demo_feeds is not None:
+            demo_feeds.stop()
         if started_broker:
             broker.stop(settings)
         typer.echo("Stopped.", err=True)

@@ -1,0 +1,62 @@
+"""`newsradar up --demo` as a new user runs it: alerts within a minute, Ctrl-C stops all."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.conftest import REPO, clean_env, run_cli
+from tests.integration.conftest import free_ports
+from tests.integration.test_broker import _kafka_pids_for
+
+
+def test_demo_pipeline_raises_the_reference_alert_and_stops_cleanly(tmp_path: Path) -> None:
+    broker_port, controller, m1, m2, m3 = free_ports(5)
+    env = clean_env(
+        NEWSRADAR_DATA_DIR=str(tmp_path),
+        NEWSRADAR_BROKER__PORT=str(broker_port),
+        NEWSRADAR_BROKER__CONTROLLER_PORT=str(controller),
+        NEWSRADAR_PRODUCERS__METRICS_PORT=str(m1),
+        NEWSRADAR_PROCESSORS__METRICS_PORT=str(m2),
+        NEWSRADAR_SINKS__METRICS_PORT=str(m3),
+        NEWSRADAR_TOPICS__ARTICLES__PARTITIONS="2",
+        NEWSRADAR_TOPICS__ALERTS__PARTITIONS="2",
+    )
+    log = (tmp_path / "up.log").open("wb")
+    up = subprocess.Popen(
+        [sys.executable, "-m", "newsradar", "up", "--demo"],
+        cwd=REPO,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        found: list[dict[str, object]] = []
+        deadline = time.monotonic() + 180
+        while not found and time.monotonic() < deadline and up.poll() is None:
+            time.sleep(2)
+            listed = run_cli("alerts", "list", "--json", "--rule", "iraq-russia", env=env)
+            found = [
+                a
+                for a in map(json.loads, listed.stdout.splitlines())
+                if a["article_url"].endswith("/articles/elaph-iraq-russia")
+            ]
+        assert found, (tmp_path / "up.log").read_text(errors="replace")[-4000:]
+        assert {"IQ", "RU"} <= set(found[0]["countries"])  # type: ignore[call-overload]
+    finally:
+        up.send_signal(signal.SIGINT)
+        try:
+            code = up.wait(90)
+        except subprocess.TimeoutExpired:
+            up.kill()
+            code = up.wait()
+        log.close()
+    output = (tmp_path / "up.log").read_text(errors="replace")
+    assert code == 0, output[-3000:]
+    assert "Demo: serving 2 sample feeds" in output
+    assert output.rstrip().endswith("Stopped.")
+    assert _kafka_pids_for(tmp_path) == []

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from newsradar.errors import NewsradarError
 from newsradar.logging import setup_logging
 from newsradar.settings import Settings, load_settings
 
@@ -30,3 +31,19 @@ def state(ctx: typer.Context) -> CliState:
         ctx.find_root().obj = obj
     setup_logging(obj.log_level)
     return obj
+
+
+def serve_metrics(section: str, host: str, port: int) -> None:
+    """Expose this process's Prometheus metrics at http://HOST:PORT/metrics (port 0: off)."""
+    if not port:
+        return
+    from prometheus_client import start_http_server
+
+    try:
+        start_http_server(port, host)
+    except OSError as exc:
+        raise NewsradarError(
+            f"{section}.metrics_port {port} on {host} is not free ({exc.strerror}); "
+            "set another port or 0 to turn metrics off"
+        ) from None
+    typer.echo(f"Metrics at http://{host}:{port}/metrics", err=True)

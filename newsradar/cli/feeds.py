@@ -13,8 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from newsradar.cli.context import state
-from newsradar.errors import NewsradarError
+from newsradar.cli.context import serve_metrics, state
 from newsradar.settings import Settings
 
 app = typer.Typer(help="Run the feed-polling stage.", no_args_is_help=True)
@@ -32,8 +31,6 @@ def run(ctx: typer.Context) -> None:
     """Poll the configured feeds until stopped and publish new articles to Kafka."""
     cli = state(ctx)
     settings = cli.settings()
-    from prometheus_client import start_http_server
-
     from newsradar.broker import require_running
     from newsradar.kafka_admin import ensure_topics
     from producers.feeds import load_feeds
@@ -45,15 +42,7 @@ def run(ctx: typer.Context) -> None:
     feeds = load_feeds(conf.feeds_file)
     require_running(settings)
     ensure_topics(settings)
-    if conf.metrics_port:
-        try:
-            start_http_server(conf.metrics_port, conf.metrics_host)
-        except OSError as exc:
-            raise NewsradarError(
-                f"producers.metrics_port {conf.metrics_port} on {conf.metrics_host} is not free "
-                f"({exc.strerror}); set another port or 0 to turn metrics off"
-            ) from None
-        typer.echo(f"Metrics at http://{conf.metrics_host}:{conf.metrics_port}/metrics", err=True)
+    serve_metrics("producers", conf.metrics_host, conf.metrics_port)
     store = ProducerState(state_path(settings), max_seen=conf.dedup_max_entries)
     publisher = Publisher(settings)
     poller = FeedPoller(settings, feeds, store, publisher)

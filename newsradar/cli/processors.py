@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from newsradar.cli.context import state
+from newsradar.cli.context import serve_metrics, state
 from newsradar.errors import NewsradarError
 
 app = typer.Typer(help="Run the detection stage (faust workers).", no_args_is_help=True)
@@ -29,7 +29,6 @@ def run(ctx: typer.Context) -> None:
     cli = state(ctx)
     settings = cli.settings()
     from faust.worker import Worker
-    from prometheus_client import start_http_server
 
     from newsradar.broker import require_running
     from newsradar.kafka_admin import ensure_topics
@@ -39,15 +38,7 @@ def run(ctx: typer.Context) -> None:
     ensure_topics(settings)
     faust_app = create_app(settings)
     conf = settings.processors
-    if conf.metrics_port:
-        try:
-            start_http_server(conf.metrics_port, conf.metrics_host)
-        except OSError as exc:
-            raise NewsradarError(
-                f"processors.metrics_port {conf.metrics_port} on {conf.metrics_host} is not free "
-                f"({exc.strerror}); set another port or 0 to turn metrics off"
-            ) from None
-        typer.echo(f"Metrics at http://{conf.metrics_host}:{conf.metrics_port}/metrics", err=True)
+    serve_metrics("processors", conf.metrics_host, conf.metrics_port)
     worker = Worker(faust_app, loglevel=cli.log_level.lower(), quiet=True)
     worker.execute_from_commandline()
 

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from newsradar.cli.context import state
+from newsradar.cli.context import serve_metrics, state
 from newsradar.errors import ConfigError, NewsradarError
 
 app = typer.Typer(help="Run the delivery stage.", no_args_is_help=True)
@@ -35,8 +35,6 @@ def check(ctx: typer.Context) -> None:
 def run(ctx: typer.Context) -> None:
     """Deliver alerts to every configured sink until stopped."""
     settings = state(ctx).settings()
-    from prometheus_client import start_http_server
-
     from newsradar.broker import require_running
     from newsradar.kafka_admin import ensure_topics
     from sinks.service import configured_sinks, run_sinks
@@ -52,14 +50,7 @@ def run(ctx: typer.Context) -> None:
     require_running(settings)
     ensure_topics(settings)
     conf = settings.sinks
-    if conf.metrics_port:
-        try:
-            start_http_server(conf.metrics_port, conf.metrics_host)
-        except OSError as exc:
-            raise NewsradarError(
-                f"sinks.metrics_port {conf.metrics_port} on {conf.metrics_host} is not free "
-                f"({exc.strerror}); set another port or 0 to turn metrics off"
-            ) from None
+    serve_metrics("sinks", conf.metrics_host, conf.metrics_port)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())

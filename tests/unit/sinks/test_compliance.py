@@ -23,6 +23,7 @@ from sinks.service import SinkRunner
 from sinks.sqlite import SqliteSink
 from sinks.webhook import WebhookSink
 from tests.feedserver import Reply, feed_server
+from tests.unit.sinks.test_service import Message
 
 NOW = datetime(2026, 11, 29, tzinfo=UTC)
 
@@ -98,15 +99,6 @@ def test_a_broken_target_is_a_transient_error(case: Case) -> None:
 def test_deliveries_are_counted(case: Case) -> None:
     settings = load_settings(None, env={})
     runner = SinkRunner(settings, case.sink, threading.Event())
-
-    @dataclass
-    class Message:
-        value: bytes
-        key: bytes = b""
-        topic: str = "t"
-        partition: int = 0
-        offset: int = 0
-        timestamp: int = 0
 
     labels = {"sink": case.sink.name, "rule": "r"}
     before = REGISTRY.get_sample_value("newsradar_alerts_delivered_total", labels) or 0.0

@@ -192,6 +192,16 @@ class JsonlSinkSettings(Section):
     """Rotated files kept (alerts.jsonl.1 ... .N)."""
 
 
+class AtomSinkSettings(Section):
+    """Atom feeds of alerts, one per rule, served over HTTP for any feed reader."""
+
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = Field(default=8181, ge=0, le=65535)
+    entries: int = Field(default=100, ge=1, le=10_000)
+    """Newest alerts per feed."""
+
+
 class WebhookSinkSettings(Section):
     """A JSON POST per alert, signed; or a Slack-compatible message (``mode = "slack"``)."""
 
@@ -213,6 +223,7 @@ class SinksSettings(Section):
     """Longest wait between attempts while a sink fails; its alerts wait in Kafka."""
     sqlite: SqliteSinkSettings = SqliteSinkSettings()
     jsonl: JsonlSinkSettings = JsonlSinkSettings()
+    atom: AtomSinkSettings = AtomSinkSettings()
     webhooks: tuple[WebhookSinkSettings, ...] = ()
     metrics_host: str = "127.0.0.1"
     metrics_port: int = Field(default=9103, ge=0, le=65535)

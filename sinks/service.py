@@ -21,6 +21,7 @@ from newsradar.errors import SchemaError
 from newsradar.schemas import Alert, DeadLetter, decode, encode
 from newsradar.settings import Settings
 from sinks import metrics
+from sinks.atom import AtomSink
 from sinks.base import Sink
 from sinks.errors import PermanentSinkError, SinkError
 from sinks.jsonl import JsonlSink
@@ -35,6 +36,8 @@ def configured_sinks(settings: Settings) -> list[Sink]:
     sinks: list[Sink] = []
     if settings.sinks.sqlite.enabled:
         sinks.append(SqliteSink(settings.alerts_db))
+    if settings.sinks.atom.enabled:
+        sinks.append(AtomSink(settings.sinks.atom, settings.data_dir / "sinks"))
     if settings.sinks.jsonl.enabled:
         sinks.append(JsonlSink(settings.sinks.jsonl, settings.data_dir / "alerts.jsonl"))
     sinks.extend(WebhookSink(hook, settings.data_dir / "sinks") for hook in settings.sinks.webhooks)

@@ -77,6 +77,9 @@ def up(
     for name, conf in (("producers", settings.producers), ("processors", settings.processors)):
         if conf.metrics_port:
             typer.echo(f"Metrics ({name}): http://{conf.metrics_host}:{conf.metrics_port}/metrics")
+    if settings.sinks.atom.enabled:
+        atom = settings.sinks.atom
+        typer.echo(f"Atom feeds of alerts: http://{atom.host}:{atom.port}/feeds/<rule>.atom")
     typer.echo("Feed health: newsradar feeds status · Alerts: newsradar alerts list")
     typer.echo(f"Stages: {', '.join(s.name for s in STAGES) or 'none yet'}. Ctrl-C stops.")
     supervisor.start()

@@ -9,13 +9,16 @@ import sys
 import time
 from pathlib import Path
 
+import feedparser
+import httpx
+
 from tests.conftest import REPO, clean_env, run_cli
 from tests.integration.conftest import free_ports
 from tests.integration.test_broker import _kafka_pids_for
 
 
 def test_demo_pipeline_raises_the_reference_alert_and_stops_cleanly(tmp_path: Path) -> None:
-    broker_port, controller, m1, m2, m3 = free_ports(5)
+    broker_port, controller, m1, m2, m3, atom = free_ports(6)
     env = clean_env(
         NEWSRADAR_DATA_DIR=str(tmp_path),
         NEWSRADAR_BROKER__PORT=str(broker_port),
@@ -23,6 +26,7 @@ def test_demo_pipeline_raises_the_reference_alert_and_stops_cleanly(tmp_path: Pa
         NEWSRADAR_PRODUCERS__METRICS_PORT=str(m1),
         NEWSRADAR_PROCESSORS__METRICS_PORT=str(m2),
         NEWSRADAR_SINKS__METRICS_PORT=str(m3),
+        NEWSRADAR_SINKS__ATOM__PORT=str(atom),
         NEWSRADAR_TOPICS__ARTICLES__PARTITIONS="2",
         NEWSRADAR_TOPICS__ALERTS__PARTITIONS="2",
     )
@@ -47,6 +51,10 @@ def test_demo_pipeline_raises_the_reference_alert_and_stops_cleanly(tmp_path: Pa
             ]
         assert found, (tmp_path / "up.log").read_text(errors="replace")[-4000:]
         assert {"IQ", "RU"} <= set(found[0]["countries"])  # type: ignore[call-overload]
+        feed = feedparser.parse(
+            httpx.get(f"http://127.0.0.1:{atom}/feeds/iraq-russia.atom").content
+        )
+        assert any(e.link.endswith("/articles/elaph-iraq-russia") for e in feed.entries)
     finally:
         up.send_signal(signal.SIGINT)
         try:

@@ -15,12 +15,18 @@ import pytest
 from prometheus_client import REGISTRY
 
 from newsradar.schemas import Alert, alert_id, encode
-from newsradar.settings import JsonlSinkSettings, WebhookSinkSettings, load_settings
+from newsradar.settings import (
+    AtomSinkSettings,
+    JsonlSinkSettings,
+    WebhookSinkSettings,
+    load_settings,
+)
+from sinks.atom import AtomSink
 from sinks.base import Sink
 from sinks.errors import TransientSinkError
 from sinks.jsonl import JsonlSink
 from sinks.service import SinkRunner
-from sinks.sqlite import SqliteSink
+from sinks.sqlite import SqliteSink, list_alerts
 from sinks.webhook import WebhookSink
 from tests.feedserver import Reply, feed_server
 from tests.unit.sinks.test_service import Message
@@ -41,7 +47,7 @@ class Case:
     """The same kind of sink pointed at a target that cannot work."""
 
 
-@pytest.fixture(params=["sqlite", "jsonl", "webhook"])
+@pytest.fixture(params=["sqlite", "jsonl", "webhook", "atom"])
 def case(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Case]:
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("x")
@@ -60,6 +66,14 @@ def case(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Case]:
             JsonlSink(JsonlSinkSettings(enabled=True), path),
             lambda: [json.loads(x)["article_id"] for x in path.read_text().splitlines()],
             JsonlSink(JsonlSinkSettings(enabled=True), blocker / "alerts.jsonl"),
+        )
+        yield made
+    elif request.param == "atom":
+        atom = AtomSink(AtomSinkSettings(port=0), tmp_path / "atom")
+        made = Case(
+            atom,
+            lambda: [a.article_id for a in list_alerts(atom.store.path)],
+            AtomSink(AtomSinkSettings(port=0), blocker / "atom"),
         )
         yield made
     else:

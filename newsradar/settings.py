@@ -20,7 +20,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from newsradar import topics
 from newsradar.errors import ConfigError
@@ -202,6 +210,30 @@ class AtomSinkSettings(Section):
     """Newest alerts per feed."""
 
 
+class EmailSinkSettings(Section):
+    """One email per alert over SMTP (plain text and HTML, matched terms highlighted)."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")
+    host: str
+    port: Port = 587
+    security: Literal["starttls", "tls", "none"] = "starttls"
+    username: str | None = None
+    password: SecretStr | None = None
+    sender: str = Field(pattern=r"^[^@\s]+@[^@\s]+$")
+    recipients: tuple[str, ...] = Field(min_length=1)
+    rules: tuple[str, ...] = ()
+    """Only alerts of these rules; empty: all."""
+    timeout_seconds: float = Field(default=20.0, gt=0, le=300)
+
+    @field_validator("recipients")
+    @classmethod
+    def _addresses(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [a for a in value if "@" not in a or any(c in a for c in "\r\n ,;")]
+        if bad:
+            raise ValueError(f"not single email addresses: {bad}")
+        return value
+
+
 class WebhookSinkSettings(Section):
     """A JSON POST per alert, signed; or a Slack-compatible message (``mode = "slack"``)."""
 
@@ -225,6 +257,7 @@ class SinksSettings(Section):
     jsonl: JsonlSinkSettings = JsonlSinkSettings()
     atom: AtomSinkSettings = AtomSinkSettings()
     webhooks: tuple[WebhookSinkSettings, ...] = ()
+    emails: tuple[EmailSinkSettings, ...] = ()
     metrics_host: str = "127.0.0.1"
     metrics_port: int = Field(default=9103, ge=0, le=65535)
 

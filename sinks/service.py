@@ -23,6 +23,7 @@ from newsradar.settings import Settings
 from sinks import metrics
 from sinks.atom import AtomSink
 from sinks.base import Sink
+from sinks.email import EmailSink
 from sinks.errors import PermanentSinkError, SinkError
 from sinks.jsonl import JsonlSink
 from sinks.sqlite import SqliteSink
@@ -40,6 +41,7 @@ def configured_sinks(settings: Settings) -> list[Sink]:
         sinks.append(AtomSink(settings.sinks.atom, settings.data_dir / "sinks"))
     if settings.sinks.jsonl.enabled:
         sinks.append(JsonlSink(settings.sinks.jsonl, settings.data_dir / "alerts.jsonl"))
+    sinks.extend(EmailSink(mail, settings.data_dir / "sinks") for mail in settings.sinks.emails)
     sinks.extend(WebhookSink(hook, settings.data_dir / "sinks") for hook in settings.sinks.webhooks)
     return sinks
 

@@ -8,7 +8,6 @@ temporary data directory, torn down at the end. When any test failed, its logs a
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -26,7 +25,7 @@ from newsradar.errors import SchemaError
 from newsradar.kafka_admin import ensure_topics
 from newsradar.schemas import Record, decode
 from newsradar.settings import Settings, load_settings
-from tests.conftest import REPO, clean_env
+from tests.conftest import REPO, clean_env, free_ports
 
 T = TypeVar("T")
 R = TypeVar("R", bound=Record)
@@ -39,19 +38,6 @@ def decoded(model: type[R], message: Any) -> R | None:
         return decode(model, message.value)
     except SchemaError:
         return None
-
-
-def free_ports(count: int) -> list[int]:
-    socks = []
-    try:
-        for _ in range(count):
-            s = socket.socket()
-            s.bind(("127.0.0.1", 0))
-            socks.append(s)
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,7 @@ from pathlib import Path
 import feedparser
 import httpx
 
-from tests.conftest import REPO, clean_env, run_cli
-from tests.integration.conftest import free_ports
+from tests.conftest import REPO, clean_env, free_ports, run_cli
 from tests.integration.test_broker import _kafka_pids_for
 
 

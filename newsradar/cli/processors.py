@@ -39,7 +39,10 @@ def run(ctx: typer.Context) -> None:
     faust_app = create_app(settings)
     conf = settings.processors
     serve_metrics("processors", conf.metrics_host, conf.metrics_port)
-    worker = Worker(faust_app, loglevel=cli.log_level.lower(), quiet=True)
+    # faust narrates every service start and stop at INFO; in the combined log of `newsradar up`
+    # that drowns the pipeline's own events, so it speaks from WARNING unless asked for DEBUG.
+    faust_level = "debug" if cli.log_level == "DEBUG" else "warning"
+    worker = Worker(faust_app, loglevel=faust_level, quiet=True)
     worker.execute_from_commandline()
 
 

@@ -123,9 +123,17 @@ class AtomSink(Sink):
         """Fetch our own combined feed, as a reader would."""
         try:
             self.setup()
+        except TransientSinkError as exc:
+            # The port may be held by the running sinks service: then that one is checked.
+            problem = str(exc)
+        else:
+            problem = ""
+        try:
             response = httpx.get(f"{self.base_url}/feeds/all.atom", timeout=5)
-        except (TransientSinkError, httpx.HTTPError) as exc:
-            return Health(False, f"atom: {exc}")
+        except httpx.HTTPError as exc:
+            return Health(False, problem or f"atom: {self.base_url} unreachable: {exc}")
+        if problem and "atom+xml" not in response.headers.get("content-type", ""):
+            return Health(False, problem)
         if response.status_code != 200:
             return Health(
                 False, f"atom: {self.base_url}/feeds/all.atom answers {response.status_code}"

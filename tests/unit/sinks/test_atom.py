@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import socket
 from datetime import UTC, datetime
 from pathlib import Path
 
 import feedparser
 import httpx
+import pytest
 
 from newsradar.schemas import Alert, Match, alert_id
 from newsradar.settings import AtomSinkSettings
 from sinks.atom import AtomSink
+from sinks.errors import TransientSinkError
 
 NOW = datetime(2026, 11, 29, tzinfo=UTC)
 
@@ -66,10 +69,21 @@ def test_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
     first.setup()
     try:
         port = int(first.base_url.rsplit(":", 1)[1])
+        # A second sink on the same port cannot listen, but the running one answers there:
+        # that is what `newsradar sinks check` sees while the service runs.
         second = AtomSink(AtomSinkSettings(port=port), tmp_path / "b")
-        health = second.healthcheck()
-        assert not health.ok
-        assert f"cannot listen on 127.0.0.1:{port}" in health.detail
+        assert second.healthcheck().ok
+        with pytest.raises(TransientSinkError, match=f"cannot listen on 127.0.0.1:{port}"):
+            second.setup()
         second.close()
     finally:
         first.close()
+    with socket.socket() as holder:  # a port held by something that is not an Atom server
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        other = AtomSink(AtomSinkSettings(port=port), tmp_path / "c")
+        health = other.healthcheck()
+        assert not health.ok
+        assert f"cannot listen on 127.0.0.1:{port}" in health.detail
+        other.close()

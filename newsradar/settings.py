@@ -189,6 +189,21 @@ class SqliteSinkSettings(Section):
     """SQLite file; empty: <data_dir>/alerts.sqlite."""
 
 
+class PostgresSinkSettings(Section):
+    """The alert store on a PostgreSQL server, for deployments spread over machines."""
+
+    enabled: bool = False
+    dsn: SecretStr = SecretStr("")
+    """libpq connection string, e.g. postgresql://newsradar:PASSWORD@db.example.org/newsradar."""
+    connect_timeout_seconds: int = Field(default=10, ge=1, le=300)
+
+    @model_validator(mode="after")
+    def _dsn_when_enabled(self) -> PostgresSinkSettings:
+        if self.enabled and not self.dsn.get_secret_value():
+            raise ValueError("dsn is required when the PostgreSQL sink is enabled")
+        return self
+
+
 class JsonlSinkSettings(Section):
     """Alerts appended to a JSON Lines file, rotated by size."""
 
@@ -254,6 +269,7 @@ class SinksSettings(Section):
     retry_max_seconds: float = Field(default=60.0, gt=0)
     """Longest wait between attempts while a sink fails; its alerts wait in Kafka."""
     sqlite: SqliteSinkSettings = SqliteSinkSettings()
+    postgres: PostgresSinkSettings = PostgresSinkSettings()
     jsonl: JsonlSinkSettings = JsonlSinkSettings()
     atom: AtomSinkSettings = AtomSinkSettings()
     webhooks: tuple[WebhookSinkSettings, ...] = ()

@@ -26,6 +26,7 @@ from sinks.base import Sink
 from sinks.email import EmailSink
 from sinks.errors import PermanentSinkError, SinkError
 from sinks.jsonl import JsonlSink
+from sinks.postgres import PostgresSink
 from sinks.sqlite import SqliteSink
 from sinks.webhook import WebhookSink
 
@@ -37,6 +38,8 @@ def configured_sinks(settings: Settings) -> list[Sink]:
     sinks: list[Sink] = []
     if settings.sinks.sqlite.enabled:
         sinks.append(SqliteSink(settings.alerts_db))
+    if settings.sinks.postgres.enabled:
+        sinks.append(PostgresSink(settings.sinks.postgres))
     if settings.sinks.atom.enabled:
         sinks.append(AtomSink(settings.sinks.atom, settings.data_dir / "sinks"))
     if settings.sinks.jsonl.enabled:

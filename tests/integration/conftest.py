@@ -7,9 +7,11 @@ temporary data directory, torn down at the end. When any test failed, its logs a
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -164,3 +166,49 @@ def kafka(
             keep = REPO / "test-logs" / "kafka"
             shutil.rmtree(keep, ignore_errors=True)
             shutil.copytree(broker.BrokerPaths.for_settings(settings).logs, keep)
+
+
+def _postgres_bin() -> Path:
+    versions = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"), key=lambda p: p.parts)
+    if not versions:
+        pytest.fail(
+            "PostgreSQL server binaries not found under /usr/lib/postgresql: "
+            "install Debian's postgresql (scripts/test.sh does)"
+        )
+    return versions[-1].parent
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[str]:
+    """A real PostgreSQL server for the session, on a free port; yields its DSN."""
+    bindir = _postgres_bin()
+    root = Path(tempfile.mkdtemp(prefix="newsradar-pg-"))
+    data, sockets = root / "data", root / "sockets"
+    sockets.mkdir()
+    as_postgres: list[str] = []
+    if os.geteuid() == 0:  # the server refuses to run as root
+        shutil.chown(root, "postgres")
+        shutil.chown(sockets, "postgres")
+        as_postgres = ["runuser", "-u", "postgres", "--"]
+    (port,) = free_ports(1)
+
+    def run(*args: str) -> None:
+        subprocess.run([*as_postgres, *args], check=True, capture_output=True, timeout=120)
+
+    run(str(bindir / "initdb"), "-D", str(data), "-U", "newsradar", "--auth=trust", "-E", "UTF8")
+    run(
+        str(bindir / "pg_ctl"),
+        "-D",
+        str(data),
+        "-l",
+        str(root / "server.log"),
+        "-w",
+        "start",
+        "-o",
+        f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1",
+    )
+    try:
+        yield f"postgresql://newsradar@127.0.0.1:{port}/postgres"
+    finally:
+        run(str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop")
+        shutil.rmtree(root, ignore_errors=True)

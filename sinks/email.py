@@ -9,7 +9,6 @@ remembered (SQLite), so a redelivered alert is not mailed twice.
 from __future__ import annotations
 
 import smtplib
-import sqlite3
 import ssl
 from collections.abc import Sequence
 from email.message import EmailMessage
@@ -20,6 +19,7 @@ from pathlib import Path
 from newsradar.schemas import Alert
 from newsradar.settings import EmailSinkSettings
 from sinks.base import Health, Sink
+from sinks.delivered import DeliveredIds
 from sinks.errors import PermanentSinkError, TransientSinkError
 
 
@@ -78,13 +78,10 @@ class EmailSink(Sink):
     def __init__(self, config: EmailSinkSettings, state_dir: Path) -> None:
         self.config = config
         self.name = f"email-{config.name}"
-        self._state_path = state_dir / f"{self.name}.sqlite"
-        self._db: sqlite3.Connection | None = None
+        self.delivered = DeliveredIds(state_dir / f"{self.name}.sqlite")
 
     def setup(self) -> None:
-        self._state_path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self._state_path, isolation_level=None, check_same_thread=False)
-        self._db.execute("CREATE TABLE IF NOT EXISTS sent (id TEXT PRIMARY KEY)")
+        self.delivered.open()
 
     def _connect(self) -> smtplib.SMTP:
         c = self.config
@@ -109,14 +106,10 @@ class EmailSink(Sink):
         return smtp
 
     def write(self, batch: Sequence[Alert]) -> None:
-        if self._db is None:
-            self.setup()
-        assert self._db is not None
         wanted = [
             a
-            for a in batch
-            if (not self.config.rules or a.rule_id in self.config.rules)
-            and not self._db.execute("SELECT 1 FROM sent WHERE id = ?", (a.id,)).fetchone()
+            for a in self.delivered.fresh(batch)
+            if not self.config.rules or a.rule_id in self.config.rules
         ]
         if not wanted:
             return
@@ -129,7 +122,7 @@ class EmailSink(Sink):
                     raise PermanentSinkError(f"{self.name}: recipients refused: {exc}") from None
                 except (OSError, smtplib.SMTPException) as exc:
                     raise TransientSinkError(f"{self.name}: sending failed: {exc}") from None
-                self._db.execute("INSERT OR IGNORE INTO sent (id) VALUES (?)", (alert.id,))
+                self.delivered.add([alert.id])
         finally:
             try:
                 smtp.quit()
@@ -147,6 +140,4 @@ class EmailSink(Sink):
         return Health(True, f"{self.name}: SMTP {self.config.host}:{self.config.port} ok")
 
     def close(self) -> None:
-        if self._db is not None:
-            self._db.close()
-            self._db = None
+        self.delivered.close()

@@ -8,13 +8,13 @@ the two can repeat a line, never lose one.
 from __future__ import annotations
 
 import os
-import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
 
 from newsradar.schemas import Alert
 from newsradar.settings import JsonlSinkSettings
 from sinks.base import Health, Sink
+from sinks.delivered import DeliveredIds
 from sinks.errors import TransientSinkError
 
 
@@ -24,29 +24,13 @@ class JsonlSink(Sink):
     def __init__(self, config: JsonlSinkSettings, default_path: Path) -> None:
         self.config = config
         self.path = config.path or default_path
-        self._db: sqlite3.Connection | None = None
+        self.delivered = DeliveredIds(self.path.with_name(self.path.name + ".ids.sqlite"))
 
     def setup(self) -> None:
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(
-                self.path.with_name(self.path.name + ".ids.sqlite"),
-                isolation_level=None,
-                check_same_thread=False,
-            )
-            self._db.execute("CREATE TABLE IF NOT EXISTS written (id TEXT PRIMARY KEY)")
-        except (OSError, sqlite3.Error) as exc:
-            raise TransientSinkError(f"jsonl {self.path}: cannot open: {exc}") from None
+        self.delivered.open()
 
     def write(self, batch: Sequence[Alert]) -> None:
-        if self._db is None:
-            self.setup()
-        assert self._db is not None
-        fresh = [
-            a
-            for a in batch
-            if not self._db.execute("SELECT 1 FROM written WHERE id = ?", (a.id,)).fetchone()
-        ]
+        fresh = self.delivered.fresh(batch)
         if not fresh:
             return
         try:
@@ -58,9 +42,7 @@ class JsonlSink(Sink):
                 os.fsync(fh.fileno())
         except OSError as exc:
             raise TransientSinkError(f"jsonl {self.path}: write failed: {exc}") from None
-        self._db.executemany(
-            "INSERT OR IGNORE INTO written (id) VALUES (?)", [(a.id,) for a in fresh]
-        )
+        self.delivered.add(a.id for a in fresh)
 
     def _rotate_if_needed(self) -> None:
         if not self.path.exists() or self.path.stat().st_size < self.config.max_bytes:
@@ -83,6 +65,4 @@ class JsonlSink(Sink):
         return Health(True, f"jsonl {self.path}: writable")
 
     def close(self) -> None:
-        if self._db is not None:
-            self._db.close()
-            self._db = None
+        self.delivered.close()

@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ import httpx
 from newsradar.schemas import Alert
 from newsradar.settings import WebhookSinkSettings
 from sinks.base import Health, Sink
+from sinks.delivered import DeliveredIds
 from sinks.errors import PermanentSinkError, TransientSinkError
 
 SIGNATURE_HEADER = "X-Newsradar-Signature"
@@ -56,23 +56,18 @@ class WebhookSink(Sink):
     def __init__(self, config: WebhookSinkSettings, state_dir: Path) -> None:
         self.config = config
         self.name = f"webhook-{config.name}"
-        self._state_path = state_dir / f"{self.name}.sqlite"
-        self._db: sqlite3.Connection | None = None
+        self.delivered = DeliveredIds(state_dir / f"{self.name}.sqlite")
         self._client: httpx.Client | None = None
 
     def setup(self) -> None:
-        self._state_path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self._state_path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("CREATE TABLE IF NOT EXISTS delivered (id TEXT PRIMARY KEY, at REAL)")
-        self._client = httpx.Client(timeout=self.config.timeout_seconds)
+        self.delivered.open()
+        if self._client is None:
+            self._client = httpx.Client(timeout=self.config.timeout_seconds)
 
-    def _ready(self) -> tuple[sqlite3.Connection, httpx.Client]:
-        if self._db is None or self._client is None:
-            self.setup()
-        assert self._db is not None
+    def _http(self) -> httpx.Client:
+        self.setup()
         assert self._client is not None
-        return self._db, self._client
+        return self._client
 
     def body(self, alert: Alert) -> bytes:
         payload = (
@@ -92,10 +87,8 @@ class WebhookSink(Sink):
         return headers
 
     def write(self, batch: Sequence[Alert]) -> None:
-        db, client = self._ready()
-        for alert in batch:
-            if db.execute("SELECT 1 FROM delivered WHERE id = ?", (alert.id,)).fetchone():
-                continue
+        client = self._http()
+        for alert in self.delivered.fresh(batch):
             body = self.body(alert)
             try:
                 response = client.post(
@@ -114,16 +107,13 @@ class WebhookSink(Sink):
                 raise PermanentSinkError(
                     f"{self.name}: HTTP {status} from {self.config.url}: {response.text[:300]}"
                 )
-            db.execute(
-                "INSERT OR IGNORE INTO delivered (id, at) VALUES (?, julianday('now'))", (alert.id,)
-            )
+            self.delivered.add([alert.id])
 
     def healthcheck(self) -> Health:
         """A real request to the endpoint: any HTTP answer below 500 means it is there."""
         try:
-            _, client = self._ready()
-            response = client.request("OPTIONS", self.config.url)
-        except (httpx.HTTPError, sqlite3.Error) as exc:
+            response = self._http().request("OPTIONS", self.config.url)
+        except (httpx.HTTPError, TransientSinkError) as exc:
             return Health(
                 False, f"{self.name}: {self.config.url} unreachable: {type(exc).__name__}"
             )
@@ -137,9 +127,7 @@ class WebhookSink(Sink):
         if self._client is not None:
             self._client.close()
             self._client = None
-        if self._db is not None:
-            self._db.close()
-            self._db = None
+        self.delivered.close()
 
 
 def _retry_after(value: str | None) -> float | None:

@@ -14,7 +14,9 @@ from typing import Any
 
 from kafka import KafkaAdminClient
 from kafka.errors import KafkaError, TopicAlreadyExistsError
+from kafka.net.compat import KafkaNetClient
 
+from newsradar import kafka_compat  # noqa: F401  (closes sockets of failed connects)
 from newsradar.errors import KafkaUnavailableError
 from newsradar.settings import Settings
 
@@ -27,13 +29,25 @@ def admin_client(settings: Settings, timeout_seconds: float = 30.0) -> Iterator[
     servers = ",".join(settings.bootstrap_servers)
     options = settings.kafka.client_options()
     options["request_timeout_ms"] = int(timeout_seconds * 1000)
+    made: list[Any] = []
+
+    def network_client(**configs: Any) -> Any:
+        made.append(KafkaNetClient(**configs))
+        return made[-1]
+
     try:
         client = KafkaAdminClient(
             bootstrap_servers=settings.bootstrap_servers,
             bootstrap_timeout_ms=int(timeout_seconds * 1000),
+            kafka_client=network_client,
             **options,
         )
     except KafkaError as exc:
+        # A failed bootstrap leaves the admin client's network thread and sockets open and
+        # gives us no client to close: close them through the network client it made.
+        for network in made:
+            network.close()
+            network._manager._net.stop()
         raise KafkaUnavailableError(
             f"Kafka at {servers} did not answer within {timeout_seconds:g}s "
             f"({type(exc).__name__}); "

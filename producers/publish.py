@@ -20,6 +20,7 @@ from typing import Any
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
+from newsradar import kafka_compat  # noqa: F401  (closes sockets of failed connects)
 from newsradar.settings import Settings
 from producers.state import Pending
 

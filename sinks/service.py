@@ -17,6 +17,7 @@ from typing import Any
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.errors import KafkaError
 
+from newsradar import kafka_compat  # noqa: F401  (closes sockets of failed connects)
 from newsradar.errors import SchemaError
 from newsradar.schemas import Alert, DeadLetter, decode, encode
 from newsradar.settings import Settings

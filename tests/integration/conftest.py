@@ -22,7 +22,10 @@ from typing import Any, TypeVar
 import pytest
 from kafka import KafkaConsumer
 
-from newsradar import broker
+from newsradar import (
+    broker,
+    kafka_compat,  # noqa: F401  (closes sockets of failed connects)
+)
 from newsradar.errors import SchemaError
 from newsradar.kafka_admin import ensure_topics
 from newsradar.schemas import Record, decode

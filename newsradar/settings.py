@@ -225,6 +225,45 @@ class AtomSinkSettings(Section):
     """Newest alerts per feed."""
 
 
+Cadence = Literal["immediate", "hourly", "daily"]
+
+
+class NoiseSettings(Section):
+    """Noise control for a push channel (email, webhook). Nothing is dropped: an alert that is
+    not sent at once is held (SQLite) and goes out in a digest when it is due."""
+
+    max_per_window: int | None = Field(default=None, ge=1)
+    """Per rule, at most this many alerts sent one by one per window; the rest go into a digest
+    sent when the window ends. None: no throttle."""
+    window_seconds: float = Field(default=3600.0, gt=0)
+    quiet_hours: str | None = Field(default=None, pattern=r"^\d\d:\d\d-\d\d:\d\d$")
+    """``HH:MM-HH:MM`` in ``timezone`` (may wrap midnight): alerts wait and go out as one digest
+    per rule when the quiet hours end."""
+    timezone: str = "UTC"
+    """IANA time zone of quiet hours and of the daily digest time, e.g. ``Asia/Baghdad``."""
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown IANA time zone {value!r} (e.g. UTC, Asia/Baghdad)") from None
+        return value
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _hours(cls, value: str | None) -> str | None:
+        if value is not None:
+            for part in value.split("-"):
+                hour, minute = (int(x) for x in part.split(":"))
+                if hour > 23 or minute > 59:
+                    raise ValueError(f"{part!r} is not a time of day (00:00 to 23:59)")
+        return value
+
+
 class EmailSinkSettings(Section):
     """One email per alert over SMTP (plain text and HTML, matched terms highlighted)."""
 
@@ -239,6 +278,13 @@ class EmailSinkSettings(Section):
     rules: tuple[str, ...] = ()
     """Only alerts of these rules; empty: all."""
     timeout_seconds: float = Field(default=20.0, gt=0, le=300)
+    cadence: Cadence = "immediate"
+    """``immediate``: one email per alert; ``hourly``/``daily``: one digest per rule."""
+    rule_cadence: dict[str, Cadence] = {}
+    """Per-rule cadence overriding ``cadence``, e.g. ``{ iraq-russia = "immediate" }``."""
+    daily_at: str = Field(default="08:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    """When daily digests go out, in ``noise.timezone``."""
+    noise: NoiseSettings = NoiseSettings()
 
     @field_validator("recipients")
     @classmethod
@@ -258,6 +304,9 @@ class WebhookSinkSettings(Section):
     """Key of the HMAC-SHA256 signature header X-Newsradar-Signature (hex of the body)."""
     mode: Literal["json", "slack"] = "json"
     timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    rules: tuple[str, ...] = ()
+    """Only alerts of these rules; empty: all."""
+    noise: NoiseSettings = NoiseSettings()
 
 
 class SinksSettings(Section):

@@ -37,3 +37,8 @@ class Sink(ABC):
 
     @abstractmethod
     def close(self) -> None: ...
+
+    def flush(self) -> None:
+        """Send what is due though no alert arrived (digests); the service calls it every few
+        seconds. Raises a SinkError when that fails; what was due stays for the next call."""
+        return

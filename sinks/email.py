@@ -1,4 +1,7 @@
-"""Email sink: one message per alert over SMTP (STARTTLS, TLS or plain; optional auth).
+"""Email sink: one message per alert, or digests, over SMTP (STARTTLS, TLS or plain; auth).
+
+Each rule's ``cadence`` is ``immediate`` (one message per alert) or an ``hourly``/``daily``
+digest; throttle and quiet hours (``noise``) fold the rest into digests too (see sinks.noise).
 
 The message has a plain-text part and an HTML part in which the matched terms are highlighted
 in the article's own words; every piece of article text is HTML-escaped, and CR/LF are removed
@@ -18,9 +21,10 @@ from pathlib import Path
 
 from newsradar.schemas import Alert
 from newsradar.settings import EmailSinkSettings
-from sinks.base import Health, Sink
-from sinks.delivered import DeliveredIds
+from sinks.base import Health
 from sinks.errors import PermanentSinkError, TransientSinkError
+from sinks.noise import Digest
+from sinks.push import Clock, PushSink, utc_now
 
 
 def header_safe(text: str, limit: int = 200) -> str:
@@ -74,14 +78,55 @@ def build_message(alert: Alert, config: EmailSinkSettings) -> EmailMessage:
     return message
 
 
-class EmailSink(Sink):
-    def __init__(self, config: EmailSinkSettings, state_dir: Path) -> None:
-        self.config = config
-        self.name = f"email-{config.name}"
-        self.delivered = DeliveredIds(state_dir / f"{self.name}.sqlite")
+def build_digest(digest: Digest, config: EmailSinkSettings) -> EmailMessage:
+    """One message listing every alert of the digest, newest article first."""
+    alerts = sorted(digest.alerts, key=lambda a: a.article_published, reverse=True)
+    message = EmailMessage()
+    why = ", ".join(digest.reasons)
+    message["Subject"] = header_safe(
+        f"[newsradar] {digest.rule_id}: {len(alerts)} alerts ({why} digest)"
+    )
+    message["From"] = config.sender
+    message["To"] = ", ".join(config.recipients)
+    message["Message-ID"] = make_msgid(idstring=digest.id[7:23], domain="newsradar.local")
+    message["X-Newsradar-Digest-Id"] = digest.id
+    lines = [
+        f"- {a.article_published:%Y-%m-%d %H:%M} UTC · {a.article_title or a.article_id}\n"
+        f"  {a.article_url}\n  pairs {', '.join(a.pairs) or '-'} · topics "
+        f"{', '.join(a.topics) or '-'} · score {a.score:g}"
+        for a in alerts
+    ]
+    message.set_content(
+        f"{len(alerts)} alerts of rule {digest.rule_id} ({why}).\n\n" + "\n".join(lines) + "\n"
+    )
+    items = "".join(
+        f'<li><h3 dir="auto"><a href="{escape(a.article_url, quote=True)}">'
+        f"{escape(a.article_title or a.article_id)}</a></h3>"
+        f"<small>{a.article_published:%Y-%m-%d %H:%M} UTC · "
+        f"{escape(', '.join(a.pairs) or '-')} · {escape(', '.join(a.topics) or '-')}</small>"
+        f"<ul>{highlight_html(a)}</ul></li>"
+        for a in alerts
+    )
+    message.add_alternative(
+        f"<html><body><p>{len(alerts)} alerts of rule <b>{escape(digest.rule_id)}</b> "
+        f"({escape(why)}).</p><ol>{items}</ol></body></html>",
+        subtype="html",
+    )
+    return message
 
-    def setup(self) -> None:
-        self.delivered.open()
+
+class EmailSink(PushSink):
+    def __init__(self, config: EmailSinkSettings, state_dir: Path, clock: Clock = utc_now) -> None:
+        super().__init__(
+            f"email-{config.name}",
+            state_dir,
+            rules=config.rules,
+            noise=config.noise,
+            cadence=lambda rule: config.rule_cadence.get(rule, config.cadence),
+            daily_at=config.daily_at,
+            clock=clock,
+        )
+        self.config = config
 
     def _connect(self) -> smtplib.SMTP:
         c = self.config
@@ -105,29 +150,30 @@ class EmailSink(Sink):
             ) from None
         return smtp
 
-    def write(self, batch: Sequence[Alert]) -> None:
-        wanted = [
-            a
-            for a in self.delivered.fresh(batch)
-            if not self.config.rules or a.rule_id in self.config.rules
-        ]
-        if not wanted:
-            return
+    def _deliver(self, messages: Sequence[tuple[EmailMessage, Alert | None]]) -> None:
+        """Send over one SMTP session; ``sent`` is noted for each alert message that went out."""
         smtp = self._connect()
         try:
-            for alert in wanted:
+            for message, alert in messages:
                 try:
-                    smtp.send_message(build_message(alert, self.config))
+                    smtp.send_message(message)
                 except smtplib.SMTPRecipientsRefused as exc:
                     raise PermanentSinkError(f"{self.name}: recipients refused: {exc}") from None
                 except (OSError, smtplib.SMTPException) as exc:
                     raise TransientSinkError(f"{self.name}: sending failed: {exc}") from None
-                self.delivered.add([alert.id])
+                if alert is not None:
+                    self.sent(alert)
         finally:
             try:
                 smtp.quit()
             except (OSError, smtplib.SMTPException):
                 smtp.close()
+
+    def send(self, alerts: Sequence[Alert]) -> None:
+        self._deliver([(build_message(a, self.config), a) for a in alerts])
+
+    def send_digest(self, digest: Digest) -> None:
+        self._deliver([(build_digest(digest, self.config), None)])
 
     def healthcheck(self) -> Health:
         """Connect, negotiate and log in as a delivery would; send nothing."""
@@ -138,6 +184,3 @@ class EmailSink(Sink):
         except (TransientSinkError, PermanentSinkError, smtplib.SMTPException, OSError) as exc:
             return Health(False, str(exc))
         return Health(True, f"{self.name}: SMTP {self.config.host}:{self.config.port} ok")
-
-    def close(self) -> None:
-        self.delivered.close()

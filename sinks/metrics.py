@@ -27,3 +27,11 @@ LAG = Gauge("newsradar_consumer_lag_records", "Alerts not yet read by a sink.", 
 HEALTHY = Gauge(
     "newsradar_sink_up", "1 when the sink's last healthcheck or write succeeded.", ["sink"]
 )
+HELD = Gauge(
+    "newsradar_alerts_held",
+    "Alerts a push sink holds for a digest (throttle, quiet hours, hourly/daily cadence).",
+    ["sink"],
+)
+DIGESTS = Counter(
+    "newsradar_digests_sent_total", "Digests a push sink sent, by sink and rule.", ["sink", "rule"]
+)

@@ -33,6 +33,7 @@ from sinks.webhook import WebhookSink
 
 log = logging.getLogger("newsradar.sinks")
 STAGE = "sinks"
+FLUSH_EVERY_SECONDS = 5.0
 
 
 def configured_sinks(settings: Settings) -> list[Sink]:
@@ -59,6 +60,8 @@ class SinkRunner:
         self.stop = stop
         self.group = f"{settings.sinks.group_prefix}-{sink.name}"
         self._producer: Any = None
+        self._next_flush = 0.0
+        self._flush_backoff = 1.0
 
     def _consumer(self) -> Any:
         return KafkaConsumer(
@@ -172,6 +175,7 @@ class SinkRunner:
                     if not self.deliver(messages):
                         break  # stopped while the sink was failing: do not commit
                     consumer.commit()
+                self._flush()
                 if time.monotonic() - last_lag > 10:
                     self._report_lag(consumer)
                     last_lag = time.monotonic()
@@ -179,6 +183,25 @@ class SinkRunner:
             consumer.close(autocommit=False)
             if self._producer is not None:
                 self._producer.close(timeout=5)
+
+    def _flush(self) -> None:
+        """Send what is due (digests); on failure wait longer before the next try."""
+        if time.monotonic() < self._next_flush:
+            return
+        try:
+            self.sink.flush()
+        except SinkError as exc:
+            metrics.FAILURES.labels(self.sink.name).inc()
+            most = self.settings.sinks.retry_max_seconds
+            self._flush_backoff = min(self._flush_backoff * 2, most)
+            log.warning(
+                "Digest not sent; it stays held. sink=%s error=%s retry_in_seconds=%.0f",
+                self.sink.name, exc, self._flush_backoff,
+            )  # fmt: skip
+            self._next_flush = time.monotonic() + self._flush_backoff
+            return
+        self._flush_backoff = 1.0
+        self._next_flush = time.monotonic() + FLUSH_EVERY_SECONDS
 
     def _report_lag(self, consumer: Any) -> None:
         try:

@@ -119,3 +119,48 @@ def test_rule_filter_and_unreachable_server(smtp: tuple[Inbox, int], tmp_path: P
         dead.write([ALERT])
     assert not dead.healthcheck().ok
     dead.close()
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def test_daily_digest_per_rule_sent_once_when_due(smtp: tuple[Inbox, int], tmp_path: Path) -> None:
+    inbox, port = smtp
+    clock = Clock(NOW.replace(hour=9))
+    settings = config(port, cadence="daily", daily_at="08:00", rule_cadence={"urgent": "immediate"})
+    sink = EmailSink(settings, tmp_path, clock=clock)
+    urgent = ALERT.model_copy(update={"id": alert_id("urgent", "a1"), "rule_id": "urgent"})
+    second = ALERT.model_copy(
+        update={"id": alert_id("iraq-russia", "a2"), "article_id": "a2", "article_title": "Second"}
+    )
+    try:
+        sink.write([ALERT, urgent, second])
+        sink.flush()
+        assert len(inbox.messages) == 1  # only the immediate rule went out
+        sink.close()
+        sink = EmailSink(settings, tmp_path, clock=clock)  # held across a restart
+        sink.write([ALERT])  # redelivered: not held twice
+        clock.now = NOW.replace(day=30, hour=7, minute=59)
+        sink.flush()
+        assert len(inbox.messages) == 1
+        clock.now = NOW.replace(day=30, hour=8)
+        sink.flush()
+        sink.flush()
+    finally:
+        sink.close()
+    assert len(inbox.messages) == 2
+    digest = email.message_from_bytes(inbox.messages[1][2], policy=email.policy.default)
+    assert digest["Subject"] == "[newsradar] iraq-russia: 2 alerts (daily digest)"
+    assert digest["X-Newsradar-Digest-Id"].startswith("digest-")
+    html = digest.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    assert "<img" not in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert "Second" in html
+    assert "<mark>روسيا</mark>" in html
+    text = digest.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "2 alerts of rule iraq-russia (daily)." in text

@@ -110,3 +110,51 @@ def test_healthcheck_makes_a_real_request(server: FeedServer, tmp_path: Path) ->
     )
     dead = new(tmp_path, name="x", url="http://127.0.0.1:9/")
     assert not dead.healthcheck().ok
+
+
+def test_throttled_alerts_arrive_as_one_digest_after_the_window(
+    server: FeedServer, tmp_path: Path
+) -> None:
+    server.routes["/hook"] = Reply(204)
+    clock = [NOW]
+    hook = WebhookSink(
+        WebhookSinkSettings.model_validate(
+            {
+                "name": "ops",
+                "url": server.url("/hook"),
+                "secret": "k",
+                "noise": {"max_per_window": 2, "window_seconds": 3600},
+            }
+        ),
+        tmp_path,
+        clock=lambda: clock[0],
+    )
+    OPEN.append(hook)
+    alerts = [
+        ALERT.model_copy(update={"id": alert_id("iraq-russia", f"a{n}"), "article_id": f"a{n}"})
+        for n in range(5)
+    ]
+    hook.write(alerts)
+    hook.flush()
+    assert [h["x-newsradar-alert-id"] for _, h, _ in server.posts] == [a.id for a in alerts[:2]]
+    server.routes["/hook"] = Reply(503)
+    clock[0] = NOW.replace(hour=1)
+    with pytest.raises(TransientSinkError):
+        hook.flush()  # the receiver is down: the digest stays held
+    server.routes["/hook"] = Reply(204)
+    hook.flush()
+    hook.flush()
+    digests = [(h, b) for _, h, b in server.posts if "x-newsradar-digest-id" in h]
+    assert len(digests) == 2  # the failed attempt and the delivered one, same key
+    headers, body = digests[-1]
+    assert headers["idempotency-key"] == digests[0][0]["idempotency-key"]
+    expected = "sha256=" + hmac.new(b"k", body, hashlib.sha256).hexdigest()
+    assert headers["x-newsradar-signature"] == expected
+    payload = json.loads(body)
+    assert (payload["type"], payload["rule_id"], payload["reasons"], payload["count"]) == (
+        "digest",
+        "iraq-russia",
+        ["throttle"],
+        3,
+    )
+    assert [a["article_id"] for a in payload["alerts"]] == ["a2", "a3", "a4"]

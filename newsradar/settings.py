@@ -164,6 +164,8 @@ class ProducersSettings(Section):
     max_interval_seconds: float = Field(default=3600.0, ge=1)
     max_backoff_seconds: float = Field(default=6 * 3600.0, ge=1)
     """Longest wait after repeated failures; failing feeds are retried forever."""
+    stale_after_seconds: float = Field(default=3 * 3600.0, ge=60)
+    """A feed without a successful fetch for this long counts as stale (newsradar_feeds_stale)."""
     timeout_seconds: float = Field(default=20.0, gt=0, le=600)
     max_body_bytes: int = Field(default=10_000_000, ge=1024)
     """Cap on a feed's size after decompression (guards against compression bombs)."""

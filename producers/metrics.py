@@ -24,3 +24,7 @@ PUBLISH_ERRORS = Counter(
 )
 PENDING = Gauge("newsradar_articles_pending", "Articles parsed but not yet acknowledged by Kafka.")
 FEEDS = Gauge("newsradar_feeds", "Feeds by health state.", ["state"])
+STALE = Gauge(
+    "newsradar_feeds_stale",
+    "Feeds (not gone) without a successful fetch for producers.stale_after_seconds.",
+)

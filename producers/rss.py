@@ -110,6 +110,7 @@ class FeedPoller:
         self.publisher = publisher
         self.rng = rng or random.Random()
         self.clock = clock
+        self.started = clock()
         self.states: dict[str, FeedState] = {f.url: state.feed(f.url) for f in self.feeds}
         self._global = asyncio.Semaphore(self.conf.max_concurrency)
         self._hosts: dict[str, tuple[asyncio.Semaphore, asyncio.Lock, list[float]]] = {}
@@ -280,10 +281,15 @@ class FeedPoller:
     def count_health(self) -> None:
         """Set the feeds-by-health gauge (once per cycle or second: it walks every feed)."""
         counts: dict[str, int] = {"new": 0, "healthy": 0, "failing": 0, "gone": 0}
+        stale_before = self.clock() - self.conf.stale_after_seconds
+        stale = 0
         for feed in self.states.values():
             counts[feed.health] += 1
+            if not feed.gone and (feed.last_success or self.started) < stale_before:
+                stale += 1
         for name, value in counts.items():
             metrics.FEEDS.labels(name).set(value)
+        metrics.STALE.set(stale)
 
     async def publish_pending(self) -> int:
         """Send what is pending; returns how many Kafka acknowledged."""

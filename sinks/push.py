@@ -47,6 +47,7 @@ class PushSink(Sink):
     def setup(self) -> None:
         self.delivered.open()
         self.gate.open()
+        metrics.HELD.labels(self.name).set(self.gate.held_count())
 
     @abstractmethod
     def send(self, alerts: Sequence[Alert]) -> None:

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from html import escape
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -30,7 +31,7 @@ from newsradar.errors import SchemaError
 from newsradar.kafka_admin import ensure_topics
 from newsradar.schemas import Record, decode
 from newsradar.settings import Settings, load_settings
-from tests.conftest import REPO, clean_env, free_ports
+from tests.conftest import REPO, clean_env, free_ports, shared_data_path
 
 T = TypeVar("T")
 R = TypeVar("R", bound=Record)
@@ -90,6 +91,29 @@ class KafkaEnv:
         finally:
             consumer.close()
         return found
+
+
+def reference_feed_items(run: int) -> tuple[str, list[dict[str, str]]]:
+    """RSS items: the reference article (unique to ``run``) and a sports distractor; and the
+    article's title as it reads in the alert."""
+    text = shared_data_path("articles", "elaph-iraq-russia.ar.txt").read_text(encoding="utf-8")
+    title, _, body = text.partition("\n")
+    items = [
+        {
+            "title": escape(title[:120]),
+            "link": f"https://elaph.example/{run}/iraq-russia",
+            "guid": f"elaph-{run}",
+            "description": escape(body),
+            "pubDate": "Thu, 26 Nov 2026 10:00:00 GMT",
+        },
+        {
+            "title": "Football results",
+            "link": f"https://sport.example/{run}",
+            "guid": f"sport-{run}",
+            "description": "Local derby ends in a draw.",
+        },
+    ]
+    return title, items
 
 
 def broker_env(data_dir: Path, **extra: str) -> dict[str, str]:

@@ -4,37 +4,20 @@ from __future__ import annotations
 
 import json
 import time
-from html import escape
 from pathlib import Path
 from typing import Any
 
 from newsradar.schemas import Alert, Article
-from tests.conftest import run_cli, shared_data_path
+from tests.conftest import run_cli
 from tests.feedserver import Reply, feed_server, rss
-from tests.integration.conftest import KafkaEnv, Worker, decoded, service
+from tests.integration.conftest import KafkaEnv, Worker, decoded, reference_feed_items, service
 
 
 def test_reference_article_from_a_feed_becomes_one_alert(
     kafka: KafkaEnv, processors_worker: Worker, tmp_path: Path
 ) -> None:
-    text = shared_data_path("articles", "elaph-iraq-russia.ar.txt").read_text(encoding="utf-8")
-    title, _, body = text.partition("\n")
     run = time.time_ns()
-    items = [
-        {
-            "title": escape(title[:120]),
-            "link": f"https://elaph.example/{run}/iraq-russia",
-            "guid": f"elaph-{run}",
-            "description": escape(body),
-            "pubDate": "Thu, 26 Nov 2026 10:00:00 GMT",
-        },
-        {
-            "title": "Football results",
-            "link": f"https://sport.example/{run}",
-            "guid": f"sport-{run}",
-            "description": "Local derby ends in a draw.",
-        },
-    ]
+    title, items = reference_feed_items(run)
     with feed_server() as server:
         server.routes["/elaph.xml"] = Reply(200, rss(items, title="Elaph"))
         feeds = tmp_path / "feeds.yaml"

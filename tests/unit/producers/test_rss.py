@@ -257,3 +257,36 @@ def test_dedup_memory_is_bounded(tmp_path: Path) -> None:
         state.mark_published([Pending(f"id{i}", "h", "", b"{}")])
     assert state.seen_count() == 3
     assert state.classify_new([("id4", "h", ""), ("id0", "h", "")]) == [1]  # oldest forgotten
+
+
+def test_feeds_without_success_for_long_count_as_stale(tmp_path: Path, server: FeedServer) -> None:
+    server.routes["/ok"] = Reply(200, rss(ITEMS))
+    server.routes["/down"] = Reply(503)
+    feeds = [FeedSpec(url=server.url("/ok")), FeedSpec(url=server.url("/down"))]
+    now = [1_000_000.0]
+    settings = load_settings(
+        None,
+        env={
+            "NEWSRADAR_DATA_DIR": str(tmp_path),
+            "NEWSRADAR_PRODUCERS__PER_HOST_DELAY_SECONDS": "0",
+            "NEWSRADAR_PRODUCERS__STALE_AFTER_SECONDS": "3600",
+        },
+    )
+    poller = FeedPoller(
+        settings,
+        feeds,
+        ProducerState(tmp_path / "state.sqlite"),
+        RecordingPublisher(),
+        rng=random.Random(1),
+        clock=lambda: now[0],
+    )
+    cycle(poller)
+    poller.count_health()
+    assert REGISTRY.get_sample_value("newsradar_feeds_stale") == 0  # the failing one is new
+    now[0] += 3601
+    poller.count_health()
+    assert REGISTRY.get_sample_value("newsradar_feeds_stale") == 2  # neither fetched since
+    cycle(poller, [feeds[0]])
+    poller.count_health()
+    assert REGISTRY.get_sample_value("newsradar_feeds_stale") == 1
+    assert REGISTRY.get_sample_value("newsradar_feeds", {"state": "failing"}) == 1

@@ -112,6 +112,9 @@ class Alert(Record):
     matches: tuple[Match, ...] = ()
     created_at: UtcDatetime = Field(default_factory=utcnow)
     surge: bool = False
+    article_enqueued_at: UtcDatetime | None = None
+    """When the article record reached Kafka (its record timestamp): sinks measure delivery
+    latency, article published to Kafka -> alert delivered, from it."""
 
 
 class DeadLetter(Record):

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import faust
@@ -133,7 +133,9 @@ def create_app(settings: Settings, engine: Engine | None = None) -> faust.App:
             try:
                 article = decode(Article, event.value)
                 result = engine.classify(ArticleText.of(article))
-                raised = engine.alerts(article, result)
+                ts = event.message.timestamp
+                enqueued = datetime.fromtimestamp(ts, UTC) if ts else None
+                raised = engine.alerts(article, result, enqueued)
             except Exception as exc:  # every failure has a place to go
                 await dead_letter(event, exc)
                 continue

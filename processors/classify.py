@@ -12,6 +12,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cached_property
 from itertools import combinations
 from pathlib import Path
@@ -231,7 +232,12 @@ class Engine:
                 counts[f"{a}-{b}"] = n
         return counts
 
-    def alerts(self, article: Article, result: Classification | None = None) -> list[Alert]:
+    def alerts(
+        self,
+        article: Article,
+        result: Classification | None = None,
+        enqueued_at: datetime | None = None,
+    ) -> list[Alert]:
         """One alert per rule that fires on ``article``; ids are stable per (rule, article)."""
         result = result or self.classify(ArticleText.of(article))
         alerts = []
@@ -261,6 +267,7 @@ class Engine:
                     pairs=result.pairs,
                     topics=result.topics,
                     matches=kept,
+                    article_enqueued_at=enqueued_at,
                 )
             )
         return alerts

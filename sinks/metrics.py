@@ -19,7 +19,7 @@ DEADLETTERS = Counter(
 )
 LATENCY = Histogram(
     "newsradar_delivery_latency_seconds",
-    "From the alert's publish to Kafka to its delivery by a sink.",
+    "From the article's publish to Kafka to its alert's delivery by a sink.",
     ["sink"],
     buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
 )

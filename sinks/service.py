@@ -150,10 +150,15 @@ class SinkRunner:
         now = time.time()
         for message, alert in alerts:
             metrics.DELIVERED.labels(self.sink.name, alert.rule_id).inc()
-            if message.timestamp:
-                metrics.LATENCY.labels(self.sink.name).observe(
-                    max(0.0, now - message.timestamp / 1000)
-                )
+            # From the article's arrival in Kafka; alerts of older processors lack it, so
+            # from the alert's own arrival there.
+            if alert.article_enqueued_at is not None:
+                since = alert.article_enqueued_at.timestamp()
+            elif message.timestamp:
+                since = message.timestamp / 1000
+            else:
+                continue
+            metrics.LATENCY.labels(self.sink.name).observe(max(0.0, now - since))
         metrics.HEALTHY.labels(self.sink.name).set(1)
         return True
 

@@ -66,6 +66,9 @@ def test_reference_article_raises_one_iraq_russia_alert_and_bad_records_are_dead
     assert alert.id == alert_id("iraq-russia", reference.id)
     assert {"IQ", "RU"} <= set(alert.countries)
     assert "IQ-RU" in alert.pairs
+    # The article's arrival in Kafka rides along, for the sinks' delivery latency.
+    assert alert.article_enqueued_at is not None
+    assert abs((alert.article_enqueued_at - now).total_seconds()) < 120
     assert {"security", "elections", "investment", "trade", "health", "defense"} <= set(
         alert.topics
     )

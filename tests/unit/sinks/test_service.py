@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from prometheus_client import REGISTRY
 
 from newsradar.schemas import Alert, alert_id, encode
 from newsradar.settings import load_settings
@@ -90,3 +93,25 @@ def test_stopping_while_the_sink_fails_reports_not_delivered() -> None:
     threading.Timer(0.2, runner.stop.set).start()
     assert not runner.deliver([msg("a")])  # the caller then does not commit the offsets
     assert sink.rows == {}
+
+
+def test_delivery_latency_runs_from_the_article_reaching_kafka() -> None:
+    sink = ScriptedSink()
+    sink.name = "latency-check"
+    runner = Runner(sink)
+    enqueued = datetime.now(UTC) - timedelta(seconds=40)
+    alert = Alert(
+        id=alert_id("r", "late"),
+        rule_id="r",
+        article_id="late",
+        article_published=NOW,
+        article_enqueued_at=enqueued,
+    )
+    # The alert itself reached Kafka just now; the latency counts from the article.
+    assert runner.deliver([Message(encode(alert), timestamp=int(time.time() * 1000))])
+    labels = {"sink": "latency-check"}
+    total = REGISTRY.get_sample_value("newsradar_delivery_latency_seconds_sum", labels)
+    assert total is not None
+    assert 40 <= total < 100
+    under_30s = {"sink": "latency-check", "le": "30.0"}
+    assert REGISTRY.get_sample_value("newsradar_delivery_latency_seconds_bucket", under_30s) == 0

@@ -329,6 +329,18 @@ class SinksSettings(Section):
     metrics_port: int = Field(default=9103, ge=0, le=65535)
 
 
+class DashboardSettings(Section):
+    """The web dashboard: live alerts (server-sent events), filters, alert detail, pair
+    chart, feed health. It reads the embedded SQLite store and the producers' state."""
+
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    """Bound to this machine by default; put a reverse proxy with auth in front to share it."""
+    port: Port = 8180
+    poll_seconds: float = Field(default=1.0, gt=0, le=60)
+    """How often the store is checked for new alerts to push to open pages."""
+
+
 class Settings(Section):
     data_dir: Path = Path("var")
     kafka: KafkaSettings = KafkaSettings()
@@ -337,6 +349,7 @@ class Settings(Section):
     producers: ProducersSettings = ProducersSettings()
     processors: ProcessorsSettings = ProcessorsSettings()
     sinks: SinksSettings = SinksSettings()
+    dashboard: DashboardSettings = DashboardSettings()
 
     @property
     def alerts_db(self) -> Path:

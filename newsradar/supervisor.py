@@ -28,6 +28,7 @@ STAGES: tuple[Stage, ...] = (
     Stage("processors", ("processors", "run")),
     Stage("producers", ("producers", "run")),
     Stage("sinks", ("sinks", "run")),
+    Stage("dashboard", ("dashboard", "run")),
 )
 """The stages ``newsradar up`` runs, in start order; they register here as they land."""
 

@@ -14,6 +14,7 @@ import typer
 
 from newsradar.cli import broker as broker_cmd
 from newsradar.cli import config as config_cmd
+from newsradar.cli import dashboard as dashboard_cmd
 from newsradar.cli import feeds as feeds_cmd
 from newsradar.cli import processors as processors_cmd
 from newsradar.cli import sinks as sinks_cmd
@@ -38,6 +39,7 @@ app.add_typer(processors_cmd.app, name="processors")
 app.add_typer(processors_cmd.rules_app, name="rules")
 app.add_typer(sinks_cmd.app, name="sinks")
 app.add_typer(sinks_cmd.alerts_app, name="alerts")
+app.add_typer(dashboard_cmd.app, name="dashboard")
 app.command("classify")(processors_cmd.classify)
 app.command("up")(up)
 

@@ -14,16 +14,11 @@ from typing import Annotated, Any
 import typer
 
 from newsradar.cli.context import serve_metrics, state
-from newsradar.settings import Settings
 
 app = typer.Typer(help="Run the feed-polling stage.", no_args_is_help=True)
 feeds_app = typer.Typer(
     help="Inspect feeds: parse without Kafka, show health.", no_args_is_help=True
 )
-
-
-def state_path(settings: Settings) -> Path:
-    return settings.data_dir / "producers" / "state.sqlite"
 
 
 @app.command("run")
@@ -34,6 +29,7 @@ def run(ctx: typer.Context) -> None:
     from newsradar.broker import require_running
     from newsradar.kafka_admin import ensure_topics
     from producers.feeds import load_feeds
+    from producers.health import state_path
     from producers.publish import Publisher
     from producers.rss import FeedPoller
     from producers.state import ProducerState
@@ -155,36 +151,11 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per feed.")] = False,
 ) -> None:
     """Feed health: last success, failures, last error, items per poll, current interval."""
-    settings = state(ctx).settings()
-    from producers.feeds import load_feeds
-    from producers.state import FeedState, ProducerState
+    from producers.health import feed_health
 
-    configured = {f.url: f for f in load_feeds(settings.producers.feeds_file)}
-    path = state_path(settings)
-    known: dict[str, FeedState] = {}
-    if path.is_file():
-        store = ProducerState(path)
-        known = {f.url: f for f in store.feeds()}
-        store.close()
-    rows = []
-    for url in sorted(set(configured) | set(known)):
-        feed = known.get(url) or FeedState(url, name=configured[url].label)
-        row = {
-            "url": url,
-            "name": feed.name or (configured[url].label if url in configured else ""),
-            "health": feed.health if url in configured or feed.gone else "not_configured",
-            "last_success": _iso(feed.last_success),
-            "consecutive_failures": feed.consecutive_failures,
-            "last_error_class": feed.last_error_class,
-            "last_error": feed.last_error,
-            "items_last_poll": feed.items_last_poll,
-            "new_last_poll": feed.new_last_poll,
-            "interval_seconds": round(feed.interval_seconds, 1),
-            "next_poll": _iso(feed.next_poll or None),
-            "moved_to": feed.moved_to,
-            "problem": feed.problem,
-        }
-        rows.append(row)
+    health = feed_health(state(ctx).settings())
+    rows = [row for row, _ in health]
+    known = {row["url"]: seen for row, seen in health if seen is not None}
     if as_json:
         for row in rows:
             typer.echo(json.dumps(row, ensure_ascii=False))
@@ -209,10 +180,6 @@ def status(
             detail += f" moved to {row['moved_to']}"
         if detail:
             typer.echo(f"{'':<14} {detail.strip()}")
-
-
-def _iso(ts: float | None) -> str | None:
-    return datetime.fromtimestamp(ts, UTC).isoformat() if ts else None
 
 
 def _age(seconds: float) -> str:

@@ -61,8 +61,9 @@ def up(
     for result in ensure_topics(settings):
         typer.echo(f"Topic {result.name}: {'created' if result.created else 'ready'}.")
 
+    stages = tuple(s for s in STAGES if s.name != "dashboard" or settings.dashboard.enabled)
     supervisor = Supervisor(
-        STAGES, config_file=cli.config_file, log_level=cli.log_level, env=stage_env
+        stages, config_file=cli.config_file, log_level=cli.log_level, env=stage_env
     )
     stop_requested = False
 
@@ -77,11 +78,14 @@ def up(
     for name, conf in (("producers", settings.producers), ("processors", settings.processors)):
         if conf.metrics_port:
             typer.echo(f"Metrics ({name}): http://{conf.metrics_host}:{conf.metrics_port}/metrics")
+    if settings.dashboard.enabled:
+        dash = settings.dashboard
+        typer.echo(f"Dashboard: http://{dash.host}:{dash.port}/")
     if settings.sinks.atom.enabled:
         atom = settings.sinks.atom
         typer.echo(f"Atom feeds of alerts: http://{atom.host}:{atom.port}/feeds/<rule>.atom")
     typer.echo("Feed health: newsradar feeds status · Alerts: newsradar alerts list")
-    typer.echo(f"Stages: {', '.join(s.name for s in STAGES) or 'none yet'}. Ctrl-C stops.")
+    typer.echo(f"Stages: {', '.join(s.name for s in stages)}. Ctrl-C stops.")
     supervisor.start()
     try:
         while not stop_requested:

@@ -17,7 +17,7 @@ from tests.integration.test_broker import _kafka_pids_for
 
 
 def test_demo_pipeline_raises_the_reference_alert_and_stops_cleanly(tmp_path: Path) -> None:
-    broker_port, controller, m1, m2, m3, atom = free_ports(6)
+    broker_port, controller, m1, m2, m3, atom, dashboard = free_ports(7)
     env = clean_env(
         NEWSRADAR_DATA_DIR=str(tmp_path),
         NEWSRADAR_BROKER__PORT=str(broker_port),
@@ -26,6 +26,7 @@ def test_demo_pipeline_raises_the_reference_alert_and_stops_cleanly(tmp_path: Pa
         NEWSRADAR_PROCESSORS__METRICS_PORT=str(m2),
         NEWSRADAR_SINKS__METRICS_PORT=str(m3),
         NEWSRADAR_SINKS__ATOM__PORT=str(atom),
+        NEWSRADAR_DASHBOARD__PORT=str(dashboard),
         NEWSRADAR_TOPICS__ARTICLES__PARTITIONS="2",
         NEWSRADAR_TOPICS__ALERTS__PARTITIONS="2",
     )
@@ -54,6 +55,12 @@ def test_demo_pipeline_raises_the_reference_alert_and_stops_cleanly(tmp_path: Pa
             httpx.get(f"http://127.0.0.1:{atom}/feeds/iraq-russia.atom").content
         )
         assert any(e.link.endswith("/articles/elaph-iraq-russia") for e in feed.entries)
+        # The dashboard serves it too.
+        shown = httpx.get(f"http://127.0.0.1:{dashboard}/api/alerts?rule=iraq-russia").json()
+        assert any(
+            i["alert"]["article_url"].endswith("/articles/elaph-iraq-russia")
+            for i in shown["alerts"]
+        )
     finally:
         up.send_signal(signal.SIGINT)
         try:
@@ -65,5 +72,6 @@ def test_demo_pipeline_raises_the_reference_alert_and_stops_cleanly(tmp_path: Pa
     output = (tmp_path / "up.log").read_text(errors="replace")
     assert code == 0, output[-3000:]
     assert "Demo: serving 2 sample feeds" in output
+    assert f"Dashboard: http://127.0.0.1:{dashboard}/" in output
     assert output.rstrip().endswith("Stopped.")
     assert _kafka_pids_for(tmp_path) == []

@@ -1,0 +1,1 @@
+"""The web dashboard: live alerts, filters, alert detail, pair chart and feed health."""

@@ -1,0 +1,269 @@
+"""The web dashboard end to end in a real headless Chromium (Debian's chromium + chromedriver,
+driven by Selenium): live alerts without reload, filters, right-to-left detail with highlights,
+the pair chart, the feed-health table, and feed text that stays text."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support.ui import Select
+
+from newsradar.schemas import Alert, Article, alert_id
+from newsradar.settings import Settings, load_settings
+from processors.classify import Engine
+from producers.health import state_path
+from producers.state import FeedState, ProducerState
+from sinks.sqlite import SqliteSink
+from tests.conftest import REPO, clean_env, free_ports, shared_data_path
+
+T = TypeVar("T")
+NOW = datetime.now(UTC)
+HOSTILE = '<script>window.__pwned = 1</script> Iraq & Russia <img src=x onerror="window.__pwned=2">'
+
+
+def wait_for(check: Callable[[], T], timeout: float = 15, what: str = "condition") -> T:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        time.sleep(0.2)
+
+
+def reference_alert() -> Alert:
+    text = shared_data_path("articles", "elaph-iraq-russia.ar.txt").read_text(encoding="utf-8")
+    title, _, body = text.partition("\n")
+    article = Article(
+        id="elaph-dashboard",
+        title=title.strip(),
+        content=body,
+        url="https://elaph.example/iraq-russia",
+        language="ar",
+        feed="https://elaph.example/rss",
+        published=NOW,
+        fetched_at=NOW,
+    )
+    (alert,) = [a for a in Engine.default().alerts(article) if a.rule_id == "iraq-russia"]
+    return alert
+
+
+def simple_alert(n: int, rule: str, title: str, countries: tuple[str, ...]) -> Alert:
+    return Alert(
+        id=alert_id(rule, f"a{n}"),
+        rule_id=rule,
+        article_id=f"a{n}",
+        article_title=title,
+        article_url=f"https://news.example/{n}",
+        article_published=NOW,
+        language="en",
+        countries=countries,
+        pairs=("-".join(sorted(countries)),),
+        score=3,
+    )
+
+
+@pytest.fixture
+def dashboard(tmp_path: Path) -> Iterator[tuple[Settings, str]]:
+    (port,) = free_ports(1)
+    feeds = tmp_path / "feeds.yaml"
+    feeds.write_text(
+        json.dumps(
+            {
+                "feeds": [
+                    {"url": "https://elaph.example/rss", "name": "Elaph <b>bold</b>"},
+                    {"url": "https://down.example/rss", "name": "Down"},
+                ]
+            }
+        )
+    )
+    env = {
+        "NEWSRADAR_DATA_DIR": str(tmp_path / "data"),
+        "NEWSRADAR_PRODUCERS__FEEDS_FILE": str(feeds),
+        "NEWSRADAR_DASHBOARD__PORT": str(port),
+        "NEWSRADAR_DASHBOARD__POLL_SECONDS": "0.3",
+    }
+    settings = load_settings(None, env=env)
+    producer_state = ProducerState(state_path(settings))
+    producer_state.save_feed(
+        FeedState("https://elaph.example/rss", name="Elaph <b>bold</b>", last_success=time.time())
+    )
+    producer_state.save_feed(
+        FeedState(
+            "https://down.example/rss",
+            name="Down",
+            consecutive_failures=3,
+            last_error_class="HTTPStatusError",
+            last_error="<script>alert(1)</script> 503",
+        )
+    )
+    producer_state.close()
+    store = SqliteSink(settings.alerts_db)
+    store.write(
+        [
+            reference_alert(),
+            simple_alert(1, "iraq-russia", HOSTILE, ("IQ", "RU")),
+            simple_alert(2, "egypt-china", "Cairo and Beijing sign a port deal", ("CN", "EG")),
+        ]
+    )
+    store.close()
+    log = (tmp_path / "dashboard.log").open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "newsradar", "dashboard", "run"],
+        cwd=REPO,
+        env=clean_env(**env),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}/"
+    try:
+
+        def answers() -> bool:
+            try:
+                return httpx.get(url + "healthz").status_code == 200
+            except httpx.TransportError:
+                return proc.poll() is not None
+
+        wait_for(answers, what="the dashboard to answer")
+        assert proc.poll() is None, (tmp_path / "dashboard.log").read_text()
+        yield settings, url
+    finally:
+        proc.terminate()
+        proc.wait(30)
+        log.close()
+        if proc.returncode not in (0, -15):
+            print((tmp_path / "dashboard.log").read_text())
+
+
+@pytest.fixture
+def browser() -> Iterator[WebDriver]:
+    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
+    if chromium is None or driver is None:
+        pytest.fail(
+            "chromium and chromedriver not found: install Debian's chromium and "
+            "chromium-driver (scripts/test.sh does)"
+        )
+    # The drivers are Debian's; Selenium need not look anything up online.
+    os.environ.setdefault("SE_AVOID_STATS", "true")
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"):
+        options.add_argument(flag)
+    options.add_argument("--window-size=1400,1000")
+    made = webdriver.Chrome(service=Service(driver), options=options)
+    try:
+        yield made
+    finally:
+        made.quit()
+
+
+def rows(browser: WebDriver) -> list[Any]:
+    return browser.find_elements(By.CSS_SELECTOR, "#alerts tbody tr")
+
+
+def test_dashboard_in_headless_chromium(
+    dashboard: tuple[Settings, str], browser: WebDriver, tmp_path: Path
+) -> None:
+    settings, url = dashboard
+    browser.get(url)
+    wait_for(lambda: len(rows(browser)) == 3, what="three alerts")
+    wait_for(lambda: browser.find_element(By.ID, "live").text == "live", what="the live stream")
+
+    # Feed text is text: the hostile title shows its markup and nothing of it ran.
+    titles = [r.find_element(By.CSS_SELECTOR, "td.title").text for r in rows(browser)]
+    assert HOSTILE in titles
+    assert browser.execute_script("return window.__pwned === undefined")
+    assert browser.find_elements(By.CSS_SELECTOR, "#alerts tbody script, #alerts tbody img") == []
+
+    # A new alert arrives without a reload.
+    browser.execute_script("window.__same_page = 42")
+    store = SqliteSink(settings.alerts_db)
+    store.write([simple_alert(3, "iraq-russia", "Moscow and Baghdad talk energy", ("IQ", "RU"))])
+    store.close()
+    new_id = alert_id("iraq-russia", "a3")
+    wait_for(
+        lambda: browser.find_elements(By.CSS_SELECTOR, f'#alerts tbody tr[data-id="{new_id}"]'),
+        what="the new alert to appear live",
+    )
+    assert browser.execute_script("return window.__same_page") == 42
+    assert rows(browser)[0].get_attribute("data-id") == new_id
+
+    # Filters.
+    Select(browser.find_element(By.ID, "f-rule")).select_by_value("egypt-china")
+    assert [r.get_attribute("data-rule") for r in rows(browser)] == ["egypt-china"]
+    Select(browser.find_element(By.ID, "f-rule")).select_by_value("")
+    Select(browser.find_element(By.ID, "f-country")).select_by_value("EG")
+    Select(browser.find_element(By.ID, "f-language")).select_by_value("ar")
+    assert rows(browser) == []
+    assert browser.find_element(By.ID, "no-alerts").is_displayed()
+    Select(browser.find_element(By.ID, "f-country")).select_by_value("")
+    (arabic,) = rows(browser)
+
+    # Detail: right to left, the matched terms highlighted in the article's own words.
+    reference = reference_alert()
+    arabic.click()
+    title = browser.find_element(By.ID, "d-title")
+    assert browser.find_element(By.ID, "detail").is_displayed()
+    assert title.get_attribute("dir") == "rtl"
+    assert browser.execute_script("return getComputedStyle(arguments[0]).direction", title) == "rtl"
+    assert title.text == reference.article_title
+    title_terms = {m.term for m in reference.matches if m.field == "title"}
+    marks = [m.text for m in title.find_elements(By.TAG_NAME, "mark")]
+    assert marks
+    assert set(marks) <= title_terms
+    listed = browser.find_elements(By.CSS_SELECTOR, "#d-matches li")
+    assert len(listed) == len(reference.matches)
+    assert {m.text for m in browser.find_elements(By.CSS_SELECTOR, "#d-matches mark")} == {
+        m.term for m in reference.matches
+    }
+
+    # Pair chart and feed health.
+    wait_for(
+        lambda: browser.find_elements(By.CSS_SELECTOR, '#pair-chart polyline[data-pair="IQ-RU"]'),
+        what="the pair chart",
+    )
+    # Three articles mention the pair this hour, the one that arrived live included.
+    wait_for(
+        lambda: (
+            browser.find_element(By.CSS_SELECTOR, '#pair-chart .legend [data-pair="IQ-RU"]').text
+            == "IQ-RU (3)"
+        ),
+        what="the chart to count the live alert",
+    )
+    feeds = {
+        r.get_attribute("data-url"): [c.text for c in r.find_elements(By.TAG_NAME, "td")]
+        for r in browser.find_elements(By.CSS_SELECTOR, "#feeds tbody tr")
+    }
+    assert feeds["https://elaph.example/rss"][:2] == ["Elaph <b>bold</b>", "healthy"]
+    assert feeds["https://down.example/rss"][1:4] == ["failing", "-", "3"]
+    assert feeds["https://down.example/rss"][5] == (
+        "HTTPStatusError: <script>alert(1)</script> 503"
+    )
+
+    shot = tmp_path / "dashboard.png"
+    assert browser.save_screenshot(str(shot))
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert shot.stat().st_size > 20_000
+    keep = REPO / "test-logs"
+    keep.mkdir(exist_ok=True)
+    shutil.copy(shot, keep / "dashboard.png")
+
+
+def test_bound_to_this_machine_by_default() -> None:
+    assert load_settings(None, env={}).dashboard.host == "127.0.0.1"

@@ -19,6 +19,7 @@ from newsradar.cli import feeds as feeds_cmd
 from newsradar.cli import processors as processors_cmd
 from newsradar.cli import sinks as sinks_cmd
 from newsradar.cli import topics as topics_cmd
+from newsradar.cli.backfill import backfill
 from newsradar.cli.context import CliState
 from newsradar.cli.up import up
 from newsradar.errors import NewsradarError
@@ -40,6 +41,7 @@ app.add_typer(processors_cmd.rules_app, name="rules")
 app.add_typer(sinks_cmd.app, name="sinks")
 app.add_typer(sinks_cmd.alerts_app, name="alerts")
 app.add_typer(dashboard_cmd.app, name="dashboard")
+app.command("backfill")(backfill)
 app.command("classify")(processors_cmd.classify)
 app.command("up")(up)
 

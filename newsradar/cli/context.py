@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import typer
@@ -47,3 +48,14 @@ def serve_metrics(section: str, host: str, port: int) -> None:
             "set another port or 0 to turn metrics off"
         ) from None
     typer.echo(f"Metrics at http://{host}:{port}/metrics", err=True)
+
+
+def parse_time(option: str, value: str) -> datetime:
+    """An ISO 8601 date or time from the command line, UTC unless it says otherwise."""
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise NewsradarError(
+            f"{option} {value!r} is not an ISO 8601 time; use e.g. 2026-11-28 or 2026-11-28T06:00Z"
+        ) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

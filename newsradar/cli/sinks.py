@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import signal
 import threading
-from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
 
-from newsradar.cli.context import serve_metrics, state
+from newsradar.cli.context import parse_time, serve_metrics, state
 from newsradar.errors import ConfigError, NewsradarError
 
 app = typer.Typer(help="Run the delivery stage.", no_args_is_help=True)
@@ -79,16 +78,7 @@ def list_(  # noqa: PLR0917 - typer options
     from sinks.sqlite import list_alerts
 
     settings = state(ctx).settings()
-    since_at = None
-    if since:
-        try:
-            since_at = datetime.fromisoformat(since.replace("Z", "+00:00"))
-        except ValueError:
-            raise NewsradarError(
-                f"--since {since!r} is not an ISO 8601 time; use e.g. 2026-11-28T06:00Z"
-            ) from None
-        if since_at.tzinfo is None:
-            since_at = since_at.replace(tzinfo=UTC)
+    since_at = parse_time("--since", since) if since else None
     path = settings.alerts_db
     if not path.is_file():
         raise NewsradarError(

@@ -75,7 +75,12 @@ def up(
     signal.signal(signal.SIGTERM, request_stop)
     typer.echo(f"Kafka: {','.join(settings.bootstrap_servers)}")
     typer.echo(f"Data directory: {settings.data_dir.resolve()}")
-    for name, conf in (("producers", settings.producers), ("processors", settings.processors)):
+    metrics = (
+        ("producers", settings.producers),
+        ("processors", settings.processors),
+        ("sinks", settings.sinks),
+    )
+    for name, conf in metrics:
         if conf.metrics_port:
             typer.echo(f"Metrics ({name}): http://{conf.metrics_host}:{conf.metrics_port}/metrics")
     if settings.dashboard.enabled:

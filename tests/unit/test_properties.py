@@ -1,0 +1,99 @@
+"""Property tests (hypothesis) over the parts that meet untrusted text: normalisation, matching,
+classification and feed parsing (mutated versions of the shared feed corpora)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, assume, find, given, settings
+from hypothesis import strategies as st
+
+from processors.classify import ArticleText, Engine
+from processors.normalize import normalize
+from producers.errors import FeedError
+from producers.normalize import parse_feed
+from tests.conftest import SHARED_DATA
+
+ENGINE = Engine.default()
+# Real terms with the clitics, marks and spellings the engine must see through, plus noise.
+PIECES = [
+    "العراق", "والعراق", "بالعراق", "للعراق", "العراقية", "العراقيين", "روسيا", "وروسيا",
+    "الروسية", "موسكو", "بغداد", "الاستثمار", "الانتخابات", "الإرهاب", "مكافحة الارهاب",
+    "Iraq", "Iraq's", "Iraq’s", "Russia", "Russian", "Moscow", "Baghdad", "Kremlin", "arms",
+    "investment", "elections", "vaccine", "energy", "oil", "trade", "talks", ".", "،", "\n",
+    "\u0640", "\u064e", "\u0651", "\u200b", "\u200f", "\u202b", "ﻻ", "ﺍ", "Ⅻ", "ﬁ", "İ", "ß",
+]  # fmt: skip
+texts = st.lists(st.one_of(st.sampled_from(PIECES), st.text(max_size=8)), max_size=40).map(" ".join)
+CORPUS = sorted(p for p in (SHARED_DATA / "feeds").rglob("*") if p.is_file())
+
+
+@given(st.text())
+def test_normalisation_is_idempotent(text: str) -> None:
+    once = normalize(text, words=True).text
+    assert normalize(once, words=True).text == once
+
+
+@settings(deadline=None)  # the first call loads the language model
+@given(texts)
+def test_match_offsets_point_into_the_original_text(text: str) -> None:
+    result = ENGINE.classify(ArticleText(id="p", title=text[:200], content=text))
+    for match in result.matches:
+        source = text[:200] if match.field == "title" else text
+        assert 0 <= match.start < match.end <= len(source)
+        assert source[match.start : match.end] == match.term
+        assert match.term in match.snippet or not match.snippet
+
+
+@settings(deadline=None)
+@given(st.text(), st.text(), st.sampled_from(["", "ar", "en", "fa", "xx"]))
+def test_the_classifier_never_crashes_on_arbitrary_unicode(
+    title: str, content: str, language: str
+) -> None:
+    result = ENGINE.classify(ArticleText(id="p", title=title, content=content, language=language))
+    assert set(result.pairs) <= set(result.pair_counts)
+    assert all(m.term for m in result.matches)
+
+
+def mutate(body: bytes, data: st.DataObject) -> bytes:
+    """Truncate, flip bytes, splice in junk or a copy of itself, as a broken server might."""
+    kind = data.draw(st.sampled_from(["truncate", "flip", "junk", "splice", "encoding"]))
+    if not body:
+        return data.draw(st.binary(max_size=64))
+    at = data.draw(st.integers(0, len(body) - 1))
+    if kind == "truncate":
+        return body[:at]
+    if kind == "flip":
+        return body[:at] + bytes([body[at] ^ data.draw(st.integers(1, 255))]) + body[at + 1 :]
+    if kind == "junk":
+        return body[:at] + data.draw(st.binary(min_size=1, max_size=32)) + body[at:]
+    if kind == "splice":
+        other = data.draw(st.integers(0, len(body) - 1))
+        return body[:at] + body[other:] + body[at:]
+    declared = data.draw(st.sampled_from([b"windows-1256", b"utf-16", b"koi8-r", b"bogus"]))
+    return body.replace(b"utf-8", declared, 1).replace(b"UTF-8", declared, 1)
+
+
+@pytest.mark.skipif(not CORPUS, reason=f"{SHARED_DATA}/feeds not present (shared test corpus)")
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_feed_parsing_survives_mutated_corpus_feeds(data: st.DataObject) -> None:
+    path: Path = data.draw(st.sampled_from(CORPUS))
+    body = mutate(path.read_bytes(), data)
+    assume(len(body) < 2_000_000)
+    try:
+        parsed = parse_feed(body, feed_url=f"file://{path}", fetched_at=datetime.now(UTC))
+    except FeedError:  # "not a feed": the clean, expected outcome for some mutations
+        return
+    for article in parsed.articles:
+        assert article.id
+        assert article.published.tzinfo is not None
+
+
+def test_the_generated_texts_reach_the_matcher() -> None:
+    """The offsets property above is not vacuous: its texts do produce many matches."""
+    example = find(
+        texts, lambda t: len(ENGINE.classify(ArticleText(id="p", content=t)).matches) >= 5
+    )
+    assert len(ENGINE.classify(ArticleText(id="p", content=example)).matches) >= 5

@@ -64,13 +64,15 @@ def create_app(settings: Settings, engine: Engine | None = None) -> faust.App:
     """The faust app for ``settings``; ``engine`` defaults to the configured rules."""
     conf = settings.processors
     engine = engine or Engine.default(conf.rules_file)
+    datadir = settings.data_dir / "processors"
+    datadir.mkdir(parents=True, exist_ok=True)  # faust makes only the last level itself
     app = faust.App(
         conf.app_id,
         broker=[f"kafka://{s}" for s in settings.bootstrap_servers],
         broker_credentials=broker_credentials(settings),
         store="memory://",
         web_enabled=False,
-        datadir=str(settings.data_dir / "processors"),
+        datadir=str(datadir),
         topic_partitions=settings.topics.articles.partitions,
         topic_replication_factor=settings.topics.replication_factor,
         consumer_auto_offset_reset="earliest",

@@ -205,37 +205,62 @@ def _postgres_bin() -> Path:
     return versions[-1].parent
 
 
+@dataclass
+class PostgresServer:
+    """A real PostgreSQL server (Debian's binaries) that tests can stop and start again."""
+
+    bindir: Path
+    root: Path
+    port: int
+    as_postgres: list[str]
+
+    @property
+    def dsn(self) -> str:
+        return f"postgresql://newsradar@127.0.0.1:{self.port}/postgres"
+
+    def _run(self, *args: str) -> None:
+        subprocess.run([*self.as_postgres, *args], check=True, capture_output=True, timeout=120)
+
+    def init(self) -> None:
+        data = str(self.root / "data")
+        self._run(
+            str(self.bindir / "initdb"), "-D", data, "-U", "newsradar", "--auth=trust", "-E", "UTF8"
+        )
+
+    def start(self) -> None:
+        self._run(
+            str(self.bindir / "pg_ctl"), "-D", str(self.root / "data"),
+            "-l", str(self.root / "server.log"), "-w", "start",
+            "-o", f"-p {self.port} -k {self.root / 'sockets'} -c listen_addresses=127.0.0.1",
+        )  # fmt: skip
+
+    def stop(self) -> None:
+        self._run(str(self.bindir / "pg_ctl"), "-D", str(self.root / "data"), "-m", "fast",
+                  "-w", "stop")  # fmt: skip
+
+
 @pytest.fixture(scope="session")
-def postgres() -> Iterator[str]:
-    """A real PostgreSQL server for the session, on a free port; yields its DSN."""
-    bindir = _postgres_bin()
+def postgres_server() -> Iterator[PostgresServer]:
+    """A real PostgreSQL server for the session, on a free port."""
     root = Path(tempfile.mkdtemp(prefix="newsradar-pg-"))
-    data, sockets = root / "data", root / "sockets"
-    sockets.mkdir()
+    (root / "sockets").mkdir()
     as_postgres: list[str] = []
     if os.geteuid() == 0:  # the server refuses to run as root
         shutil.chown(root, "postgres")
-        shutil.chown(sockets, "postgres")
+        shutil.chown(root / "sockets", "postgres")
         as_postgres = ["runuser", "-u", "postgres", "--"]
     (port,) = free_ports(1)
-
-    def run(*args: str) -> None:
-        subprocess.run([*as_postgres, *args], check=True, capture_output=True, timeout=120)
-
-    run(str(bindir / "initdb"), "-D", str(data), "-U", "newsradar", "--auth=trust", "-E", "UTF8")
-    run(
-        str(bindir / "pg_ctl"),
-        "-D",
-        str(data),
-        "-l",
-        str(root / "server.log"),
-        "-w",
-        "start",
-        "-o",
-        f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1",
-    )
+    server = PostgresServer(_postgres_bin(), root, port, as_postgres)
+    server.init()
+    server.start()
     try:
-        yield f"postgresql://newsradar@127.0.0.1:{port}/postgres"
+        yield server
     finally:
-        run(str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop")
+        server.stop()
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres(postgres_server: PostgresServer) -> str:
+    """The DSN of the session's PostgreSQL server."""
+    return postgres_server.dsn

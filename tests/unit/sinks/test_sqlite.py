@@ -94,7 +94,8 @@ def test_alerts_list_cli(tmp_path: Path) -> None:
     bad = run_cli("alerts", "list", "--since", "yesterday", env=env)
     assert bad.returncode == 1
     assert bad.stderr.strip() == (
-        "newsradar: error: --since 'yesterday' is not an ISO 8601 time; use e.g. 2026-11-28T06:00Z"
+        "newsradar: error: --since 'yesterday' is not an ISO 8601 time; use e.g. 2026-11-28 or "
+        "2026-11-28T06:00Z"
     )
     missing = run_cli("alerts", "list", env=clean_env(NEWSRADAR_DATA_DIR=str(tmp_path / "none")))
     assert missing.returncode == 1

@@ -34,6 +34,8 @@ class FeedServer:
     requests: list[tuple[str, dict[str, str], float]] = field(default_factory=list)
     posts: list[tuple[str, dict[str, str], bytes]] = field(default_factory=list)
     """Requests that carried a body (POST), with it."""
+    accepted: list[tuple[str, bytes]] = field(default_factory=list)
+    """The POSTs answered 2xx: (path, body)."""
 
     def url(self, path: str) -> str:
         return f"http://{self.host}:{self.port}{path}"
@@ -55,11 +57,14 @@ def feed_server() -> Iterator[FeedServer]:
         def do_GET(self) -> None:
             headers = {k.lower(): v for k, v in self.headers.items()}
             state.requests.append((self.path, headers, time.monotonic()))
+            body = b""
             if self.command == "POST":
-                length = int(headers.get("content-length", "0"))
-                state.posts.append((self.path, headers, self.rfile.read(length)))
+                body = self.rfile.read(int(headers.get("content-length", "0")))
+                state.posts.append((self.path, headers, body))
             route = state.routes.get(self.path)
             reply = (route(headers) if callable(route) else route) or Reply(404, b"not found")
+            if self.command == "POST" and 200 <= reply.status < 300:
+                state.accepted.append((self.path, body))
             if reply.delay_seconds:
                 time.sleep(reply.delay_seconds)
             try:

@@ -31,7 +31,7 @@ RELEVANT = (
 
 
 class Pipeline:
-    def __init__(self, root: Path, server: FeedServer) -> None:
+    def __init__(self, root: Path, server: FeedServer, extra_config: str = "") -> None:
         self.root = root
         self.server = server
         self.env = broker_env(
@@ -51,7 +51,7 @@ class Pipeline:
         config = root / "newsradar.toml"
         config.write_text(
             f'[[sinks.webhooks]]\nname = "ops"\nurl = "{server.url("/hook")}"\n'
-            f"[sinks.sqlite]\npath = {json.dumps(str(self.store))}\n"
+            f"[sinks.sqlite]\npath = {json.dumps(str(self.store))}\n{extra_config}"
         )
         self.service_env = {
             **self.env,
@@ -151,9 +151,10 @@ class Pipeline:
         return Counter(url for (url,) in rows)
 
     def posted(self) -> Counter[str]:
+        """Alerts the webhook receiver accepted (answered 2xx), by article."""
         return Counter(
             json.loads(body)["article_url"]
-            for path, _, body in self.server.posts
+            for path, body in self.server.accepted
             if path == "/hook" and b'"rule_id": "iraq-russia"' in body
         )
 
@@ -164,7 +165,9 @@ class Pipeline:
             time.sleep(0.5)
         assert len(self.stored()) >= count, f"{len(self.stored())} of {count} alerts stored"
 
-    def settle(self, timeout: float = 180) -> None:
+    def settle(
+        self, timeout: float = 180, sink_groups: tuple[str, ...] = ("sqlite", "webhook-ops")
+    ) -> None:
         """Wait for every expected alert, then check: stored once, POSTed once, no limbo."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -183,15 +186,15 @@ class Pipeline:
             assert state.pending_count() == 0
         finally:
             state.close()
-        self.assert_no_lag()
+        self.assert_no_lag(sink_groups)
 
-    def assert_no_lag(self) -> None:
+    def assert_no_lag(self, sinks: tuple[str, ...]) -> None:
         """Every sink's consumer group committed up to the end of the alerts topic."""
         from kafka import KafkaConsumer, TopicPartition
 
         topic = self.settings.topics.alerts.name
         partitions = [TopicPartition(topic, p) for p in range(4)]
-        for group in ("newsradar-sinks-sqlite", "newsradar-sinks-webhook-ops"):
+        for group in (f"newsradar-sinks-{sink}" for sink in sinks):
             # committed() asks the group coordinator without joining the group.
             consumer = KafkaConsumer(
                 bootstrap_servers=self.settings.bootstrap_servers,

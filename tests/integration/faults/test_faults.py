@@ -4,10 +4,17 @@ once, and nothing left in limbo (see Pipeline.settle)."""
 from __future__ import annotations
 
 import signal
+import sqlite3
 import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
 
 from newsradar import broker
-from tests.feedserver import Reply
+from newsradar.kafka_admin import ensure_topics
+from tests.feedserver import Reply, feed_server
+from tests.integration.conftest import PostgresServer
 from tests.integration.faults.conftest import Pipeline
 
 
@@ -48,23 +55,59 @@ def test_a_second_processor_joins_and_leaves_mid_stream(pipeline: Pipeline) -> N
     pipeline.settle()
 
 
-def test_sink_database_and_webhook_down_for_a_while(pipeline: Pipeline) -> None:
-    pipeline.add_articles(10)
-    pipeline.start_all()
-    pipeline.wait_stored(2)
-    # The receiver answers 503 and the store is locked by another writer for a while.
-    pipeline.server.routes["/hook"] = Reply(503, headers={"Retry-After": "1"})
-    import sqlite3
+@pytest.fixture
+def database(postgres_server: PostgresServer) -> str:
+    """A fresh database on the session's PostgreSQL server; its DSN."""
+    import psycopg
 
-    locker = sqlite3.connect(pipeline.store, isolation_level=None)
-    locker.execute("BEGIN EXCLUSIVE")
-    pipeline.add_articles(15, distractors=5)
-    time.sleep(20)
-    locker.execute("ROLLBACK")
-    locker.close()
-    pipeline.server.routes["/hook"] = Reply(204)
-    pipeline.add_articles(5)
-    pipeline.settle()
+    name = f"faults_{time.time_ns()}"
+    with psycopg.connect(postgres_server.dsn, autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name}")
+    return postgres_server.dsn.rsplit("/", 1)[0] + f"/{name}"
+
+
+def stored_in(dsn: str) -> Counter[str]:
+    import psycopg
+
+    with psycopg.connect(dsn) as db:
+        rows = db.execute("SELECT article_url FROM alerts WHERE rule_id = 'iraq-russia'")
+        return Counter(url for (url,) in rows.fetchall())
+
+
+def test_sink_databases_and_webhook_down_for_a_while(
+    tmp_path: Path, postgres_server: PostgresServer, database: str
+) -> None:
+    with feed_server() as server:
+        pipeline = Pipeline(
+            tmp_path, server, f"[sinks.postgres]\nenabled = true\ndsn = '{database}'\n"
+        )
+        broker.start(pipeline.settings)
+        try:
+            ensure_topics(pipeline.settings)
+            pipeline.add_articles(10)
+            pipeline.start_all()
+            pipeline.wait_stored(2)
+            # The PostgreSQL server stops, the SQLite store is locked by another writer, and
+            # the webhook receiver answers 503, for a while.
+            postgres_server.stop()
+            pipeline.server.routes["/hook"] = Reply(503, headers={"Retry-After": "1"})
+            locker = sqlite3.connect(pipeline.store, isolation_level=None)
+            locker.execute("BEGIN EXCLUSIVE")
+            try:
+                pipeline.add_articles(15, distractors=5)
+                time.sleep(20)
+            finally:
+                locker.execute("ROLLBACK")
+                locker.close()
+                postgres_server.start()
+            pipeline.server.routes["/hook"] = Reply(204)
+            pipeline.add_articles(5)
+            pipeline.settle(sink_groups=("sqlite", "webhook-ops", "postgres"))
+            in_postgres = stored_in(database)
+            assert set(in_postgres) == pipeline.expected
+            assert max(in_postgres.values()) == 1
+        finally:
+            pipeline.close()
 
 
 def test_producer_killed_mid_poll_and_restarted(pipeline: Pipeline) -> None:

@@ -148,6 +148,10 @@ class ProcessorsSettings(Section):
     """A pair surges when this hour's count is this many times its 24-hour hourly mean ..."""
     surge_min_count: int = Field(default=5, ge=1)
     """... and at least this many articles."""
+    commit_interval_seconds: float = Field(default=0.2, gt=0, le=60)
+    """How often a worker commits its offsets. An alert goes out with the commit of its
+    article's offset (never before it can be committed), so this bounds the alert latency the
+    worker adds; faust's own default, 2.8 s, would add seconds to every alert."""
 
 
 class ProducersSettings(Section):

@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import faust
+from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
 
 from newsradar.schemas import Article, DeadLetter, decode, encode
 from newsradar.settings import Settings
@@ -60,6 +61,24 @@ def broker_credentials(settings: Settings) -> Any:
     return None
 
 
+# faust-streaming 0.15 creates its worker consumer with fetch_max_wait_ms=1500, hard-coded.
+# aiokafka does not re-fetch a partition while records of it are buffered, so a partition that
+# has just been drained waits for the fetch in flight for the others, which idle partitions
+# (internal topics, quiet articles partitions) hold open for the full 1.5 s: measured, the
+# alert latency at 120 articles/s was 1.4 s (p50) with it and tens of ms without it.
+FETCH_MAX_WAIT_MS = 100
+_create_worker_consumer = AIOKafkaConsumerThread._create_worker_consumer
+
+
+def _short_fetch_wait(self: AIOKafkaConsumerThread, transport: Any) -> Any:
+    consumer = _create_worker_consumer(self, transport)
+    consumer._fetch_max_wait_ms = FETCH_MAX_WAIT_MS  # read when the consumer starts
+    return consumer
+
+
+AIOKafkaConsumerThread._create_worker_consumer = _short_fetch_wait  # type: ignore[method-assign]
+
+
 def create_app(settings: Settings, engine: Engine | None = None) -> faust.App:
     """The faust app for ``settings``; ``engine`` defaults to the configured rules."""
     conf = settings.processors
@@ -78,6 +97,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> faust.App:
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
         producer_compression_type="gzip",
+        broker_commit_interval=conf.commit_interval_seconds,
     )
 
     def raw_topic(name: str, **options: Any) -> Any:

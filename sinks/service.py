@@ -71,6 +71,9 @@ class SinkRunner:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_poll_records=self.settings.sinks.batch_size,
+            # A drained partition is fetched again only when the fetch in flight returns:
+            # keep that short, or idle partitions add up to this much to an alert's latency.
+            fetch_max_wait_ms=100,
             **self.settings.kafka.client_options(),
         )
 

@@ -29,17 +29,13 @@ from html import escape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-# This file is named like the package it measures; run as a script, its folder comes first on
-# sys.path and would shadow the `producers` package.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+import feedparser
 
-import feedparser  # noqa: E402
-
-from newsradar.settings import load_settings  # noqa: E402
-from producers.feeds import FeedSpec  # noqa: E402
-from producers.normalize import parse_feed  # noqa: E402
-from producers.rss import FeedPoller  # noqa: E402
-from producers.state import ProducerState  # noqa: E402
+from newsradar.settings import load_settings
+from producers.feeds import FeedSpec
+from producers.normalize import parse_feed
+from producers.rss import FeedPoller
+from producers.state import ProducerState
 
 FEEDS = 5000
 ITEMS = 10

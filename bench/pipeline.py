@@ -206,14 +206,19 @@ def wait_for(store: Store, services: Services, count: int, timeout: float) -> fl
 
 
 def caught_up(settings: Settings, services: Services, timeout: float) -> float:
-    """Wait until the processors committed every article offset (they read it all)."""
-    topic = settings.topics.articles.name
+    """Wait until the processors committed every offset of their input (they read it all)."""
     consumer = KafkaConsumer(
         bootstrap_servers=settings.bootstrap_servers,
         group_id=settings.processors.app_id,
         enable_auto_commit=False,
     )
-    partitions = [TopicPartition(topic, p) for p in range(settings.topics.articles.partitions)]
+    # The articles, and the pair mentions the workers pass on to their pair counters.
+    topics = (settings.topics.articles.name, f"{settings.processors.app_id}-pair-mentions")
+    partitions = [
+        TopicPartition(topic, p)
+        for topic in topics
+        for p in range(settings.topics.articles.partitions)
+    ]
     deadline = time.monotonic() + timeout
     try:
         while True:

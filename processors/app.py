@@ -124,6 +124,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> faust.App:
     ).tumbling(HOUR, expires=timedelta(hours=BASELINE_HOURS + 2))
 
     surging_now: set[str] = set()
+    baselines: dict[str, tuple[int, float]] = {}
 
     async def dead_letter(event: Any, exc: BaseException) -> None:
         msg = event.message
@@ -179,8 +180,14 @@ def create_app(settings: Settings, engine: Engine | None = None) -> faust.App:
                 pair_hourly[pair] += 1
                 window = pair_hourly[pair]
                 current = int(window.current())
-                past = [int(window.delta(HOUR * h)) for h in range(1, BASELINE_HOURS + 1)]
-                baseline = sum(past) / len(past)
+                # The past 24 hours do not change within this hour: read them once per hour
+                # and pair, not on every mention (24 table reads each, the worker's main cost).
+                hour = int(time.time() // HOUR)
+                known = baselines.get(pair)
+                if known is None or known[0] != hour:
+                    past = [int(window.delta(HOUR * h)) for h in range(1, BASELINE_HOURS + 1)]
+                    known = baselines[pair] = (hour, sum(past) / len(past))
+                baseline = known[1]
                 surging = current >= conf.surge_min_count and current >= conf.surge_factor * max(
                     baseline, 1.0
                 )

@@ -8,8 +8,9 @@ Agents:
   ``newsradar.deadletter`` with stage, error type and reason; the agent goes on with the next.
   Every exception is caught per event: one escaping an agent would ack the message and lose it.
 - ``count_pairs`` reads the pair mentions, repartitioned by pair so each pair is counted by one
-  worker, keeps a tumbling hourly window per pair (a faust table backed by a compacted
-  changelog topic), and flags a surge against the pair's own 24-hour baseline.
+  worker, counts articles per pair per hour (:class:`~processors.pairs.PairCounter`, in
+  memory: see there why not a faust table), and flags a surge against the pair's own 24-hour
+  baseline.
 
 Messages sent while handling an event are attached to its offset: faust commits the offset only
 after they are acknowledged, so a crash re-processes rather than loses (at-least-once).
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import faust
@@ -29,11 +30,10 @@ from newsradar.schemas import Article, DeadLetter, decode, encode
 from newsradar.settings import Settings
 from processors import metrics
 from processors.classify import ArticleText, Engine
+from processors.pairs import PairCounter
 
 log = logging.getLogger("newsradar.processors")
 STAGE = "processors"
-HOUR = 3600.0
-BASELINE_HOURS = 24
 
 
 def broker_credentials(settings: Settings) -> Any:
@@ -122,12 +122,8 @@ def create_app(settings: Settings, engine: Engine | None = None) -> faust.App:
         internal=True,
         partitions=settings.topics.articles.partitions,
     )
-    pair_hourly = app.Table(
-        "pair-hourly", default=int, partitions=settings.topics.articles.partitions
-    ).tumbling(HOUR, expires=timedelta(hours=BASELINE_HOURS + 2))
-
+    pair_counter = PairCounter(conf.surge_factor, conf.surge_min_count)
     surging_now: set[str] = set()
-    baselines: dict[str, tuple[int, float]] = {}
 
     async def dead_letter(event: Any, exc: BaseException) -> None:
         msg = event.message
@@ -180,30 +176,17 @@ def create_app(settings: Settings, engine: Engine | None = None) -> faust.App:
         async for event in stream.events():
             try:
                 pair = bytes(event.key).decode()
-                pair_hourly[pair] += 1
-                window = pair_hourly[pair]
-                current = int(window.current())
-                # The past 24 hours do not change within this hour: read them once per hour
-                # and pair, not on every mention (24 table reads each, the worker's main cost).
-                hour = int(time.time() // HOUR)
-                known = baselines.get(pair)
-                if known is None or known[0] != hour:
-                    past = [int(window.delta(HOUR * h)) for h in range(1, BASELINE_HOURS + 1)]
-                    known = baselines[pair] = (hour, sum(past) / len(past))
-                baseline = known[1]
-                surging = current >= conf.surge_min_count and current >= conf.surge_factor * max(
-                    baseline, 1.0
-                )
-                metrics.PAIR_HOURLY.labels(pair).set(current)
-                if surging and pair not in surging_now:
+                state = pair_counter.add(pair, time.time())
+                metrics.PAIR_HOURLY.labels(pair).set(state.current)
+                if state.surging and pair not in surging_now:
                     log.warning(
                         "Country pair surging. pair=%s count_hour=%d baseline_hour=%.2f",
                         pair,
-                        current,
-                        baseline,
+                        state.current,
+                        state.baseline,
                     )
-                metrics.PAIR_SURGE.labels(pair).set(1 if surging else 0)
-                (surging_now.add if surging else surging_now.discard)(pair)
+                metrics.PAIR_SURGE.labels(pair).set(1 if state.surging else 0)
+                (surging_now.add if state.surging else surging_now.discard)(pair)
             except Exception as exc:
                 await dead_letter(event, exc)
 

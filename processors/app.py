@@ -97,7 +97,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> faust.App:
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
         producer_compression_type="gzip",
-        # Batch what the worker writes (alerts, pair mentions, table changelog) for a few ms:
+        # Batch what the worker writes (alerts, pair mentions) for a few ms:
         # one produce request per message cost a quarter of the worker's CPU (profiled).
         producer_linger=0.005,
         broker_commit_interval=conf.commit_interval_seconds,

@@ -270,7 +270,13 @@ def render_properties(settings: Settings, paths: BrokerPaths) -> str:
 
 
 def new_cluster_id() -> str:
-    return base64.urlsafe_b64encode(os.urandom(16)).decode("ascii").rstrip("=")
+    """A random Kafka cluster id (22 URL-safe base64 characters). Like Kafka's own
+    Uuid.randomUuid, never one starting with "-": the storage tool would read it as an option
+    (one id in 64 did, and `broker start` failed to format storage)."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(os.urandom(16)).decode("ascii").rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
 
 
 def start(settings: Settings) -> BrokerStatus:

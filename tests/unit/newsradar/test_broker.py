@@ -114,3 +114,10 @@ def _dead_pid() -> int:
         check=True,
     )
     return int(proc.stdout)
+
+
+def test_cluster_id_never_starts_with_a_dash(monkeypatch: pytest.MonkeyPatch) -> None:
+    # 0xf8 encodes to "-" first: the storage tool would take such an id for an option.
+    draws = iter([b"\xf8" + bytes(15), b"\x00" + bytes(15)])
+    monkeypatch.setattr(broker.os, "urandom", lambda _n: next(draws))
+    assert broker.new_cluster_id() == "A" * 22

@@ -161,6 +161,20 @@ class DeadLetter(Record):
             value_b64=base64.b64encode(value or b"").decode("ascii"),
         )
 
+    @classmethod
+    def for_message(cls, message: Any, *, stage: str, error: BaseException) -> DeadLetter:
+        """For a consumed Kafka record: anything with ``value``, ``key``, ``topic``,
+        ``partition`` and ``offset`` (kafka-python's records and faust's messages alike)."""
+        return cls.for_value(
+            message.value,
+            stage=stage,
+            error=error,
+            topic=message.topic,
+            partition=message.partition,
+            offset=message.offset,
+            key=message.key,
+        )
+
 
 def alert_id(rule_id: str, article_id: str) -> str:
     """The id of the alert ``rule_id`` raises on ``article_id``; equal inputs, equal ids."""

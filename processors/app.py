@@ -127,15 +127,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> faust.App:
 
     async def dead_letter(event: Any, exc: BaseException) -> None:
         msg = event.message
-        record = DeadLetter.for_value(
-            event.value,
-            stage=STAGE,
-            error=exc,
-            topic=msg.topic,
-            partition=msg.partition,
-            offset=msg.offset,
-            key=event.key,
-        )
+        record = DeadLetter.for_message(msg, stage=STAGE, error=exc)
         metrics.DEADLETTERS.labels(STAGE, record.error_type).inc()
         metrics.ARTICLES.labels("deadlettered").inc()
         log.warning(

@@ -14,6 +14,19 @@ from newsradar.schemas import Alert
 from sinks.errors import TransientSinkError
 
 
+def open_state(path: Path, schema: str, what: str) -> sqlite3.Connection:
+    """A sink's own SQLite file (WAL, autocommit, usable from the sink's thread) with
+    ``schema`` applied; a :class:`TransientSinkError` naming ``what`` if it cannot be opened."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.executescript(schema)
+    except (OSError, sqlite3.Error) as exc:
+        raise TransientSinkError(f"{path}: cannot open {what}: {exc}") from None
+    return db
+
+
 class DeliveredIds:
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -21,14 +34,11 @@ class DeliveredIds:
 
     def _conn(self) -> sqlite3.Connection:
         if self._db is None:
-            try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-                db.execute("PRAGMA journal_mode=WAL")
-                db.execute("CREATE TABLE IF NOT EXISTS delivered (id TEXT PRIMARY KEY)")
-            except (OSError, sqlite3.Error) as exc:
-                raise TransientSinkError(f"{self.path}: cannot open delivery log: {exc}") from None
-            self._db = db
+            self._db = open_state(
+                self.path,
+                "CREATE TABLE IF NOT EXISTS delivered (id TEXT PRIMARY KEY);",
+                "delivery log",
+            )
         return self._db
 
     def open(self) -> None:

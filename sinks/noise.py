@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 
 from newsradar.schemas import Alert, decode, encode
 from newsradar.settings import Cadence, NoiseSettings
-from sinks.errors import TransientSinkError
+from sinks.delivered import open_state
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS held (
@@ -121,14 +121,7 @@ class NoiseGate:
 
     def _conn(self) -> sqlite3.Connection:
         if self._db is None:
-            try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-                db.execute("PRAGMA journal_mode=WAL")
-                db.executescript(SCHEMA)
-            except (OSError, sqlite3.Error) as exc:
-                raise TransientSinkError(f"{self.path}: cannot open held alerts: {exc}") from None
-            self._db = db
+            self._db = open_state(self.path, SCHEMA, "held alerts")
         return self._db
 
     def open(self) -> None:

@@ -78,15 +78,7 @@ class SinkRunner:
         )
 
     def dead_letter(self, message: Any, error: BaseException) -> None:
-        record = DeadLetter.for_value(
-            message.value,
-            stage=STAGE,
-            error=error,
-            topic=message.topic,
-            partition=message.partition,
-            offset=message.offset,
-            key=message.key,
-        )
+        record = DeadLetter.for_message(message, stage=STAGE, error=error)
         if self._producer is None:
             self._producer = KafkaProducer(
                 bootstrap_servers=self.settings.bootstrap_servers,

@@ -22,6 +22,14 @@ def shared_data_path(*parts: str) -> Path:
     return path
 
 
+def reference_text() -> tuple[str, str]:
+    """The reference article (``../shared/data/articles/elaph-iraq-russia.ar.txt``): its title
+    line and its body; skips the test when the shared corpus is absent."""
+    text = shared_data_path("articles", "elaph-iraq-russia.ar.txt").read_text(encoding="utf-8")
+    title, _, body = text.partition("\n")
+    return title, body
+
+
 def clean_env(**extra: str) -> dict[str, str]:
     """This process's environment without NEWSRADAR_* settings, plus ``extra``."""
     base = {k: v for k, v in os.environ.items() if not k.startswith("NEWSRADAR_")}

@@ -31,7 +31,7 @@ from newsradar.errors import SchemaError
 from newsradar.kafka_admin import ensure_topics
 from newsradar.schemas import Record, decode
 from newsradar.settings import Settings, load_settings
-from tests.conftest import REPO, clean_env, free_ports, shared_data_path
+from tests.conftest import REPO, clean_env, free_ports, reference_text
 
 T = TypeVar("T")
 R = TypeVar("R", bound=Record)
@@ -96,8 +96,7 @@ class KafkaEnv:
 def reference_feed_items(run: int) -> tuple[str, list[dict[str, str]]]:
     """RSS items: the reference article (unique to ``run``) and a sports distractor; and the
     article's title as it reads in the alert."""
-    text = shared_data_path("articles", "elaph-iraq-russia.ar.txt").read_text(encoding="utf-8")
-    title, _, body = text.partition("\n")
+    title, body = reference_text()
     items = [
         {
             "title": escape(title[:120]),

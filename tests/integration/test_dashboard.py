@@ -29,7 +29,7 @@ from processors.classify import Engine
 from producers.health import state_path
 from producers.state import FeedState, ProducerState
 from sinks.sqlite import SqliteSink
-from tests.conftest import REPO, clean_env, free_ports, shared_data_path
+from tests.conftest import REPO, clean_env, free_ports, reference_text
 
 T = TypeVar("T")
 NOW = datetime.now(UTC)
@@ -48,8 +48,7 @@ def wait_for(check: Callable[[], T], timeout: float = 15, what: str = "condition
 
 
 def reference_alert() -> Alert:
-    text = shared_data_path("articles", "elaph-iraq-russia.ar.txt").read_text(encoding="utf-8")
-    title, _, body = text.partition("\n")
+    title, body = reference_text()
     article = Article(
         id="elaph-dashboard",
         title=title.strip(),

@@ -11,21 +11,21 @@ from pathlib import Path
 from kafka import KafkaProducer
 
 from newsradar.schemas import Alert, Article, encode
-from tests.conftest import run_cli
-from tests.integration.conftest import KafkaEnv, reference_feed_items
+from tests.conftest import reference_text, run_cli
+from tests.integration.conftest import KafkaEnv
 
 
 def test_backfill_reruns_rules_over_a_time_range_into_its_own_file(
     kafka: KafkaEnv, tmp_path: Path
 ) -> None:
     run = time.time_ns()
-    title, items = reference_feed_items(run)
+    title, body = reference_text()
     start = datetime.now(UTC) - timedelta(seconds=1)
     now = datetime.now(UTC)
     reference = Article(
         id=f"backfill-{run}",
         title=title,
-        content=items[0]["description"],
+        content=body,
         language="ar",
         feed="https://elaph.example/rss",
         published=now,

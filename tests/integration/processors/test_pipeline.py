@@ -10,7 +10,7 @@ import httpx
 from kafka import KafkaProducer
 
 from newsradar.schemas import Alert, Article, DeadLetter, alert_id, encode
-from tests.conftest import shared_data_path
+from tests.conftest import reference_text
 from tests.integration.conftest import KafkaEnv, Worker, decoded
 
 
@@ -18,8 +18,7 @@ def test_reference_article_raises_one_iraq_russia_alert_and_bad_records_are_dead
     kafka: KafkaEnv, processors_worker: Worker
 ) -> None:
     worker = processors_worker.proc
-    text = shared_data_path("articles", "elaph-iraq-russia.ar.txt").read_text(encoding="utf-8")
-    title, _, body = text.partition("\n")
+    title, body = reference_text()
     now = datetime.now(UTC)
     run = time.time_ns()
     reference = Article(

@@ -8,7 +8,7 @@ from pathlib import Path
 from newsradar.schemas import Alert, Article, encode
 from processors.backfill import run_rules
 from processors.classify import Engine
-from tests.conftest import run_cli, shared_data_path
+from tests.conftest import reference_text, run_cli
 
 DAY1 = datetime(2026, 11, 20, 23, 30, tzinfo=UTC)
 DAY2 = datetime(2026, 11, 21, 0, 30, tzinfo=UTC)
@@ -21,8 +21,7 @@ def ms(at: datetime) -> int:
 def test_rules_run_over_records_with_a_summary_by_day_source_and_language(
     engine: Engine,
 ) -> None:
-    text = shared_data_path("articles", "elaph-iraq-russia.ar.txt").read_text(encoding="utf-8")
-    title, _, body = text.partition("\n")
+    title, body = reference_text()
     reference = Article(
         id="elaph-1",
         title=title,

@@ -32,8 +32,11 @@ def backfill(
         ),
     ] = None,
 ) -> None:
-    """What would the rules have caught? Re-runs them over the articles retained in Kafka
-    between --from and --to; live alerts, offsets and sinks are untouched."""
+    """Re-run rules over the articles Kafka retains from --from to --to (live alerts untouched).
+
+    What would a rule have caught last week? Alerts go to a separate JSON Lines file; offsets
+    and sinks are untouched.
+    """
     settings = state(ctx).settings()
     since, until = parse_time("--from", start), parse_time("--to", end)
     if since >= until:

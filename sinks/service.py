@@ -158,11 +158,23 @@ class SinkRunner:
         return True
 
     def run(self) -> None:
-        try:
-            self._run()
-        except Exception:  # the service restarts; the alerts wait in Kafka
-            log.exception("Sink runner stopped unexpectedly. sink=%s", self.sink.name)
-            raise
+        backoff = 1.0
+        while not self.stop.is_set():
+            try:
+                self._run()
+                return
+            except KafkaError as exc:
+                # Kafka went away (a broker restart, a lost coordinator): nothing was committed
+                # past what the sink accepted, so a fresh consumer resumes where this one was.
+                log.warning(
+                    "Kafka unavailable; reconnecting. sink=%s error=%s retry_in_seconds=%.0f",
+                    self.sink.name, exc, backoff,
+                )  # fmt: skip
+                self.stop.wait(backoff)
+                backoff = min(backoff * 2, self.settings.sinks.retry_max_seconds)
+            except Exception:  # the service restarts; the alerts wait in Kafka
+                log.exception("Sink runner stopped unexpectedly. sink=%s", self.sink.name)
+                raise
 
     def _run(self) -> None:
         consumer = self._consumer()
@@ -183,6 +195,7 @@ class SinkRunner:
             consumer.close(autocommit=False)
             if self._producer is not None:
                 self._producer.close(timeout=5)
+                self._producer = None
 
     def _flush(self) -> None:
         """Send what is due (digests); on failure wait longer before the next try."""

@@ -115,3 +115,33 @@ def test_delivery_latency_runs_from_the_article_reaching_kafka() -> None:
     assert 40 <= total < 100
     under_30s = {"sink": "latency-check", "le": "30.0"}
     assert REGISTRY.get_sample_value("newsradar_delivery_latency_seconds_bucket", under_30s) == 0
+
+
+def test_kafka_going_away_reconnects_instead_of_ending_the_runner() -> None:
+    from kafka.errors import KafkaConnectionError
+
+    class Consumer:
+        def __init__(self, runner: Runner) -> None:
+            self.runner = runner
+
+        def poll(self, **_: Any) -> dict[Any, Any]:
+            self.runner.stop.set()  # one quiet poll on the new consumer, then stop
+            return {}
+
+        def assignment(self) -> set[Any]:
+            return set()
+
+        def close(self, **_: Any) -> None: ...
+
+    class Flaky(Runner):
+        attempts = 0
+
+        def _consumer(self) -> Any:
+            self.attempts += 1
+            if self.attempts == 1:
+                raise KafkaConnectionError("111 ECONNREFUSED")
+            return Consumer(self)
+
+    runner = Flaky(ScriptedSink())
+    runner.run()  # returns: no exception escaped
+    assert runner.attempts == 2

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,15 +18,13 @@ from pathlib import Path
 from typing import Literal
 
 from newsradar.schemas import Alert, Article, Match, alert_id
-from processors.match import Hit, Matcher
-from processors.normalize import Normalized, normalize
+from processors.match import Form, Matcher, RawHit
 from processors.rules import (
     Evidence,
     Mention,
     Proximity,
     RuleSet,
     Verdict,
-    evaluate,
     keyword_language,
 )
 from processors.rules import cooccurrences as _cooccurrences
@@ -42,8 +39,8 @@ from processors.terms import (
 
 FieldName = Literal["title", "summary", "content"]
 FIELDS: tuple[FieldName, ...] = ("title", "summary", "content")
-_SENTENCE_END = re.compile(r"[.!?؟؛…]+(?=\s|$)|\n+")
-_WORD = re.compile(r"\S+")
+_SENTENCE_MARK = re.compile(r"[.!?؟؛…\n]")
+_WORD = re.compile(r"[^ ]+")  # in word text, where every separator is a space
 SNIPPET_CHARS = 60
 MAX_MATCHES = 200
 
@@ -71,27 +68,74 @@ class ArticleText:
         )
 
 
-@dataclass
-class _Field:
-    name: FieldName
-    text: str
-    norm: Normalized
-    """Word text of ``text`` (see :func:`processors.normalize.normalize`), with the offset map."""
-    hits: list[Hit]
+class _Doc:
+    """An article's fields joined into one text (``"\\n" title "\\n" summary "\\n" content
+    "\\n"``), normalised and scanned in one pass. The newlines are word and sentence boundaries,
+    so nothing matches across fields, and the word text comes out padded with a space at both
+    ends, as the automaton's keys are."""
+
+    __slots__ = ("__dict__", "bases", "matcher", "names", "norm", "resolved", "text", "texts")
+
+    def __init__(self, article: ArticleText, matcher: Matcher) -> None:
+        self.names: list[FieldName] = []
+        self.texts: list[str] = []
+        self.bases: list[int] = []  # where each field starts in ``text``
+        pos = 1
+        for name in FIELDS:
+            value = getattr(article, name)
+            if value:
+                self.names.append(name)
+                self.texts.append(value)
+                self.bases.append(pos)
+                pos += len(value) + 1
+        self.text = "\n" + "\n".join(self.texts) + "\n"
+        self.matcher = matcher
+        self.norm = matcher.prepare(self.text)
+        self.resolved = False
+        """Whether overlaps of same-meaning forms have been resolved (see :class:`Form`)."""
 
     @cached_property
     def sentence_ends(self) -> list[int]:
-        return [m.end() for m in _SENTENCE_END.finditer(self.text)]
+        """Where sentences end: after a newline, or after . ! ? ؟ ؛ … before a space."""
+        text = self.text
+        last = len(text) - 1
+        ends = []
+        for m in _SENTENCE_MARK.finditer(text):
+            i = m.start()
+            if i == last or text[i] == "\n" or text[i + 1].isspace():
+                ends.append(i + 1)
+        return ends
 
     @cached_property
     def word_starts(self) -> list[int]:
         return [m.start() for m in _WORD.finditer(self.norm.text)]
 
-    def sentence_of(self, hit: Hit) -> int:
-        return bisect.bisect_right(self.sentence_ends, hit.orig_start)
+    def field_of(self, offset: int) -> int:
+        """Index of the field holding original offset ``offset``."""
+        return bisect.bisect_right(self.bases, offset) - 1
 
-    def word_of(self, hit: Hit) -> int:
-        return bisect.bisect_right(self.word_starts, hit.start)
+    def match(self, end: int, form: Form) -> list[Match]:
+        """The raw hit ``(end, form)`` as matches: field, offsets in the field, snippet."""
+        start, stop = self.norm.span_to_original(end - form.length + 2, end)
+        i = self.field_of(start)
+        base, text = self.bases[i], self.texts[i]
+        start, stop = start - base, stop - base
+        lo = max(0, start - SNIPPET_CHARS)
+        snippet = " ".join(text[lo : stop + SNIPPET_CHARS].split())
+        term = text[start:stop]
+        # model_construct: the fields are built here from checked values; validation would cost
+        # more than the whole scan.
+        return [
+            Match.model_construct(
+                term=term,
+                denotes=m.term.denotes,
+                field=self.names[i],
+                start=start,
+                end=stop,
+                snippet=snippet,
+            )
+            for m in form.meanings
+        ]
 
 
 @dataclass(frozen=True)
@@ -104,15 +148,24 @@ class Classification:
     pair_counts: dict[str, int]
     topics: tuple[str, ...]
     verdicts: tuple[Verdict, ...]
-    hits: tuple[tuple[_Field, Hit], ...] = field(repr=False, default=())
+    country_counts: dict[str, int] = field(default_factory=dict)
+    """Mentions per country."""
+    doc: _Doc | None = field(repr=False, default=None)
+    hits: tuple[RawHit, ...] = field(repr=False, default=())
+    """The matches as the automaton reported them, overlaps resolved; see :attr:`matches`."""
 
     @cached_property
     def matches(self) -> tuple[Match, ...]:
         """Every matched term with field, original offsets and snippet; built on first use
         (most articles raise no alert and nobody asks)."""
         out: list[Match] = []
-        for f, hit in self.hits:
-            out.extend(_matches(f, hit))
+        if self.doc is not None:
+            doc = self.doc
+            hits = self.hits if doc.resolved else doc.matcher.resolve(list(self.hits), doc.norm)
+            for end, form in hits:
+                out.extend(self.doc.match(end, form))
+                if len(out) >= MAX_MATCHES:
+                    break
         return tuple(out[:MAX_MATCHES])
 
     @property
@@ -173,60 +226,88 @@ class Engine:
         return cls(RuleSet.load(rules_path, known_countries=countries), terms=terms)
 
     def classify(self, article: ArticleText) -> Classification:
-        fields = []
-        for name in FIELDS:
-            text = getattr(article, name)
-            if text:
-                norm = normalize(text, words=True)
-                fields.append(_Field(name, text, norm, self.matcher.find(norm)))
-
-        found: list[tuple[str, _Field, Hit]] = []  # country mentions, located below
+        doc = _Doc(article, self.matcher)
+        raw = self.matcher.scan(doc.norm.text)
+        forms = {form for _, form in raw}
+        if any(form.careful for form in forms):
+            raw = self.matcher.resolve(raw, doc.norm)
+            forms = {form for _, form in raw}
+            doc.resolved = True
+        elif any(form.exact for form in forms):
+            raw = self.matcher.check_case(raw, doc.norm)
+            forms = {form for _, form in raw}
+        codes: set[str] = set()
         topics: set[str] = set()
         blocs: set[str] = set()
         keywords: dict[str, set[str]] = {}
-        located: list[tuple[_Field, Hit]] = []
-        for f in fields:
-            for hit in f.hits:
-                for meaning in hit.meanings:
-                    kind = meaning.kind
-                    if kind == "country":
-                        found.append((meaning.what, f, hit))
-                    elif kind == "topic":
-                        topics.add(meaning.what)
-                    elif kind == "bloc":
-                        blocs.add(meaning.what)
-                    elif kind == "keyword":
-                        keywords.setdefault(meaning.what, set()).add(meaning.term.text)
-                located.append((f, hit))
+        for form in forms:
+            if form.countries:
+                codes |= form.countries
+            if form.topics:
+                topics |= form.topics
+            if form.blocs:
+                blocs |= form.blocs
+            for key, text in form.keywords:
+                keywords.setdefault(key, set()).add(text)
         # Sentences and word positions matter only between two countries or more: most
         # articles mention one or none, and skip that work.
-        if len({code for code, _, _ in found}) > 1:
-            words = self._words_needed
-            mentions = [
-                Mention(code, f.name, f.sentence_of(hit), f.word_of(hit) if words else 0)
-                for code, f, hit in found
-            ]
-        else:
-            mentions = [Mention(code, f.name, 0, 0) for code, f, _ in found]
+        mentions = self._mentions(doc, raw, locate=len(codes) > 1) if codes else []
         language = _language(article)
         evidence = Evidence(language, mentions, topics, keywords)
-        counts = self._pair_counts(evidence)
-        verdicts = tuple(evaluate(rule, evidence) for rule in self.rules.rules)
+        counts = self._pair_counts(evidence) if len(codes) > 1 else {}
+        verdicts = tuple(Verdict(rule, evidence) for rule in self.rules.rules)
         return Classification(
             id=article.id,
             language=language,
-            countries=tuple(sorted(evidence.countries())),
+            countries=tuple(sorted(codes)),
             blocs=tuple(sorted(blocs)),
             pairs=tuple(sorted(counts)),
             pair_counts=dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))),
             topics=tuple(sorted(topics)),
             verdicts=verdicts,
-            hits=tuple(located),
+            country_counts=evidence.counts,
+            doc=doc,
+            hits=tuple(raw),
         )
 
-    def _pair_counts(self, evidence: Evidence) -> Counter[str]:
-        counts: Counter[str] = Counter()
-        for a, b in combinations(sorted(evidence.countries()), 2):
+    def _mentions(self, doc: _Doc, raw: list[RawHit], *, locate: bool) -> list[Mention]:
+        """One mention per country name; with ``locate``, with its field, sentence and (when
+        a rule counts words) word. A name inside or overlapping a longer one of the same
+        country ("Iraq" in "Iraq's") is the same mention, as :meth:`Matcher.resolve` has it."""
+        spans: list[tuple[int, int, Form]] = []  # (leading space, trailing space, form)
+        for end, form in [hit for hit in raw if hit[1].countries]:
+            start = end - form.length + 1
+            # Hits come by end: an earlier hit starting at or after this one lies inside it.
+            while spans and spans[-1][0] >= start:
+                spans.pop()
+            if spans and spans[-1][1] > start:
+                continue  # inside the previous hit, or overlapping it: the leftmost wins
+            spans.append((start, end, form))
+        if not locate:
+            return [Mention(code, None, 0, 0) for _, _, form in spans for code in form.countries]
+        # Sentences are numbered across the article, and none spans two fields: the field
+        # matters only for word distances.
+        moved = bool(doc.norm.breaks)
+        to_original = doc.norm.to_original
+        sentence_ends = doc.sentence_ends
+        words = self._words_needed
+        mentions = []
+        for start, _, form in spans:
+            offset = to_original(start + 1) if moved else start + 1
+            sentence = bisect.bisect_right(sentence_ends, offset)
+            name: FieldName | None
+            if words:
+                name = doc.names[doc.field_of(offset)]
+                word = bisect.bisect_right(doc.word_starts, start)
+            else:
+                name, word = None, 0
+            for code in form.countries:
+                mentions.append(Mention(code, name, sentence, word))
+        return mentions
+
+    def _pair_counts(self, evidence: Evidence) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for a, b in combinations(sorted(evidence.counts), 2):
             n = _cooccurrences(evidence, a, b, self.pair_proximity)
             if n:
                 counts[f"{a}-{b}"] = n
@@ -271,26 +352,6 @@ class Engine:
                 )
             )
         return alerts
-
-
-def _matches(f: _Field, hit: Hit) -> list[Match]:
-    start, end = hit.orig_start, hit.orig_end
-    lo = max(0, start - SNIPPET_CHARS)
-    hi = min(len(f.text), end + SNIPPET_CHARS)
-    snippet = " ".join(f.text[lo:hi].split())
-    # model_construct: the fields are built here from checked values; validation would cost
-    # more than the whole scan.
-    return [
-        Match.model_construct(
-            term=f.text[start:end],
-            denotes=term.denotes,
-            field=f.name,
-            start=start,
-            end=end,
-            snippet=snippet,
-        )
-        for term in hit.terms
-    ]
 
 
 _ARABIC_LETTER = re.compile(r"[\u0600-\u06ff]")

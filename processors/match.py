@@ -2,11 +2,17 @@
 
 All surface forms of all terms go into one Aho-Corasick automaton (pyahocorasick). The text is
 normalised with every character that is not a letter or digit turned into a space, one for one
-(:func:`processors.normalize.normalize` with ``words=True``, a single ``str.translate``), so
-offsets do not move. Each form is stored padded with a space on both sides, so a form can only
-match a whole word sequence: a name inside another word never matches, and no match needs a
-boundary check in Python. Of overlapping matches the leftmost longest wins, so "Papua New
-Guinea" beats "Guinea" and روسيا البيضاء beats روسيا.
+(:func:`processors.normalize.normalize` with ``words=True``, a single pass), so offsets do not
+move. Each form is stored padded with a space on both sides, so a form can only match a whole
+word sequence: a name inside another word never matches, and no match needs a boundary check
+in Python. Of overlapping matches the leftmost longest wins, so "Papua New Guinea" beats
+"Guinea" and روسيا البيضاء beats روسيا.
+
+Everything a form stands for (countries, topics, blocs, rule keywords) is worked out once, at
+build time, into its :class:`Form`, so the engine's work per match is a set lookup. Overlaps
+are possible only for forms that contain, or run into, another form; those, and forms that
+match only as written (``case_exact``), are marked ``careful``, and only a text where one of
+them occurs pays for resolving overlaps (:meth:`Matcher.resolve`).
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from dataclasses import dataclass
 
 import ahocorasick
 
-from processors.normalize import Normalized, fold, normalize
+from processors.normalize import Normalized, fold, normalize, scan_key, scan_text
 from processors.terms import Morphology, Term
 
 
@@ -32,6 +38,50 @@ class Meaning:
     kind: str
     what: str
     term: Term
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Form:
+    """One surface form in the automaton (padded: ``" al iraq "``) and what it stands for.
+
+    Compared and hashed by identity: the engine collects the distinct forms of a text in a set.
+    """
+
+    length: int
+    """Length of the padded key; a raw hit ending at ``end`` starts at ``end - length + 2``."""
+    meanings: tuple[Meaning, ...]
+    countries: frozenset[str]
+    topics: frozenset[str]
+    blocs: frozenset[str]
+    keywords: tuple[tuple[str, str], ...]
+    """``("RULE:GROUP", keyword text)`` for every rule keyword the form is."""
+    careful: bool
+    """May overlap another form that means something else: see :meth:`Matcher.resolve`.
+    (A form holding another of the same meaning, " iraq s " and " iraq ", is not careful: both
+    hits say the same, and the engine counts them as one mention.)"""
+    exact: bool
+    """Some meaning matches only as written (``case_exact``): see :meth:`Matcher.resolve`."""
+
+    @classmethod
+    def of(cls, length: int, meanings: tuple[Meaning, ...], careful: bool, exact: bool) -> Form:
+        def what(kind: str) -> frozenset[str]:
+            return frozenset(m.what for m in meanings if m.kind == kind)
+
+        keywords = tuple((m.what, m.term.text) for m in meanings if m.kind == "keyword")
+        return cls(
+            length,
+            meanings,
+            what("country"),
+            what("topic"),
+            what("bloc"),
+            keywords,
+            careful,
+            exact,
+        )
+
+
+RawHit = tuple[int, Form]
+"""What the automaton reports: index of the form's trailing space in the word text, and form."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,69 +103,125 @@ class Matcher:
     """Scans text for a fixed vocabulary; build once, share across threads and events."""
 
     def __init__(self, terms: Iterable[Term], morphology: Morphology) -> None:
+        surface = [(term, form) for term in terms for form, _ in morphology.surface_forms(term)]
+        # Scan in the one-byte alphabet (fast) unless a term has a letter it lacks.
+        coded = [scan_key(form) for _, form in surface]
+        self.one_byte = None not in coded
+        keys = coded if self.one_byte else [word_text(form).strip(" ") for _, form in surface]
         forms: dict[str, list[Term]] = {}
-        for term in terms:
-            for form, _ in morphology.surface_forms(term):
-                key = word_text(form).strip()
-                if key:
-                    bucket = forms.setdefault(f" {key} ", [])
-                    # One entry per meaning: two terms of one country sharing a form (a
-                    # name and an inflected demonym) would otherwise report it twice.
-                    same = next((t for t in bucket if t.denotes == term.denotes), None)
-                    if same is None:
-                        bucket.append(term)
-                    elif same.case_exact and not term.case_exact:
-                        bucket[bucket.index(same)] = term
+        for (term, _), key in zip(surface, keys, strict=True):
+            if key:
+                bucket = forms.setdefault(f" {key} ", [])
+                # One entry per meaning: two terms of one country sharing a form (a
+                # name and an inflected demonym) would otherwise report it twice.
+                same = next((t for t in bucket if t.denotes == term.denotes), None)
+                if same is None:
+                    bucket.append(term)
+                elif same.case_exact and not term.case_exact:
+                    bucket[bucket.index(same)] = term
+        overlapping = _overlapping(forms)
         self._automaton = ahocorasick.Automaton()
         for key, bucket in forms.items():
             meanings = tuple(Meaning(*_split(t.denotes), t) for t in bucket)
             exact = any(t.case_exact for t in bucket)
-            self._automaton.add_word(key, (len(key), meanings, exact))
+            self._automaton.add_word(key, Form.of(len(key), meanings, key in overlapping, exact))
         self._automaton.make_automaton()
         self.form_count = len(forms)
 
-    def scan(self, words: str) -> list[tuple[int, int, tuple[Meaning, ...], bool]]:
-        """Raw matches in word text: ``(start, end, meanings, has_case_exact)``, overlapping."""
-        return [
-            (end - length + 1, end - 1, meanings, exact)
-            for end, (length, meanings, exact) in self._automaton.iter(f" {words} ")
-        ]
+    def prepare(self, text: str) -> Normalized:
+        """``text`` as :meth:`scan` reads it: word text, in the matcher's alphabet."""
+        return scan_text(text) if self.one_byte else normalize(text, words=True)
 
-    def find(self, text: str | Normalized) -> list[Hit]:
-        """Leftmost-longest, non-overlapping matches, mapped back to the original text.
+    def scan(self, words: str) -> list[RawHit]:
+        """Raw, possibly overlapping hits in word text padded with a space at both ends."""
+        return list(self._automaton.iter(words))
 
-        ``text`` is raw text, or the result of ``normalize(raw, words=True)``.
-        """
-        norm = text if isinstance(text, Normalized) else normalize(text, words=True)
-        raw = self.scan(norm.text)
-        if not raw:
-            return []
+    def resolve(self, raw: list[RawHit], norm: Normalized) -> list[RawHit]:
+        """Leftmost-longest, non-overlapping hits, keeping only the meanings that match as
+        written (``case_exact`` terms are checked against the original text)."""
         if len(raw) > 1:
-            raw.sort(key=lambda m: (m[0], m[0] - m[1]))
-        hits: list[Hit] = []
+            raw = sorted(raw, key=lambda h: (h[0] - h[1].length, -h[1].length))
+        kept: list[RawHit] = []
         last_end = -1
-        span = norm.span_to_original
-        for start, end, meanings, exact in raw:
+        for end, form in raw:
+            start = end - form.length + 1  # the leading space
             if start < last_end:
                 continue
-            o_start, o_end = span(start, end)
-            kept = meanings
-            if exact:
-                kept = tuple(
-                    m
-                    for m in meanings
-                    if not m.term.case_exact or norm.original.startswith(m.term.text, o_start)
-                )
-                if not kept:
-                    continue
-            hits.append(Hit(start, end, o_start, o_end, kept))
+            meanings = [
+                m
+                for m in form.meanings
+                if not m.term.case_exact
+                or norm.original.startswith(m.term.text, norm.to_original(start + 1))
+            ]
+            if not meanings:
+                continue
+            if len(meanings) < len(form.meanings):
+                form_ = Form.of(form.length, tuple(meanings), form.careful, exact=False)
+                kept.append((end, form_))
+            else:
+                kept.append((end, form))
             last_end = end
+        return kept
+
+    def check_case(self, raw: list[RawHit], norm: Normalized) -> list[RawHit]:
+        """``raw`` without the meanings that match only as written and are not written so
+        (for texts where no careful form occurs: nothing to resolve but case)."""
+        if not any(form.exact for _, form in raw):
+            return raw
+        kept: list[RawHit] = []
+        for end, form in raw:
+            if form.exact:
+                kept.extend(self.resolve([(end, form)], norm))
+            else:
+                kept.append((end, form))
+        return kept
+
+    def find(self, text: str) -> list[Hit]:
+        """Leftmost-longest, non-overlapping matches, mapped back to ``text``."""
+        norm = self.prepare(f" {text} ")
+        hits = []
+        for end, form in self.resolve(self.scan(norm.text), norm):
+            start = end - form.length + 2
+            o_start, o_end = norm.span_to_original(start, end)
+            hits.append(Hit(start - 1, end - 1, o_start - 1, o_end - 1, form.meanings))
         return hits
 
 
-__all__ = ["Hit", "Matcher", "Meaning", "fold", "word_text"]
+__all__ = ["Form", "Hit", "Matcher", "Meaning", "RawHit", "fold", "word_text"]
 
 
 def _split(denotes: str) -> tuple[str, str]:
     kind, _, what = denotes.partition(":")
     return kind, what
+
+
+def _overlapping(forms: dict[str, list[Term]]) -> set[str]:
+    """Padded keys whose overlaps need resolving: keys containing another key that means
+    something else (" papua new guinea " holds " guinea "), and keys whose first words end
+    another key and that mean something else (" york city " after " new york ")."""
+
+    def meanings(key: str) -> set[tuple[str, str]]:
+        # A keyword counts by its text, so "oil" inside "oil exports" says something else.
+        return {(t.denotes, t.text if t.denotes.startswith("keyword:") else "") for t in forms[key]}
+
+    keys = set(forms)
+    starting: dict[str, set[str]] = {}  # first words of multi-word keys -> those keys
+    for key in keys:
+        words = key[1:-1].split(" ")
+        for n in range(1, len(words)):
+            starting.setdefault(" " + " ".join(words[:n]) + " ", set()).add(key)
+    out = set()
+    for key in keys:
+        words = key[1:-1].split(" ")
+        for i in range(len(words)):
+            for j in range(i + 1, len(words) + 1):
+                if (i, j) == (0, len(words)):
+                    continue
+                part = " " + " ".join(words[i:j]) + " "
+                if part in keys and not meanings(part) <= meanings(key):
+                    out.add(key)
+                if j == len(words) and i > 0 and part in starting:
+                    # The key running on loses to this one, which matters if it means
+                    # something else; mark it, as both must occur for the overlap to matter.
+                    out |= {k for k in starting[part] if not meanings(k) <= meanings(key)}
+    return out

@@ -18,6 +18,7 @@ exactly one character, and :meth:`Normalized.to_original` answers by binary sear
 from __future__ import annotations
 
 import bisect
+import codecs
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -106,19 +107,19 @@ class Normalized:
 
     text: str
     original: str
-    _breaks: tuple[int, ...]  # normalised positions where the shift changes
-    _shifts: tuple[int, ...]  # original - normalised, from that position on
+    breaks: tuple[int, ...]  # normalised positions where the shift changes
+    shifts: tuple[int, ...]  # original - normalised, from that position on
 
     def to_original(self, index: int) -> int:
         """Original offset of normalised offset ``index`` (``len(text)`` maps to the end)."""
         if index >= len(self.text):
             return len(self.original)
-        i = bisect.bisect_right(self._breaks, index) - 1
-        return index + (self._shifts[i] if i >= 0 else 0)
+        i = bisect.bisect_right(self.breaks, index) - 1
+        return index + (self.shifts[i] if i >= 0 else 0)
 
     def span_to_original(self, start: int, end: int) -> tuple[int, int]:
         """Original ``[start, end)`` covering normalised ``[start, end)``."""
-        if not self._breaks:
+        if not self.breaks:
             return start, end
         if end <= start:
             o = self.to_original(start)
@@ -137,10 +138,15 @@ def normalize(text: str, *, words: bool = False) -> Normalized:
     With ``words``, every character that is not a letter or digit also becomes a space (one
     for one): the text the matcher scans, made in the same single pass.
     """
-    table = _table()
     normalized = text.translate(_word_translate_table() if words else _translate_table())
+    return _mapped(normalized, text)
+
+
+def _mapped(normalized: str, text: str) -> Normalized:
+    """``normalized`` with the offset map back to ``text``, its source."""
     if len(normalized) == len(text) and not _irregular().search(text):
         return Normalized(normalized, text, (), ())
+    table = _table()
     breaks: list[int] = []
     shifts: list[int] = []
     orig_pos = 0
@@ -159,3 +165,88 @@ def normalize(text: str, *, words: bool = False) -> Normalized:
         breaks.append(norm_pos)
         shifts.append(orig_pos - norm_pos)
     return Normalized(normalized, text, tuple(breaks), tuple(shifts))
+
+
+# --- scan text: word text in a one-byte alphabet -------------------------------------------------
+#
+# ``str.translate`` looks every character up through a Python object (about 50 ns each), which
+# costs more than the automaton's whole scan. Arabic and English news fits Windows-1256 (Arabic
+# letters and marks, Latin, the usual punctuation), and Python encodes and decodes it in C. So
+# the matcher's text is made as: encode to cp1256, fold and word-map each byte with
+# ``bytes.translate`` (marks and tatweel deleted), decode as Latin-1 (one character per byte).
+# The result is not readable text but a string in a private alphabet, with the same offsets as
+# ``normalize(text, words=True)``; the matcher's keys are written in the same alphabet
+# (:func:`scan_key`). Text with a character outside cp1256 (another script, "…") takes the
+# ``str.translate`` path and is then written in the same alphabet, any letter that cp1256 lacks
+# becoming "\x01" (a letter no key contains).
+
+_CODEPAGE = "cp1256"
+_OTHER_LETTER = "newsradar-other-letter"
+
+
+def _other_letter(exc: UnicodeError) -> tuple[str, int]:
+    if not isinstance(exc, UnicodeEncodeError):
+        raise exc
+    return "\x01" * (exc.end - exc.start), exc.end
+
+
+codecs.register_error(_OTHER_LETTER, _other_letter)
+
+
+_BYTE_TABLES: tuple[bytes, bytes, re.Pattern[bytes]] | None = None
+
+
+def _byte_tables() -> tuple[bytes, bytes, re.Pattern[bytes]]:
+    """``bytes.translate`` table and deletions for cp1256 bytes, and the bytes whose folding
+    the table cannot express (their text takes the ``str.translate`` path); built once."""
+    global _BYTE_TABLES  # noqa: PLW0603 - a cache filled on first use, like lru_cache but cheaper to read
+    words = _word_translate_table()
+    table = bytearray(range(256))
+    delete = bytearray()
+    unsupported = bytearray()
+    for byte in range(256):
+        try:
+            char = bytes([byte]).decode(_CODEPAGE)
+        except UnicodeDecodeError:
+            unsupported.append(byte)
+            continue
+        replacement = words[ord(char)]
+        if replacement is None:
+            delete.append(byte)
+            continue
+        try:
+            encoded = replacement.encode(_CODEPAGE)
+        except UnicodeEncodeError:
+            unsupported.append(byte)
+            continue
+        if len(encoded) != 1:
+            unsupported.append(byte)
+            continue
+        table[byte] = encoded[0]
+    pattern = re.compile(b"[" + b"".join(re.escape(bytes([b])) for b in unsupported) + b"]")
+    _BYTE_TABLES = bytes(table), bytes(delete), pattern
+    return _BYTE_TABLES
+
+
+def scan_text(text: str) -> Normalized:
+    """``normalize(text, words=True)`` written in the matcher's one-byte alphabet (see above):
+    same length, same offset map."""
+    table, delete, unsupported = _BYTE_TABLES or _byte_tables()
+    try:
+        raw = text.encode(_CODEPAGE)
+    except UnicodeEncodeError:
+        pass
+    else:
+        if not unsupported.search(raw):
+            out = raw.translate(table, delete).decode("latin-1")
+            # Every byte maps to one byte or is deleted: equal lengths mean no offset moved.
+            return Normalized(out, text, (), ()) if len(out) == len(text) else _mapped(out, text)
+    words = text.translate(_word_translate_table())
+    return _mapped(words.encode(_CODEPAGE, _OTHER_LETTER).decode("latin-1"), text)
+
+
+def scan_key(form: str) -> str | None:
+    """A term's surface form in the one-byte alphabet (no padding); None if it has a letter
+    the alphabet lacks."""
+    key = scan_text(form).text.strip(" ")
+    return None if "\x01" in key else key

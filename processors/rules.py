@@ -10,10 +10,10 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -79,6 +79,16 @@ class Rule(_Model):
     languages: tuple[str, ...] = ()
     weights: Weights = Weights()
     threshold: float = Field(default=0.0, ge=0)
+
+    @cached_property
+    def topic_set(self) -> frozenset[str]:
+        """The topics the rule names (scored when present)."""
+        return frozenset(self.topics.any) | frozenset(self.topics.all)
+
+    @cached_property
+    def keyword_texts(self) -> frozenset[str]:
+        """The texts of ``keywords.all``, as the engine reports matched keywords."""
+        return frozenset(spec.partition("|")[0].strip() for spec in self.keywords.all)
 
     @cached_property
     def country_codes(self) -> frozenset[str]:
@@ -150,44 +160,54 @@ class RuleSet:
 # --- evaluation ----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Mention:
+class Mention(NamedTuple):
     """A country mention located for proximity checks."""
 
     code: str
-    field: str
+    field: str | None
+    """The field (for word distances; None when only sentences count)."""
     sentence: int
     word: int
 
 
-@dataclass
 class Evidence:
     """What the engine found in one article, as rules need it."""
 
-    language: str
-    mentions: list[Mention]
-    topics: set[str]
-    keywords: dict[str, set[str]] = field(default_factory=dict)
-    """``"RULE:GROUP"`` -> the keyword texts that matched."""
+    def __init__(
+        self,
+        language: str,
+        mentions: list[Mention],
+        topics: set[str],
+        keywords: dict[str, set[str]] | None = None,
+    ) -> None:
+        self.language = language
+        self.mentions = mentions
+        self.topics = topics
+        self.keywords = keywords or {}
+        """``"RULE:GROUP"`` -> the keyword texts that matched."""
+        self.counts: dict[str, int] = {}
+        """Mentions per country."""
+        for m in mentions:
+            self.counts[m.code] = self.counts.get(m.code, 0) + 1
 
     def countries(self) -> set[str]:
-        return {m.code for m in self.mentions}
+        return set(self.counts)
 
-
-@dataclass(frozen=True)
-class Verdict:
-    rule: Rule
-    fired: bool
-    score: float
-    reasons: tuple[str, ...]
+    @cached_property
+    def places(self) -> dict[str, set[tuple[str | None, int]]]:
+        """Country -> the (field, sentence) places it is mentioned in."""
+        out: dict[str, set[tuple[str | None, int]]] = {}
+        for m in self.mentions:
+            out.setdefault(m.code, set()).add((m.field, m.sentence))
+        return out
 
 
 def cooccurrences(evidence: Evidence, a: str, b: str, proximity: Proximity) -> int:
     """How many sentences (or word windows) hold both ``a`` and ``b``."""
+    if a not in evidence.counts or b not in evidence.counts:
+        return 0
     if proximity.unit == "sentence":
-        places_a = {(m.field, m.sentence) for m in evidence.mentions if m.code == a}
-        places_b = {(m.field, m.sentence) for m in evidence.mentions if m.code == b}
-        return len(places_a & places_b)
+        return len(evidence.places[a] & evidence.places[b])
     count = 0
     for ma in (m for m in evidence.mentions if m.code == a):
         count += any(
@@ -197,49 +217,107 @@ def cooccurrences(evidence: Evidence, a: str, b: str, proximity: Proximity) -> i
     return count
 
 
+class Verdict:
+    """Whether ``rule`` fires on ``evidence``, its score and, on demand, why (or why not)."""
+
+    def __init__(self, rule: Rule, evidence: Evidence) -> None:
+        self.rule = rule
+        self._evidence = evidence
+        # The decision alone stops at the first failed condition; the score of a rule that
+        # did not fire and the reasons are worked out only when asked for.
+        self.fired, self._score, _ = _judge(rule, evidence, explain=False)
+
+    @cached_property
+    def _explained(self) -> tuple[bool, float, tuple[str, ...]]:
+        return _judge(self.rule, self._evidence, explain=True)
+
+    @property
+    def score(self) -> float:
+        return self._score if self.fired else self._explained[1]
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        return self._explained[2]
+
+    def __repr__(self) -> str:
+        return f"Verdict({self.rule.id!r}, fired={self.fired}, score={self.score:g})"
+
+
 def evaluate(rule: Rule, evidence: Evidence) -> Verdict:
+    return Verdict(rule, evidence)
+
+
+_NOT_FIRED = (False, 0.0, ())
+
+
+def _judge(  # noqa: PLR0911 - one early return per condition
+    rule: Rule, ev: Evidence, *, explain: bool
+) -> tuple[bool, float, tuple[str, ...]]:
+    """The rule's conditions in order. Without ``explain`` it returns at the first failure
+    (most articles fail the first condition, and nobody reads why); with it, every failure and
+    every reason is collected."""
     reasons: list[str] = []
     failed: list[str] = []
-    countries = evidence.countries()
-    if rule.languages and evidence.language not in rule.languages:
-        failed.append(f"language {evidence.language or '?'} not in {list(rule.languages)}")
-    missing = [c for c in rule.countries.all if c not in countries]
+    counts = ev.counts
+    if rule.languages and ev.language not in rule.languages:
+        if not explain:
+            return _NOT_FIRED
+        failed.append(f"language {ev.language or '?'} not in {list(rule.languages)}")
+    missing = [c for c in rule.countries.all if c not in counts]
     if missing:
+        if not explain:
+            return _NOT_FIRED
         failed.append(f"countries missing: {missing}")
-    if rule.countries.any and not countries & set(rule.countries.any):
+    if rule.countries.any and not any(c in counts for c in rule.countries.any):
+        if not explain:
+            return _NOT_FIRED
         failed.append(f"none of countries {list(rule.countries.any)}")
-    score = 0.0
-    for a, b in rule.pairs:
-        n = cooccurrences(evidence, a, b, rule.proximity)
-        if n == 0:
-            failed.append(f"{a} and {b} never within one {rule.proximity.unit}")
-        else:
-            reasons.append(f"{a}-{b} together {n}x")
-            score += rule.weights.pair * min(n, 5)
-    topic_missing = [t for t in rule.topics.all if t not in evidence.topics]
+    topics = ev.topics
+    topic_missing = [t for t in rule.topics.all if t not in topics]
     if topic_missing:
+        if not explain:
+            return _NOT_FIRED
         failed.append(f"topics missing: {topic_missing}")
-    if rule.topics.any and not evidence.topics & set(rule.topics.any):
+    if rule.topics.any and topics.isdisjoint(rule.topics.any):
+        if not explain:
+            return _NOT_FIRED
         failed.append(f"none of topics {list(rule.topics.any)}")
-    relevant_topics = evidence.topics & (set(rule.topics.any) | set(rule.topics.all))
-    if relevant_topics:
-        reasons.append(f"topics {sorted(relevant_topics)}")
-        score += rule.weights.topic * len(relevant_topics)
-    kw = evidence.keywords
-    kw_all = kw.get(f"{rule.id}:all", set())
-    wanted = {spec.partition("|")[0].strip() for spec in rule.keywords.all}
-    if wanted - kw_all:
+    kw = ev.keywords
+    if rule.keywords.all and rule.keyword_texts - kw.get(f"{rule.id}:all", set()):
+        if not explain:
+            return _NOT_FIRED
         failed.append("not all `keywords.all` present")
-    kw_none = kw.get(f"{rule.id}:none", set())
+    kw_none = kw.get(f"{rule.id}:none")
     if kw_none:
+        if not explain:
+            return _NOT_FIRED
         failed.append(f"excluded keywords present: {sorted(kw_none)}")
     kw_any = kw.get(f"{rule.id}:any", set())
     if rule.keywords.any and not kw_any:
+        if not explain:
+            return _NOT_FIRED
         failed.append("none of `keywords.any` present")
+    score = 0.0
+    for a, b in rule.pairs:
+        n = cooccurrences(ev, a, b, rule.proximity)
+        if n == 0:
+            if not explain:
+                return _NOT_FIRED
+            failed.append(f"{a} and {b} never within one {rule.proximity.unit}")
+        else:
+            if explain:
+                reasons.append(f"{a}-{b} together {n}x")
+            score += rule.weights.pair * min(n, 5)
+    relevant_topics = topics & rule.topic_set
+    if relevant_topics:
+        if explain:
+            reasons.append(f"topics {sorted(relevant_topics)}")
+        score += rule.weights.topic * len(relevant_topics)
     score += rule.weights.keyword * len(kw_any)
     if rule.weights.country:
-        mentions = sum(1 for m in evidence.mentions if m.code in rule.country_codes)
+        mentions = sum(counts.get(code, 0) for code in rule.country_codes)
         score += rule.weights.country * min(mentions, 5)
+    score = round(score, 3)
     if not failed and score < rule.threshold:
         failed.append(f"score {score:g} below threshold {rule.threshold:g}")
-    return Verdict(rule, not failed, round(score, 3), tuple(failed if failed else reasons))
+    return not failed, score, tuple(failed if failed else reasons)

@@ -3,6 +3,7 @@ classification and feed parsing (mutated versions of the shared feed corpora).""
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from hypothesis import HealthCheck, assume, find, given, settings
 from hypothesis import strategies as st
 
 from processors.classify import ArticleText, Engine
-from processors.normalize import normalize
+from processors.normalize import normalize, scan_text
 from producers.errors import FeedError
 from producers.normalize import parse_feed
 from tests.conftest import SHARED_DATA
@@ -97,3 +98,51 @@ def test_the_generated_texts_reach_the_matcher() -> None:
         texts, lambda t: len(ENGINE.classify(ArticleText(id="p", content=t)).matches) >= 5
     )
     assert len(ENGINE.classify(ArticleText(id="p", content=example)).matches) >= 5
+
+
+# Forms that overlap or nest: the engine resolves overlaps only where a form that means
+# something else is involved, and must come out as if it had resolved them all.
+NESTED = [
+    "Iraq", "Iraq's", "Republic of Iraq", "Republic of Iraq's", "Papua New Guinea", "Guinea",
+    "Guinea-Bissau", "Equatorial Guinea", "New", "Niger", "Nigeria", "Congo", "DR Congo",
+    "Democratic Republic of the Congo", "North Korea", "Korea", "South Korea", "Kim Jong Un",
+    "US", "us", "U.S.", "S-400", "S-400s", "counter-terrorism", "terrorism", "Iraqi parliament",
+    "parliament", "روسيا", "روسيا البيضاء", "روسيا الاتحادية", "جمهورية العراق", "العراق",
+    "مكافحة الإرهاب", "الإرهاب", "وزير الخارجية", "الخارجية", "مجلس النواب العراقي",
+]  # fmt: skip
+nested_texts = st.lists(
+    st.tuples(st.sampled_from(NESTED), st.sampled_from([" ", " ", ", ", ". ", "-", "\n"])),
+    max_size=30,
+).map(lambda parts: "".join(a + b for a, b in parts))
+
+
+@settings(deadline=None)
+@given(nested_texts)
+def test_the_engine_agrees_with_full_leftmost_longest_resolution(text: str) -> None:
+    result = ENGINE.classify(ArticleText(id="p", content=text, language="en"))
+    hits = ENGINE.matcher.find(text)  # every overlap resolved, case checked
+
+    def found(kind: str) -> list[str]:
+        return sorted({m.what for h in hits for m in h.meanings if m.kind == kind})
+
+    assert list(result.countries) == found("country")
+    assert list(result.topics) == found("topic")
+    assert list(result.blocs) == found("bloc")
+    assert result.country_counts == dict(
+        Counter(m.what for h in hits for m in h.meanings if m.kind == "country")
+    )
+    assert [(m.start, m.end, m.denotes) for m in result.matches] == [
+        (h.orig_start, h.orig_end, m.term.denotes) for h in hits for m in h.meanings
+    ][:200]
+
+
+@given(st.text())
+def test_the_scan_alphabet_is_normalisation_byte_for_byte(text: str) -> None:
+    """The matcher's one-byte text (cp1256 fast path, or the str.translate path) is the
+    normalised word text, letter for letter, with the same offset map."""
+    words = normalize(text, words=True)
+    scanned = scan_text(text)
+    assert (scanned.breaks, scanned.shifts) == (words.breaks, words.shifts)
+    assert len(scanned.text) == len(words.text)
+    expected = words.text.encode("cp1256", "newsradar-other-letter").decode("latin-1")
+    assert scanned.text == expected

@@ -123,10 +123,9 @@ class _Doc:
         lo = max(0, start - SNIPPET_CHARS)
         snippet = " ".join(text[lo : stop + SNIPPET_CHARS].split())
         term = text[start:stop]
-        # model_construct: the fields are built here from checked values; validation would cost
-        # more than the whole scan.
+        # Validated construction: with pydantic 2 it costs less than model_construct.
         return [
-            Match.model_construct(
+            Match(
                 term=term,
                 denotes=m.term.denotes,
                 field=self.names[i],
@@ -249,11 +248,9 @@ class Engine:
                 blocs |= form.blocs
             for key, text in form.keywords:
                 keywords.setdefault(key, set()).add(text)
-        # Sentences and word positions matter only between two countries or more: most
-        # articles mention one or none, and skip that work.
-        mentions = self._mentions(doc, raw, locate=len(codes) > 1) if codes else []
         language = _language(article)
-        evidence = Evidence(language, mentions, topics, keywords)
+        evidence = self._locate(doc, raw, language, topics, keywords) if codes else None
+        evidence = evidence or Evidence(language, topics, keywords)
         counts = self._pair_counts(evidence) if len(codes) > 1 else {}
         verdicts = tuple(Verdict(rule, evidence) for rule in self.rules.rules)
         return Classification(
@@ -270,10 +267,18 @@ class Engine:
             hits=tuple(raw),
         )
 
-    def _mentions(self, doc: _Doc, raw: list[RawHit], *, locate: bool) -> list[Mention]:
-        """One mention per country name; with ``locate``, with its field, sentence and (when
-        a rule counts words) word. A name inside or overlapping a longer one of the same
-        country ("Iraq" in "Iraq's") is the same mention, as :meth:`Matcher.resolve` has it."""
+    def _locate(
+        self,
+        doc: _Doc,
+        raw: list[RawHit],
+        language: str,
+        topics: set[str],
+        keywords: dict[str, set[str]],
+    ) -> Evidence:
+        """The evidence with country mentions counted and, between two countries or more,
+        placed in sentences (and words, when a rule counts words). A name inside or overlapping
+        a longer one of the same country ("Iraq" in "Iraq's") is the same mention, as
+        :meth:`Matcher.resolve` has it."""
         spans: list[tuple[int, int, Form]] = []  # (leading space, trailing space, form)
         for end, form in [hit for hit in raw if hit[1].countries]:
             start = end - form.length + 1
@@ -283,32 +288,43 @@ class Engine:
             if spans and spans[-1][1] > start:
                 continue  # inside the previous hit, or overlapping it: the leftmost wins
             spans.append((start, end, form))
-        if not locate:
-            return [Mention(code, None, 0, 0) for _, _, form in spans for code in form.countries]
-        # Sentences are numbered across the article, and none spans two fields: the field
-        # matters only for word distances.
+        counts: dict[str, int] = {}
+        for _, _, form in spans:
+            for code in form.countries:
+                counts[code] = counts.get(code, 0) + 1
+        if len(counts) < 2:
+            # Sentences and words matter only between two countries or more: most articles
+            # mention one or none, and skip that work.
+            return Evidence(language, topics, keywords, counts=counts)
+        # Sentences are numbered across the article; none spans two fields.
         moved = bool(doc.norm.breaks)
         to_original = doc.norm.to_original
         sentence_ends = doc.sentence_ends
-        words = self._words_needed
-        mentions = []
+        places: dict[str, set[int]] = {}
+        mentions: list[Mention] = []
         for start, _, form in spans:
             offset = to_original(start + 1) if moved else start + 1
             sentence = bisect.bisect_right(sentence_ends, offset)
-            name: FieldName | None
-            if words:
+            for code in form.countries:
+                if code in places:
+                    places[code].add(sentence)
+                else:
+                    places[code] = {sentence}
+            if self._words_needed:
                 name = doc.names[doc.field_of(offset)]
                 word = bisect.bisect_right(doc.word_starts, start)
-            else:
-                name, word = None, 0
-            for code in form.countries:
-                mentions.append(Mention(code, name, sentence, word))
-        return mentions
+                mentions.extend(Mention(code, name, word) for code in form.countries)
+        return Evidence(language, topics, keywords, counts=counts, places=places, mentions=mentions)
 
     def _pair_counts(self, evidence: Evidence) -> dict[str, int]:
         counts: dict[str, int] = {}
+        proximity = self.pair_proximity
+        places = evidence.places
         for a, b in combinations(sorted(evidence.counts), 2):
-            n = _cooccurrences(evidence, a, b, self.pair_proximity)
+            if proximity.unit == "sentence":
+                n = len(places[a] & places[b])
+            else:
+                n = _cooccurrences(evidence, a, b, proximity)
             if n:
                 counts[f"{a}-{b}"] = n
         return counts

@@ -161,12 +161,10 @@ class RuleSet:
 
 
 class Mention(NamedTuple):
-    """A country mention located for proximity checks."""
+    """A country mention located for word distances."""
 
     code: str
-    field: str | None
-    """The field (for word distances; None when only sentences count)."""
-    sentence: int
+    field: str
     word: int
 
 
@@ -176,30 +174,27 @@ class Evidence:
     def __init__(
         self,
         language: str,
-        mentions: list[Mention],
         topics: set[str],
         keywords: dict[str, set[str]] | None = None,
+        *,
+        counts: dict[str, int] | None = None,
+        places: dict[str, set[int]] | None = None,
+        mentions: list[Mention] | None = None,
     ) -> None:
         self.language = language
-        self.mentions = mentions
         self.topics = topics
         self.keywords = keywords or {}
         """``"RULE:GROUP"`` -> the keyword texts that matched."""
-        self.counts: dict[str, int] = {}
+        self.counts = counts or {}
         """Mentions per country."""
-        for m in mentions:
-            self.counts[m.code] = self.counts.get(m.code, 0) + 1
+        self.places = places or {}
+        """Country -> the sentences (numbered across the article) that mention it; filled
+        when two countries or more are mentioned."""
+        self.mentions = mentions or []
+        """Mentions with field and word, when a rule counts words between countries."""
 
     def countries(self) -> set[str]:
         return set(self.counts)
-
-    @cached_property
-    def places(self) -> dict[str, set[tuple[str | None, int]]]:
-        """Country -> the (field, sentence) places it is mentioned in."""
-        out: dict[str, set[tuple[str | None, int]]] = {}
-        for m in self.mentions:
-            out.setdefault(m.code, set()).add((m.field, m.sentence))
-        return out
 
 
 def cooccurrences(evidence: Evidence, a: str, b: str, proximity: Proximity) -> int:
@@ -207,7 +202,8 @@ def cooccurrences(evidence: Evidence, a: str, b: str, proximity: Proximity) -> i
     if a not in evidence.counts or b not in evidence.counts:
         return 0
     if proximity.unit == "sentence":
-        return len(evidence.places[a] & evidence.places[b])
+        places = evidence.places
+        return len(places[a] & places[b]) if a in places and b in places else 0
     count = 0
     for ma in (m for m in evidence.mentions if m.code == a):
         count += any(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Literal
 
 from newsradar.schemas import Alert, Article, Match, alert_id
-from processors.match import Form, Matcher, RawHit
+from processors.match import Form, Matcher, Meaning, RawHit
 from processors.rules import (
     Evidence,
     Mention,
@@ -114,9 +114,10 @@ class _Doc:
         """Index of the field holding original offset ``offset``."""
         return bisect.bisect_right(self.bases, offset) - 1
 
-    def match(self, end: int, form: Form) -> list[Match]:
-        """The raw hit ``(end, form)`` as matches: field, offsets in the field, snippet."""
-        start, stop = self.norm.span_to_original(end - form.length + 2, end)
+    def match(self, end: int, length: int, meanings: Sequence[Meaning]) -> list[Match]:
+        """A raw hit (``end``, padded form ``length``) as matches of ``meanings``: field,
+        offsets in the field, snippet."""
+        start, stop = self.norm.span_to_original(end - length + 2, end)
         i = self.field_of(start)
         base, text = self.bases[i], self.texts[i]
         start, stop = start - base, stop - base
@@ -133,7 +134,7 @@ class _Doc:
                 end=stop,
                 snippet=snippet,
             )
-            for m in form.meanings
+            for m in meanings
         ]
 
 
@@ -157,14 +158,21 @@ class Classification:
     def matches(self) -> tuple[Match, ...]:
         """Every matched term with field, original offsets and snippet; built on first use
         (most articles raise no alert and nobody asks)."""
+        return self.matches_where(lambda denotes: True)
+
+    def matches_where(self, wanted: Callable[[str], bool]) -> tuple[Match, ...]:
+        """The matches whose meaning (``country:IQ``, ``topic:trade`` ...) passes ``wanted``,
+        at most :data:`MAX_MATCHES`; only those are built."""
         out: list[Match] = []
         if self.doc is not None:
             doc = self.doc
             hits = self.hits if doc.resolved else doc.matcher.resolve(list(self.hits), doc.norm)
             for end, form in hits:
-                out.extend(self.doc.match(end, form))
-                if len(out) >= MAX_MATCHES:
-                    break
+                meanings = [m for m in form.meanings if wanted(m.term.denotes)]
+                if meanings:
+                    out.extend(doc.match(end, form.length, meanings))
+                    if len(out) >= MAX_MATCHES:
+                        break
         return tuple(out[:MAX_MATCHES])
 
     @property
@@ -343,10 +351,11 @@ class Engine:
             relevant = {f"country:{c}" for c in rule.country_codes} | {
                 f"topic:{t}" for t in result.topics
             }
-            kept = tuple(
-                m
-                for m in result.matches
-                if m.denotes in relevant or m.denotes.startswith(f"keyword:{rule.id}:")
+            own = f"keyword:{rule.id}:"
+            kept = result.matches_where(
+                lambda denotes, relevant=relevant, own=own: (  # type: ignore[misc]
+                    denotes in relevant or denotes.startswith(own)
+                )
             )
             alerts.append(
                 Alert(

@@ -126,7 +126,18 @@ def parse_feed(
     response_headers: dict[str, str] | None = None,
 ) -> ParsedFeed:
     """Parse one feed body into Articles; raise PermanentFeedError when it is not a feed."""
-    parsed = feedparser.parse(body, response_headers=response_headers or {}, sanitize_html=False)
+    try:
+        parsed = feedparser.parse(
+            body, response_headers=response_headers or {}, sanitize_html=False
+        )
+    except (UnicodeError, ValueError, LookupError) as exc:
+        # feedparser itself fails on some broken encoding declarations (bytes that are not
+        # UTF-8 in `<?xml encoding=...?>`, a NUL in the encoding name).
+        raise PermanentFeedError(
+            f"not a readable feed: its encoding declaration is broken ({type(exc).__name__}: "
+            f"{exc})",
+            error_class="bad_encoding",
+        ) from None
     entries = parsed.get("entries") or []
     problem = ""
     if parsed.get("bozo"):

@@ -161,3 +161,15 @@ def test_entity_expansion_attack_is_harmless() -> None:
 def test_helpers() -> None:
     assert canonical_url("HTTPS://E.org/p?fbclid=1&utm_medium=m&id=3#x") == "https://e.org/p?id=3"
     assert html_to_text("<p>a &amp; b</p><p>c<br/>d</p>") == "a & b\nc\nd"
+
+
+@pytest.mark.parametrize(
+    "declaration",
+    [b'<?xml version="1.0" encoding="\x80\x81"?>', b'<?xml version="1.0" encoding="utf\x008"?>'],
+)
+def test_a_broken_encoding_declaration_is_a_feed_error(declaration: bytes) -> None:
+    """feedparser raises on these itself (found by the mutated-corpus property test)."""
+    body = declaration + b"<rss version='2.0'><channel><title>t</title></channel></rss>"
+    with pytest.raises(PermanentFeedError) as info:
+        parse_feed(body, feed_url="http://x/f", fetched_at=datetime.now(UTC))
+    assert info.value.error_class == "bad_encoding"

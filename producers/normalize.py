@@ -130,12 +130,12 @@ def parse_feed(
         parsed = feedparser.parse(
             body, response_headers=response_headers or {}, sanitize_html=False
         )
-    except (UnicodeError, ValueError, LookupError) as exc:
+    except (UnicodeError, ValueError, LookupError) as broken:
         # feedparser itself fails on some broken encoding declarations (bytes that are not
         # UTF-8 in `<?xml encoding=...?>`, a NUL in the encoding name).
         raise PermanentFeedError(
-            f"not a readable feed: its encoding declaration is broken ({type(exc).__name__}: "
-            f"{exc})",
+            "not a readable feed: its encoding declaration is broken "
+            f"({type(broken).__name__}: {broken})",
             error_class="bad_encoding",
         ) from None
     entries = parsed.get("entries") or []

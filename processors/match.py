@@ -10,9 +10,12 @@ in Python. Of overlapping matches the leftmost longest wins, so "Papua New Guine
 
 Everything a form stands for (countries, topics, blocs, rule keywords) is worked out once, at
 build time, into its :class:`Form`, so the engine's work per match is a set lookup. Overlaps
-are possible only for forms that contain, or run into, another form; those, and forms that
-match only as written (``case_exact``), are marked ``careful``, and only a text where one of
-them occurs pays for resolving overlaps (:meth:`Matcher.resolve`).
+are possible only between forms that contain, or run into, one another, and they change the
+outcome only when the two mean different things: such forms are marked ``careful``, forms that
+match only as written (``case_exact``) ``exact``, and only a text where one of them occurs pays
+for resolving overlaps or checking case (:meth:`Matcher.resolve`, :meth:`Matcher.check_case`).
+The text is scanned in a one-byte alphabet (:func:`processors.normalize.scan_text`) unless a
+term has a letter outside it.
 """
 
 from __future__ import annotations

@@ -33,11 +33,13 @@ class PairCounter:
     counts: dict[str, dict[int, int]] = field(default_factory=dict)
     """pair -> hour number (epoch hours) -> articles."""
 
-    def add(self, pair: str, now: float) -> PairHour:
-        """Count one mention of ``pair`` at ``now`` (epoch seconds); the pair's state."""
+    def add(self, pair: str, now: float, articles: int = 1) -> PairHour:
+        """Count ``articles`` mentioning ``pair`` at ``now`` (epoch seconds); the pair's state."""
+        if articles < 1:
+            raise ValueError(f"a pair mention counts at least one article, not {articles}")
         hour = int(now // HOUR)
         hours = self.counts.setdefault(pair, {})
-        hours[hour] = hours.get(hour, 0) + 1
+        hours[hour] = hours.get(hour, 0) + articles
         if len(hours) > BASELINE_HOURS + 1:
             for old in [h for h in hours if h < hour - BASELINE_HOURS]:
                 del hours[old]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from processors.pairs import BASELINE_HOURS, HOUR, PairCounter
 
 T0 = 1_800_000_000.0 - 1_800_000_000.0 % HOUR  # the start of an hour
@@ -31,3 +33,11 @@ def test_a_new_pair_surges_past_the_minimum_and_old_hours_are_dropped() -> None:
     kept = counter.counts["EG-CN"]
     assert len(kept) <= BASELINE_HOURS + 1
     assert min(kept) >= int(T0 // HOUR) + 39 - BASELINE_HOURS
+
+
+def test_a_combined_mention_counts_its_articles() -> None:
+    counter = PairCounter(surge_factor=3.0, surge_min_count=5)
+    assert counter.add("IQ-RU", T0, 4).current == 4
+    assert counter.add("IQ-RU", T0 + 1).current == 5
+    with pytest.raises(ValueError, match="at least one article"):
+        counter.add("IQ-RU", T0, 0)

@@ -124,11 +124,21 @@ class Matcher:
                     bucket[bucket.index(same)] = term
         overlapping = _overlapping(forms)
         self._automaton = ahocorasick.Automaton()
+        careful: set[Form] = set()
+        exact: set[Form] = set()
         for key, bucket in forms.items():
             meanings = tuple(Meaning(*_split(t.denotes), t) for t in bucket)
-            exact = any(t.case_exact for t in bucket)
-            self._automaton.add_word(key, Form.of(len(key), meanings, key in overlapping, exact))
+            case_exact = any(t.case_exact for t in bucket)
+            form = Form.of(len(key), meanings, key in overlapping, case_exact)
+            self._automaton.add_word(key, form)
+            if form.careful:
+                careful.add(form)
+            elif form.exact:
+                exact.add(form)
         self._automaton.make_automaton()
+        # As sets, so that "does this text hold one?" is one C-level set operation.
+        self.careful_forms = frozenset(careful)
+        self.exact_forms = frozenset(exact)
         self.form_count = len(forms)
 
     def prepare(self, text: str) -> Normalized:

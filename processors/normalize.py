@@ -233,7 +233,8 @@ def scan_text(text: str) -> Normalized:
     same length, same offset map."""
     table, delete, unsupported = _BYTE_TABLES or _byte_tables()
     try:
-        raw = text.encode(_CODEPAGE)
+        # ASCII is a subset of cp1256, and encoding it is a copy.
+        raw = text.encode("ascii") if text.isascii() else text.encode(_CODEPAGE)
     except UnicodeEncodeError:
         pass
     else:

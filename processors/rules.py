@@ -86,6 +86,11 @@ class Rule(_Model):
         return frozenset(self.topics.any) | frozenset(self.topics.all)
 
     @cached_property
+    def keyword_keys(self) -> tuple[str, str, str]:
+        """How the engine files this rule's ``all``, ``any`` and ``none`` keywords."""
+        return f"{self.id}:all", f"{self.id}:any", f"{self.id}:none"
+
+    @cached_property
     def keyword_texts(self) -> frozenset[str]:
         """The texts of ``keywords.all``, as the engine reports matched keywords."""
         return frozenset(spec.partition("|")[0].strip() for spec in self.keywords.all)
@@ -279,16 +284,17 @@ def _judge(  # noqa: PLR0911 - one early return per condition
             return _NOT_FIRED
         failed.append(f"none of topics {list(rule.topics.any)}")
     kw = ev.keywords
-    if rule.keywords.all and rule.keyword_texts - kw.get(f"{rule.id}:all", set()):
+    key_all, key_any, key_none = rule.keyword_keys
+    if rule.keywords.all and rule.keyword_texts - kw.get(key_all, set()):
         if not explain:
             return _NOT_FIRED
         failed.append("not all `keywords.all` present")
-    kw_none = kw.get(f"{rule.id}:none")
+    kw_none = kw.get(key_none)
     if kw_none:
         if not explain:
             return _NOT_FIRED
         failed.append(f"excluded keywords present: {sorted(kw_none)}")
-    kw_any = kw.get(f"{rule.id}:any", set())
+    kw_any = kw.get(key_any, set())
     if rule.keywords.any and not kw_any:
         if not explain:
             return _NOT_FIRED

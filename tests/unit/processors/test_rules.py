@@ -76,3 +76,27 @@ def test_word_proximity(tmp_path: Path) -> None:
     assert [v.rule.id for v in near.fired] == ["near"]
     assert far.fired == ()
     assert far.verdicts[0].reasons == ("IQ and RU never within one words",)
+
+
+def test_a_keyword_outside_the_one_byte_alphabet_is_still_found(tmp_path: Path) -> None:
+    """A Cyrillic keyword makes the matcher scan Unicode word text instead of cp1256 bytes."""
+    engine = engine_with(
+        tmp_path,
+        "rules:\n"
+        "  - id: ru-press\n"
+        "    countries: {any: [IQ]}\n"
+        "    keywords: {any: [Москва]}\n"
+        "    weights: {keyword: 1.0, pair: 0, topic: 0}\n"
+        "    threshold: 1\n",
+    )
+    assert not engine.matcher.one_byte
+    hit = engine.classify(ArticleText(id="x", title="Iraq: «МОСКВА» said, and Baghdad agreed"))
+    assert [v.rule.id for v in hit.fired] == ["ru-press"]
+    assert [(m.term, m.denotes) for m in hit.matches] == [
+        ("Iraq", "country:IQ"),
+        ("МОСКВА", "keyword:ru-press:any"),
+        ("Baghdad", "country:IQ"),
+    ]
+    # Another Cyrillic word of the same length is not the keyword.
+    miss = engine.classify(ArticleText(id="y", title="Iraq: «Донецк» said"))
+    assert miss.fired == ()

@@ -23,6 +23,7 @@ from processors.rules import (
     Evidence,
     Mention,
     Proximity,
+    Rule,
     RuleSet,
     Verdict,
     keyword_language,
@@ -355,15 +356,7 @@ class Engine:
         alerts = []
         for verdict in result.fired:
             rule = verdict.rule
-            relevant = {f"country:{c}" for c in rule.country_codes} | {
-                f"topic:{t}" for t in result.topics
-            }
-            own = f"keyword:{rule.id}:"
-            kept = result.matches_where(
-                lambda denotes, relevant=relevant, own=own: (  # type: ignore[misc]
-                    denotes in relevant or denotes.startswith(own)
-                )
-            )
+            kept = result.matches_where(_relevant_to(rule, result.topics))
             alerts.append(
                 Alert(
                     id=alert_id(rule.id, article.id),
@@ -384,6 +377,14 @@ class Engine:
                 )
             )
         return alerts
+
+
+def _relevant_to(rule: Rule, topics: Sequence[str]) -> Callable[[str], bool]:
+    """Whether a match (by what it denotes) belongs in an alert of ``rule``: the rule's
+    countries, the article's topics, the rule's own keywords."""
+    relevant = {f"country:{c}" for c in rule.country_codes} | {f"topic:{t}" for t in topics}
+    own = f"keyword:{rule.id}:"
+    return lambda denotes: denotes in relevant or denotes.startswith(own)
 
 
 _ARABIC_LETTER = re.compile(r"[\u0600-\u06ff]")

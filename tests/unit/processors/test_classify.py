@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
+from newsradar.schemas import Article
 from processors.classify import ArticleText, Engine
 from tests.conftest import REPO, run_cli, shared_data_path
 
@@ -95,3 +97,26 @@ def test_rules_test_cli_highlights_matches(tmp_path) -> None:  # type: ignore[no
     assert "rule iraq-russia v1: FIRED" in proc.stdout
     assert "[[العراق|country:IQ]]" in proc.stdout
     assert "[[وروسيا|country:RU]]" in proc.stdout
+
+
+def test_an_alert_carries_only_the_matches_of_its_rule(engine: Engine) -> None:
+    now = datetime.now(UTC)
+    article = Article(
+        id="a1",
+        title="Iraq and Russia sign an oil deal",
+        content="Baghdad and Moscow agreed on energy trade. China and the EU said nothing.",
+        language="en",
+        published=now,
+        fetched_at=now,
+    )
+    result = engine.classify(ArticleText.of(article))
+    assert {"CN", "IQ", "RU"} <= set(result.countries)
+    (alert,) = engine.alerts(article, result)
+    kept = {m.denotes for m in alert.matches}
+    assert {"country:IQ", "country:RU", "topic:energy", "topic:trade"} <= kept
+    assert not {"country:CN", "bloc:EU"} & kept
+    everything = {m.denotes for m in result.matches}
+    assert {"country:CN", "bloc:EU"} <= everything  # in the classification, not the alert
+    assert [(m.term, m.start) for m in alert.matches if m.term == "Moscow"] == [
+        ("Moscow", article.content.index("Moscow"))
+    ]

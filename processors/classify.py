@@ -19,6 +19,7 @@ from typing import Literal
 
 from newsradar.schemas import Alert, Article, Match, alert_id
 from processors.match import Form, Matcher, Meaning, RawHit
+from processors.normalize import FIELD_SEPARATOR
 from processors.rules import (
     Evidence,
     Mention,
@@ -40,6 +41,7 @@ from processors.terms import (
 
 FieldName = Literal["title", "summary", "content"]
 FIELDS: tuple[FieldName, ...] = ("title", "summary", "content")
+_BETWEEN_FIELDS = f"\n{FIELD_SEPARATOR}\n"
 _SENTENCE_MARK = re.compile(r"[.!?؟؛…\n]")
 _WORD = re.compile(r"[^ ]+")  # in word text, where every separator is a space
 SNIPPET_CHARS = 60
@@ -70,10 +72,11 @@ class ArticleText:
 
 
 class _Doc:
-    """An article's fields joined into one text (``"\\n" title "\\n" summary "\\n" content
-    "\\n"``), normalised and scanned in one pass. The newlines are word and sentence boundaries,
-    so nothing matches across fields, and the word text comes out padded with a space at both
-    ends, as the automaton's keys are."""
+    """An article's fields joined into one text, normalised and scanned in one pass: a newline
+    first and last, and ``"\\n\\x1f\\n"`` between fields. The newlines are sentence ends and
+    make the word text start and end with a space, as the automaton's keys do; the unit
+    separator between them (:data:`~processors.normalize.FIELD_SEPARATOR`) is a word no term
+    holds, so no multi-word term matches across two fields."""
 
     __slots__ = ("__dict__", "bases", "matcher", "names", "norm", "resolved", "text", "texts")
 
@@ -88,8 +91,8 @@ class _Doc:
                 self.names.append(name)
                 self.texts.append(value)
                 self.bases.append(pos)
-                pos += len(value) + 1
-        self.text = "\n" + "\n".join(self.texts) + "\n"
+                pos += len(value) + len(_BETWEEN_FIELDS)
+        self.text = "\n" + _BETWEEN_FIELDS.join(self.texts) + "\n"
         self.matcher = matcher
         self.norm = matcher.prepare(self.text)
         self.resolved = False

@@ -25,7 +25,15 @@ from dataclasses import dataclass
 
 import ahocorasick
 
-from processors.normalize import Normalized, fold, normalize, scan_key, scan_text
+from processors.errors import DataFileError
+from processors.normalize import (
+    FIELD_SEPARATOR,
+    Normalized,
+    fold,
+    normalize,
+    scan_key,
+    scan_text,
+)
 from processors.terms import Morphology, Term
 
 
@@ -113,6 +121,11 @@ class Matcher:
         keys = coded if self.one_byte else [word_text(form).strip(" ") for _, form in surface]
         forms: dict[str, list[Term]] = {}
         for (term, _), key in zip(surface, keys, strict=True):
+            if key and FIELD_SEPARATOR in key:
+                raise DataFileError(
+                    f"term {term.text!r} ({term.denotes}) holds the control character U+001F; "
+                    "remove it from the data file"
+                )
             if key:
                 bucket = forms.setdefault(f" {key} ", [])
                 # One entry per meaning: two terms of one country sharing a form (a

@@ -82,15 +82,23 @@ def _translate_table() -> list[str | None]:
     return table
 
 
+FIELD_SEPARATOR = "\x1f"
+"""ASCII's unit separator. Word text keeps it as a "word" of its own, which no term contains:
+between two fields of an article it stops a multi-word term from matching across them (the
+end of a title and the start of the text)."""
+
+
 @lru_cache(maxsize=1)
 def _word_translate_table() -> list[str | None]:
     """Normalisation and word boundaries in one table: every character that is not a letter or
-    digit after folding becomes a space. Replacement lengths are those of the plain table, so
-    the offset map is the same."""
+    digit after folding becomes a space, except :data:`FIELD_SEPARATOR`. Replacement lengths are
+    those of the plain table, so the offset map is the same."""
     table = list(_translate_table())
     for code, replacement in enumerate(table):
         if replacement:
-            table[code] = "".join(c if c.isalnum() else " " for c in replacement)
+            table[code] = "".join(
+                c if c.isalnum() or c == FIELD_SEPARATOR else " " for c in replacement
+            )
     return table
 
 

@@ -120,3 +120,17 @@ def test_an_alert_carries_only_the_matches_of_its_rule(engine: Engine) -> None:
     assert [(m.term, m.start) for m in alert.matches if m.term == "Moscow"] == [
         ("Moscow", article.content.index("Moscow"))
     ]
+
+
+def test_no_term_matches_across_two_fields(engine: Engine) -> None:
+    """The engine scans title and text as one string; "Russia" ending the title and "S-400"
+    opening the text must not read as the possessive "Russia's" (found by hypothesis)."""
+    result = engine.classify(
+        ArticleText(id="x", title="Talks with Russia", content="S-400 deliveries to Iraq")
+    )
+    assert [(m.field, m.term, m.denotes) for m in result.matches] == [
+        ("title", "Talks", "topic:diplomacy"),
+        ("title", "Russia", "country:RU"),
+        ("content", "S-400", "topic:defense"),
+        ("content", "Iraq", "country:IQ"),
+    ]

@@ -170,15 +170,21 @@ class Classification:
         at most :data:`MAX_MATCHES`; only those are built."""
         out: list[Match] = []
         if self.doc is not None:
-            doc = self.doc
-            hits = self.hits if doc.resolved else doc.matcher.resolve(list(self.hits), doc.norm)
-            for end, form in hits:
+            for end, form in self._resolved:
                 meanings = [m for m in form.meanings if wanted(m.term.denotes)]
                 if meanings:
-                    out.extend(doc.match(end, form.length, meanings))
+                    out.extend(self.doc.match(end, form.length, meanings))
                     if len(out) >= MAX_MATCHES:
                         break
         return tuple(out[:MAX_MATCHES])
+
+    @cached_property
+    def _resolved(self) -> tuple[RawHit, ...]:
+        """:attr:`hits` with every overlap resolved (once, however many alerts ask)."""
+        doc = self.doc
+        if doc is None or doc.resolved:
+            return self.hits
+        return tuple(doc.matcher.resolve(list(self.hits), doc.norm))
 
     @property
     def fired(self) -> tuple[Verdict, ...]:
@@ -337,13 +343,8 @@ class Engine:
 
     def _pair_counts(self, evidence: Evidence) -> dict[str, int]:
         counts: dict[str, int] = {}
-        proximity = self.pair_proximity
-        places = evidence.places
         for a, b in combinations(sorted(evidence.counts), 2):
-            if proximity.unit == "sentence":
-                n = len(places[a] & places[b])
-            else:
-                n = _cooccurrences(evidence, a, b, proximity)
+            n = _cooccurrences(evidence, a, b, self.pair_proximity)
             if n:
                 counts[f"{a}-{b}"] = n
         return counts

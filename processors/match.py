@@ -38,7 +38,8 @@ from processors.terms import Morphology, Term
 
 
 def word_text(text: str) -> str:
-    """``text`` normalised for matching, without the offset map (for terms and benchmarks)."""
+    """``text`` normalised for matching, without the offset map (the matcher's keys when it
+    scans Unicode word text)."""
     return normalize(text, words=True).text
 
 

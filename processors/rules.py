@@ -198,9 +198,6 @@ class Evidence:
         self.mentions = mentions or []
         """Mentions with field and word, when a rule counts words between countries."""
 
-    def countries(self) -> set[str]:
-        return set(self.counts)
-
 
 def cooccurrences(evidence: Evidence, a: str, b: str, proximity: Proximity) -> int:
     """How many sentences (or word windows) hold both ``a`` and ``b``."""

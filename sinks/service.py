@@ -125,9 +125,13 @@ class SinkRunner:
                     "Sink write failed; retrying. sink=%s error=%s retry_in_seconds=%.0f",
                     self.sink.name, exc, wait,
                 )  # fmt: skip
-                self.stop.wait(wait)
-                backoff = min(backoff * 2, self.settings.sinks.retry_max_seconds)
+                backoff = self._pause(wait, backoff)
         return None
+
+    def _pause(self, wait: float, backoff: float) -> float:
+        """Wait ``wait`` seconds (less if stopped); the next backoff, doubled up to the cap."""
+        self.stop.wait(wait)
+        return min(backoff * 2, self.settings.sinks.retry_max_seconds)
 
     def deliver(self, messages: Sequence[Any]) -> bool:
         """Hand a polled batch to the sink, retrying until it accepts; False if stopped first."""
@@ -170,8 +174,7 @@ class SinkRunner:
                     "Kafka unavailable; reconnecting. sink=%s error=%s retry_in_seconds=%.0f",
                     self.sink.name, exc, backoff,
                 )  # fmt: skip
-                self.stop.wait(backoff)
-                backoff = min(backoff * 2, self.settings.sinks.retry_max_seconds)
+                backoff = self._pause(backoff, backoff)
             except Exception:  # the service restarts; the alerts wait in Kafka
                 log.exception("Sink runner stopped unexpectedly. sink=%s", self.sink.name)
                 raise

@@ -42,7 +42,8 @@ from processors.terms import (
 FieldName = Literal["title", "summary", "content"]
 FIELDS: tuple[FieldName, ...] = ("title", "summary", "content")
 _BETWEEN_FIELDS = f"\n{FIELD_SEPARATOR}\n"
-_SENTENCE_MARK = re.compile(r"[.!?؟؛…\n]")
+_SENTENCE_END = re.compile(r"[.!?؟؛…\n](?:(?<=\n)|(?=\s|\Z))")
+"""A newline, or . ! ? ؟ ؛ … before whitespace or the end of the text."""
 _WORD = re.compile(r"[^ ]+")  # in word text, where every separator is a space
 SNIPPET_CHARS = 60
 MAX_MATCHES = 200
@@ -100,15 +101,8 @@ class _Doc:
 
     @cached_property
     def sentence_ends(self) -> list[int]:
-        """Where sentences end: after a newline, or after . ! ? ؟ ؛ … before a space."""
-        text = self.text
-        last = len(text) - 1
-        ends = []
-        for m in _SENTENCE_MARK.finditer(text):
-            i = m.start()
-            if i == last or text[i] == "\n" or text[i + 1].isspace():
-                ends.append(i + 1)
-        return ends
+        """Offsets just past each sentence end (:data:`_SENTENCE_END`)."""
+        return [m.end() for m in _SENTENCE_END.finditer(self.text)]
 
     @cached_property
     def word_starts(self) -> list[int]:

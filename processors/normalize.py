@@ -201,22 +201,25 @@ def _other_letter(exc: UnicodeError) -> tuple[str, int]:
 codecs.register_error(_OTHER_LETTER, _other_letter)
 
 
+_UNSUPPORTED = 0x00
+"""What the byte table maps a byte to when its folding takes more than one byte (and NUL,
+which would otherwise be taken for it): a text holding it takes the ``str.translate`` path."""
+
 _BYTE_TABLES: tuple[bytes, bytes, re.Pattern[bytes]] | None = None
 
 
 def _byte_tables() -> tuple[bytes, bytes, re.Pattern[bytes]]:
-    """``bytes.translate`` table and deletions for cp1256 bytes, and the bytes whose folding
-    the table cannot express (their text takes the ``str.translate`` path); built once."""
+    """``bytes.translate`` table and deletions for cp1256 bytes, and a pattern finding the
+    deleted bytes (for the offset map); built once."""
     global _BYTE_TABLES  # noqa: PLW0603 - a cache filled on first use, like lru_cache but cheaper to read
     words = _word_translate_table()
     table = bytearray(range(256))
     delete = bytearray()
-    unsupported = bytearray()
     for byte in range(256):
         try:
             char = bytes([byte]).decode(_CODEPAGE)
         except UnicodeDecodeError:
-            unsupported.append(byte)
+            table[byte] = _UNSUPPORTED
             continue
         replacement = words[ord(char)]
         if replacement is None:
@@ -225,31 +228,36 @@ def _byte_tables() -> tuple[bytes, bytes, re.Pattern[bytes]]:
         try:
             encoded = replacement.encode(_CODEPAGE)
         except UnicodeEncodeError:
-            unsupported.append(byte)
-            continue
-        if len(encoded) != 1:
-            unsupported.append(byte)
-            continue
-        table[byte] = encoded[0]
-    pattern = re.compile(b"[" + b"".join(re.escape(bytes([b])) for b in unsupported) + b"]")
-    _BYTE_TABLES = bytes(table), bytes(delete), pattern
+            encoded = b""
+        table[byte] = encoded[0] if len(encoded) == 1 else _UNSUPPORTED
+    table[_UNSUPPORTED] = _UNSUPPORTED
+    deleted = re.compile(b"[" + b"".join(re.escape(bytes([b])) for b in delete) + b"]")
+    _BYTE_TABLES = bytes(table), bytes(delete), deleted
     return _BYTE_TABLES
 
 
 def scan_text(text: str) -> Normalized:
     """``normalize(text, words=True)`` written in the matcher's one-byte alphabet (see above):
     same length, same offset map."""
-    table, delete, unsupported = _BYTE_TABLES or _byte_tables()
+    table, delete, deleted = _BYTE_TABLES or _byte_tables()
     try:
         # ASCII is a subset of cp1256, and encoding it is a copy.
         raw = text.encode("ascii") if text.isascii() else text.encode(_CODEPAGE)
     except UnicodeEncodeError:
         pass
     else:
-        if not unsupported.search(raw):
-            out = raw.translate(table, delete).decode("latin-1")
-            # Every byte maps to one byte or is deleted: equal lengths mean no offset moved.
-            return Normalized(out, text, (), ()) if len(out) == len(text) else _mapped(out, text)
+        out = raw.translate(table, delete)
+        if _UNSUPPORTED not in out:
+            if len(out) == len(raw):  # nothing deleted: no offset moved
+                return Normalized(out.decode("latin-1"), text, (), ())
+            # One byte per character, so byte offsets are character offsets: after the k-th
+            # deleted character, normalised offsets are k + 1 behind the original ones.
+            breaks: list[int] = []
+            shifts: list[int] = []
+            for k, m in enumerate(deleted.finditer(raw)):
+                breaks.append(m.start() - k)
+                shifts.append(k + 1)
+            return Normalized(out.decode("latin-1"), text, tuple(breaks), tuple(shifts))
     words = text.translate(_word_translate_table())
     return _mapped(words.encode(_CODEPAGE, _OTHER_LETTER).decode("latin-1"), text)
 

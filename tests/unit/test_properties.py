@@ -27,6 +27,8 @@ PIECES = [
     "\u0640", "\u064e", "\u0651", "\u200b", "\u200f", "\u202b", "ﻻ", "ﺍ", "Ⅻ", "ﬁ", "İ", "ß",
 ]  # fmt: skip
 texts = st.lists(st.one_of(st.sampled_from(PIECES), st.text(max_size=8)), max_size=40).map(" ".join)
+# Every character of Windows-1256, the matcher's fast path (harakat and tatweel included).
+CP1256 = list(bytes(range(256)).decode("cp1256", "ignore"))
 CORPUS = sorted(p for p in (SHARED_DATA / "feeds").rglob("*") if p.is_file())
 
 
@@ -136,7 +138,7 @@ def test_the_engine_agrees_with_full_leftmost_longest_resolution(text: str) -> N
     ][:200]
 
 
-@given(st.text())
+@given(st.one_of(st.text(), st.text(alphabet=CP1256), texts))
 def test_the_scan_alphabet_is_normalisation_byte_for_byte(text: str) -> None:
     """The matcher's one-byte text (cp1256 fast path, or the str.translate path) is the
     normalised word text, letter for letter, with the same offset map."""

@@ -90,6 +90,10 @@ def create_app(settings: Settings, engine: Engine | None = None) -> faust.App:
     """The faust app for ``settings``; ``engine`` defaults to the configured rules."""
     conf = settings.processors
     engine = engine or Engine.default(conf.rules_file)
+    log.info(
+        "detection engine: %s",
+        "native core" if engine.core else "Python steps (native core not built or turned off)",
+    )
     datadir = settings.data_dir / "processors"
     datadir.mkdir(parents=True, exist_ok=True)  # faust makes only the last level itself
     app = faust.App(

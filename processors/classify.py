@@ -9,17 +9,18 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cached_property
+from functools import cached_property, lru_cache, partial
 from itertools import combinations
 from pathlib import Path
 from typing import Literal
 
 from newsradar.schemas import Alert, Article, Match, alert_id
+from processors import core as native_core
 from processors.match import Form, Matcher, Meaning, RawHit
-from processors.normalize import FIELD_SEPARATOR
+from processors.normalize import FIELD_SEPARATOR, SENTENCE_MARKS
 from processors.rules import (
     Evidence,
     Mention,
@@ -42,7 +43,7 @@ from processors.terms import (
 FieldName = Literal["title", "summary", "content"]
 FIELDS: tuple[FieldName, ...] = ("title", "summary", "content")
 _BETWEEN_FIELDS = f"\n{FIELD_SEPARATOR}\n"
-_SENTENCE_END = re.compile(r"[.!?؟؛…\n](?:(?<=\n)|(?=\s|\Z))")
+_SENTENCE_END = re.compile(f"[{re.escape(SENTENCE_MARKS)}\\n](?:(?<=\\n)|(?=\\s|\\Z))")
 """A newline, or . ! ? ؟ ؛ … before whitespace or the end of the text."""
 _WORD = re.compile(r"[^ ]+")  # in word text, where every separator is a space
 SNIPPET_CHARS = 60
@@ -72,6 +73,32 @@ class ArticleText:
         )
 
 
+def _fields(article: ArticleText) -> tuple[list[FieldName], list[str]]:
+    """The article's non-empty fields: names and texts."""
+    names: list[FieldName] = []
+    texts: list[str] = []
+    for name in FIELDS:
+        value = getattr(article, name)
+        if value:
+            names.append(name)
+            texts.append(value)
+    return names, texts
+
+
+def _joined(texts: list[str]) -> str:
+    return "\n" + _BETWEEN_FIELDS.join(texts) + "\n"
+
+
+def _bases(texts: list[str]) -> list[int]:
+    """Where each field starts in :func:`_joined` text."""
+    bases = []
+    pos = 1
+    for value in texts:
+        bases.append(pos)
+        pos += len(value) + len(_BETWEEN_FIELDS)
+    return bases
+
+
 class _Doc:
     """An article's fields joined into one text, normalised and scanned in one pass: a newline
     first and last, and ``"\\n\\x1f\\n"`` between fields. The newlines are sentence ends and
@@ -81,21 +108,15 @@ class _Doc:
 
     __slots__ = ("__dict__", "bases", "matcher", "names", "norm", "resolved", "text", "texts")
 
-    def __init__(self, article: ArticleText, matcher: Matcher) -> None:
-        self.names: list[FieldName] = []
-        self.texts: list[str] = []
-        self.bases: list[int] = []  # where each field starts in ``text``
-        pos = 1
-        for name in FIELDS:
-            value = getattr(article, name)
-            if value:
-                self.names.append(name)
-                self.texts.append(value)
-                self.bases.append(pos)
-                pos += len(value) + len(_BETWEEN_FIELDS)
-        self.text = "\n" + _BETWEEN_FIELDS.join(self.texts) + "\n"
+    def __init__(
+        self, names: list[FieldName], texts: list[str], text: str, matcher: Matcher
+    ) -> None:
+        self.names = names
+        self.texts = texts
+        self.bases = _bases(texts)  # where each field starts in ``text``
+        self.text = text
         self.matcher = matcher
-        self.norm = matcher.prepare(self.text)
+        self.norm = matcher.prepare(text)
         self.resolved = False
         """Whether overlaps of same-meaning forms have been resolved (see :class:`Form`)."""
 
@@ -148,10 +169,9 @@ class Classification:
     verdicts: tuple[Verdict, ...]
     country_counts: dict[str, int] = field(default_factory=dict)
     """Mentions per country."""
-    doc: _Doc | None = field(repr=False, default=None)
-    hits: tuple[RawHit, ...] = field(repr=False, default=())
-    """The hits as the automaton reported them, case checked, and overlaps resolved where a
-    careful form was involved (``doc.resolved``); see :attr:`matches`."""
+    source: Callable[[], tuple[_Doc, list[RawHit]]] | None = field(repr=False, default=None)
+    """The article's text and its hits with every overlap resolved, worked out when
+    :attr:`matches` are first asked for."""
 
     @cached_property
     def matches(self) -> tuple[Match, ...]:
@@ -163,22 +183,20 @@ class Classification:
         """The matches whose meaning (``country:IQ``, ``topic:trade`` ...) passes ``wanted``,
         at most :data:`MAX_MATCHES`; only those are built."""
         out: list[Match] = []
-        if self.doc is not None:
-            for end, form in self._resolved:
+        if self._settled is not None:
+            doc, hits = self._settled
+            for end, form in hits:
                 meanings = [m for m in form.meanings if wanted(m.term.denotes)]
                 if meanings:
-                    out.extend(self.doc.match(end, form.length, meanings))
+                    out.extend(doc.match(end, form.length, meanings))
                     if len(out) >= MAX_MATCHES:
                         break
         return tuple(out[:MAX_MATCHES])
 
     @cached_property
-    def _resolved(self) -> tuple[RawHit, ...]:
-        """:attr:`hits` with every overlap resolved (once, however many alerts ask)."""
-        doc = self.doc
-        if doc is None or doc.resolved:
-            return self.hits
-        return tuple(doc.matcher.resolve(list(self.hits), doc.norm))
+    def _settled(self) -> tuple[_Doc, list[RawHit]] | None:
+        """:attr:`source`, worked out once however many alerts ask."""
+        return self.source() if self.source is not None else None
 
     @property
     def fired(self) -> tuple[Verdict, ...]:
@@ -208,7 +226,10 @@ class Engine:
         terms: Sequence[Term] | None = None,
         morphology: Morphology | None = None,
         pair_proximity: Proximity | None = None,
+        native: bool | None = None,
     ) -> None:
+        """``native``: run the native core (:mod:`processors.core`); None: when it is built
+        and not turned off (``NEWSRADAR_ENGINE=python``); True: it must be built."""
         self.rules = rules
         self.morphology = morphology or default_morphology()
         vocabulary = list(terms) if terms is not None else gazetteer_terms() + topic_terms()
@@ -230,24 +251,43 @@ class Engine:
         self._words_needed = any(r.proximity.unit == "words" for r in rules.rules) or (
             self.pair_proximity.unit == "words"
         )
+        self._pairs_native = self.pair_proximity.unit == "sentence"
+        use = native_core.wanted() if native is None else native
+        self.core = native_core.build(self.matcher) if use else None
+        if native and self.core is None:
+            raise ValueError(
+                "the native core is not built (scripts/bootstrap.sh builds it where cargo is "
+                "installed), or a term has a letter outside Windows-1256"
+            )
 
     @classmethod
-    def default(cls, rules_path: Path | None = None) -> Engine:
+    def default(cls, rules_path: Path | None = None, *, native: bool | None = None) -> Engine:
         terms = gazetteer_terms() + topic_terms()
         countries = {t.denotes[8:] for t in terms if t.denotes.startswith("country:")}
-        return cls(RuleSet.load(rules_path, known_countries=countries), terms=terms)
+        rules = RuleSet.load(rules_path, known_countries=countries)
+        return cls(rules, terms=terms, native=native)
 
-    def classify(self, article: ArticleText) -> Classification:
-        doc = _Doc(article, self.matcher)
-        raw = self.matcher.scan(doc.norm.text)
-        forms = {form for _, form in raw}
+    def classify(self, article: ArticleText, *, explain: bool = False) -> Classification:
+        """What ``article`` is about and which rules fire. With ``explain`` (every match will be
+        asked for, as ``newsradar classify`` does) the Python steps run, which keep what
+        matches need; otherwise the native core, when there is one, decides, and matches are
+        worked out in Python if asked for."""
+        names, texts = _fields(article)
+        if self.core is not None and not explain:
+            words, pairs = self._words_needed, self._pairs_native
+            found = self.core.analyse(texts, _BETWEEN_FIELDS, words, pairs)
+            if found is not None:
+                return self._found(article, names, texts, found)
+        doc = _Doc(names, texts, _joined(texts), self.matcher)
+        raw_hits = self.matcher.scan(doc.norm.text)
+        forms = {form for _, form in raw_hits}
         if not forms.isdisjoint(self.matcher.careful_forms):
-            raw = self.matcher.resolve(raw, doc.norm)
-            forms = {form for _, form in raw}
+            raw_hits = self.matcher.resolve(raw_hits, doc.norm)
+            forms = {form for _, form in raw_hits}
             doc.resolved = True
         elif not forms.isdisjoint(self.matcher.exact_forms):
-            raw = self.matcher.check_case(raw, doc.norm)
-            forms = {form for _, form in raw}
+            raw_hits = self.matcher.check_case(raw_hits, doc.norm)
+            forms = {form for _, form in raw_hits}
         codes: set[str] = set()
         topics: set[str] = set()
         blocs: set[str] = set()
@@ -259,28 +299,83 @@ class Engine:
                 topics |= form.topics
             if form.blocs:
                 blocs |= form.blocs
-            for key, text in form.keywords:
-                keywords.setdefault(key, set()).add(text)
+            for key, kw_text in form.keywords:
+                keywords.setdefault(key, set()).add(kw_text)
         language = _language(article)
         evidence = (
-            self._locate(doc, raw, language, topics, keywords, locate=len(codes) > 1)
+            self._locate(doc, raw_hits, language, topics, keywords, locate=len(codes) > 1)
             if codes
             else Evidence(language, topics, keywords)
         )
-        counts = self._pair_counts(evidence) if len(codes) > 1 else {}
+        return self._decided(
+            article.id, codes, blocs, evidence, source=partial(_settle, doc, raw_hits)
+        )
+
+    def _found(
+        self,
+        article: ArticleText,
+        names: list[FieldName],
+        texts: list[str],
+        found: native_core.Found,
+    ) -> Classification:
+        """The native core's findings as the Python steps would have them."""
+        codes, counts, places, topics, blocs, keywords, located, pair_counts = found
+        language = _language(article)
+        if not codes:
+            evidence = Evidence(language, topics, keywords)
+        elif places is None:
+            evidence = Evidence(language, topics, keywords, counts=counts)
+        else:
+            mentions = []
+            if located is not None:
+                bases = _bases(texts)
+                mentions = [
+                    Mention(code, names[bisect.bisect_right(bases, offset) - 1], word)
+                    for code, offset, word in located
+                ]
+            evidence = Evidence(
+                language, topics, keywords, counts=counts, places=places, mentions=mentions
+            )
+        return self._decided(
+            article.id,
+            codes,
+            blocs,
+            evidence,
+            source=partial(self._rescan, names, texts),
+            pair_counts=pair_counts,
+        )
+
+    def _rescan(self, names: list[FieldName], texts: list[str]) -> tuple[_Doc, list[RawHit]]:
+        """The text scanned in Python, for matches (the native core reports none)."""
+        doc = _Doc(names, texts, _joined(texts), self.matcher)
+        return doc, self.matcher.resolve(self.matcher.scan(doc.norm.text), doc.norm)
+
+    def _decided(
+        self,
+        article_id: str,
+        codes: Collection[str],
+        blocs: Collection[str],
+        evidence: Evidence,
+        *,
+        source: Callable[[], tuple[_Doc, list[RawHit]]],
+        pair_counts: dict[str, int] | None = None,
+    ) -> Classification:
+        """The result; ``pair_counts`` (in order) when the native core counted them."""
+        if pair_counts is None:
+            counts = self._pair_counts(evidence) if len(codes) > 1 else {}
+            pair_counts = dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
         verdicts = tuple(Verdict(rule, evidence) for rule in self.rules.rules)
         return Classification(
-            id=article.id,
-            language=language,
+            id=article_id,
+            language=evidence.language,
             countries=tuple(sorted(codes)),
             blocs=tuple(sorted(blocs)),
-            pairs=tuple(sorted(counts)),
-            pair_counts=dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))),
-            topics=tuple(sorted(topics)),
+            pairs=tuple(sorted(pair_counts)),
+            pair_counts=pair_counts,
+            topics=tuple(sorted(evidence.topics)),
             verdicts=verdicts,
             country_counts=evidence.counts,
-            doc=doc,
-            hits=tuple(raw),
+            source=source,
         )
 
     def _locate(
@@ -377,6 +472,12 @@ class Engine:
         return alerts
 
 
+def _settle(doc: _Doc, hits: list[RawHit]) -> tuple[_Doc, list[RawHit]]:
+    """``hits`` with every overlap resolved (the engine resolves them only where a careful
+    form occurs: see :class:`~processors.match.Form`)."""
+    return doc, hits if doc.resolved else doc.matcher.resolve(hits, doc.norm)
+
+
 def _relevant_to(rule: Rule, topics: Sequence[str]) -> Callable[[str], bool]:
     """Whether a match (by what it denotes) belongs in an alert of ``rule``: the rule's
     countries, the article's topics, the rule's own keywords."""
@@ -385,18 +486,20 @@ def _relevant_to(rule: Rule, topics: Sequence[str]) -> Callable[[str], bool]:
     return lambda denotes: denotes in relevant or denotes.startswith(own)
 
 
-_ARABIC_LETTER = re.compile(r"[\u0600-\u06ff]")
-_LATIN_LETTER = re.compile(r"[A-Za-z]")
-
-
 def _language(article: ArticleText) -> str:
     """The article's language hint (ISO 639-1), else a detection from its text."""
-    hint = article.language.strip().lower().replace("_", "-")
-    if hint:
-        return hint.split("-")[0][:3]
+    code = _hinted(article.language) if article.language else ""
+    if code:
+        return code
     sample = " ".join((article.title, article.summary, article.content[:2000]))
     if not sample.strip():
         return ""
     from newsradar.language import detect
 
     return detect(sample)
+
+
+@lru_cache(maxsize=512)
+def _hinted(hint: str) -> str:
+    """``"en-GB"``, ``"ar_IQ"`` -> ``"en"``, ``"ar"`` (the few hints feeds use, read once)."""
+    return hint.strip().lower().replace("_", "-").split("-")[0][:3]

@@ -155,6 +155,10 @@ class Matcher:
         self.exact_forms = frozenset(exact)
         self.form_count = len(forms)
 
+    def entries(self) -> list[tuple[str, Form]]:
+        """Every padded key (in the scan alphabet) with its form."""
+        return list(self._automaton.items())
+
     def prepare(self, text: str) -> Normalized:
         """``text`` as :meth:`scan` reads it: word text, in the matcher's alphabet."""
         return scan_text(text) if self.one_byte else normalize(text, words=True)

@@ -188,6 +188,10 @@ def _mapped(normalized: str, text: str) -> Normalized:
 # ``str.translate`` path and is then written in the same alphabet, any letter that cp1256 lacks
 # becoming "\x01" (a letter no key contains).
 
+SENTENCE_MARKS = ".!?؟؛…"
+"""Characters that end a sentence before whitespace or the end of the text (a newline always
+does); all in the one-byte alphabet."""
+
 _CODEPAGE = "cp1256"
 _OTHER_LETTER = "newsradar-other-letter"
 
@@ -236,16 +240,29 @@ def _byte_tables() -> tuple[bytes, bytes, re.Pattern[bytes]]:
     return _BYTE_TABLES
 
 
+def byte_tables() -> tuple[bytes, bytes, int]:
+    """The one-byte alphabet's fold table, deleted bytes and the byte unfoldable bytes map
+    to (what the engine's native core normalises with)."""
+    table, delete, _ = _BYTE_TABLES or _byte_tables()
+    return table, delete, _UNSUPPORTED
+
+
+def scan_bytes(text: str) -> bytes | None:
+    """``text`` in Windows-1256, one byte per character, or None if it has a character
+    outside it."""
+    try:
+        # ASCII is a subset of cp1256, and encoding it is a copy.
+        return text.encode("ascii") if text.isascii() else text.encode(_CODEPAGE)
+    except UnicodeEncodeError:
+        return None
+
+
 def scan_text(text: str) -> Normalized:
     """``normalize(text, words=True)`` written in the matcher's one-byte alphabet (see above):
     same length, same offset map."""
     table, delete, deleted = _BYTE_TABLES or _byte_tables()
-    try:
-        # ASCII is a subset of cp1256, and encoding it is a copy.
-        raw = text.encode("ascii") if text.isascii() else text.encode(_CODEPAGE)
-    except UnicodeEncodeError:
-        pass
-    else:
+    raw = scan_bytes(text)
+    if raw is not None:
         out = raw.translate(table, delete)
         if _UNSUPPORTED not in out:
             if len(out) == len(raw):  # nothing deleted: no offset moved

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Set up everything newsradar needs on this machine, idempotently:
 #   Debian packages (Java 17+, Maven; more when tests need them), a virtualenv in .venv keyed on
-#   the hash of pyproject.toml + requirements.lock, the pinned Python deps, and the Kafka jars
-#   (through Maven, cached in ~/.m2 and ~/.cache/newsradar).
+#   the hash of pyproject.toml + requirements.lock, the pinned Python deps, the engine's native
+#   core where cargo is installed, and the Kafka jars (through Maven, cached in ~/.m2 and
+#   ~/.cache/newsradar).
 # Quiet when all is there already; prints what it installs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -52,6 +53,28 @@ if [ "$want" != "$have" ]; then
     .venv/bin/uv pip install -q --python .venv/bin/python -r requirements.lock
     .venv/bin/uv pip install -q --python .venv/bin/python --no-deps -e .
     echo "$want" > .venv/.deps-hash
+fi
+
+# The detection engine's native core (Rust, processors/native) where cargo is installed, rebuilt
+# when its sources change; without it the engine runs the same steps in Python, slower.
+native_want="$(cat processors/native/Cargo.toml processors/native/Cargo.lock \
+    processors/native/pyproject.toml processors/native/src/*.rs | sha256sum | cut -c1-16)"
+if [ "$native_want" != "$(cat .venv/.native-hash 2>/dev/null || true)" ]; then
+    if command -v cargo >/dev/null; then
+        log "building the engine's native core (Rust; about a minute the first time)"
+        # Compiled crates are kept outside the checkout, so a fresh clone rebuilds little.
+        if CARGO_TARGET_DIR="${XDG_CACHE_HOME:-$HOME/.cache}/newsradar/native-target" \
+            .venv/bin/uv pip install -q --python .venv/bin/python --no-cache --reinstall \
+            ./processors/native; then
+            echo "$native_want" > .venv/.native-hash
+        else
+            log "the native core did not build (see above; it needs Rust 1.85+):" \
+                "the engine runs its Python steps"
+        fi
+    else
+        log "no cargo: the engine runs its Python steps (install Rust 1.85+ and re-run" \
+            "to build its native core, about twice as fast)"
+    fi
 fi
 
 # Fetch the broker's jars now (once), so the first `broker start` does not wait for Maven.

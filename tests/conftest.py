@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from processors.classify import Engine
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -28,6 +31,22 @@ def reference_text() -> tuple[str, str]:
     text = shared_data_path("articles", "elaph-iraq-russia.ar.txt").read_text(encoding="utf-8")
     title, _, body = text.partition("\n")
     return title, body
+
+
+def native_engine(rules_path: Path | None = None) -> Engine:
+    """The engine with its native core; skips the test where the core is not built and cannot
+    be (no ``cargo``), and fails it where it could have been built but was not."""
+    from processors import core
+
+    if not core.available() and shutil.which("cargo") is None:
+        pytest.skip("the native core is not built and cargo is not installed to build it")
+    return Engine.default(rules_path, native=True)
+
+
+@pytest.fixture(scope="session")
+def native() -> Engine:
+    """The default engine with its native core (see :func:`native_engine`)."""
+    return native_engine()
 
 
 def clean_env(**extra: str) -> dict[str, str]:

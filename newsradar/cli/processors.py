@@ -94,7 +94,7 @@ def _classify_line(engine: Any, line: str, number: int) -> dict[str, Any]:
             "line": number,
             "error": "no text: give title, summary or content",
         }
-    result = engine.classify(ArticleText(id=str(article_id), **fields))
+    result = engine.classify(ArticleText(id=str(article_id), **fields), explain=True)
     out: dict[str, Any] = result.to_json()
     out["id"] = article_id
     return out
@@ -130,7 +130,7 @@ def rules_test(
         text = text_file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise NewsradarError(f"{text_file}: cannot read text: {exc}") from None
-    result = engine.classify(ArticleText(id=text_file.name, content=text))
+    result = engine.classify(ArticleText(id=text_file.name, content=text), explain=True)
     typer.echo(f"language: {result.language}")
     typer.echo(f"countries: {', '.join(result.countries) or '-'}")
     typer.echo(f"pairs: {', '.join(f'{p} ({n})' for p, n in result.pair_counts.items()) or '-'}")

@@ -1,0 +1,112 @@
+"""The engine's native core, when it is built: one call per article normalises, scans and
+aggregates in Rust what :meth:`processors.classify.Engine.classify` otherwise does in Python.
+
+The core (``processors/native``: the aho-corasick crate and pyo3) is an optional extension,
+``newsradar-native``; ``scripts/bootstrap.sh`` builds it where ``cargo`` is installed. Without
+it, or with ``NEWSRADAR_ENGINE=python``, the engine runs the Python steps, with the same output
+(``tests/unit/processors/test_core.py`` holds the two to it). The core reads the one-byte
+alphabet only, so a vocabulary with letters outside Windows-1256 runs in Python, as does an
+article whose text has a character outside it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Protocol
+
+from processors.match import Matcher
+from processors.normalize import SENTENCE_MARKS, byte_tables
+
+log = logging.getLogger(__name__)
+
+KINDS = {"country": 0, "topic": 1, "bloc": 2, "keyword": 3}
+
+Found = tuple[
+    list[str],  # countries of every hit
+    dict[str, int],  # mentions per country
+    dict[str, set[int]] | None,  # country -> sentences, when two countries or more
+    set[str],  # topics
+    set[str],  # blocs
+    dict[str, set[str]],  # "RULE:GROUP" -> keyword texts
+    list[tuple[str, int, int]] | None,  # (country, original offset, word), when asked
+    dict[str, int] | None,  # "AA-BB" -> sentences holding both, most first, when asked
+]
+
+
+class Core(Protocol):
+    def analyse(self, fields: list[str], separator: str, words: bool, pairs: bool) -> Found | None:
+        """The article's non-empty fields, read as joined by ``separator`` with a newline
+        first and last; None when a character is outside Windows-1256 or cannot be folded
+        here. Mentions with words when ``words``; pair counts (sentence proximity) when
+        ``pairs``."""
+
+    def scan(self, text: bytes) -> list[tuple[int, int]]:
+        """The bare scan of normalised one-byte text: (trailing-space offset, pattern)."""
+
+
+def wanted() -> bool:
+    """Whether the native core is to be used (``NEWSRADAR_ENGINE=python`` turns it off)."""
+    return os.environ.get("NEWSRADAR_ENGINE", "").strip().lower() != "python"
+
+
+def available() -> bool:
+    try:
+        import newsradar_native  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def build(matcher: Matcher) -> Core | None:
+    """A core over ``matcher``'s vocabulary, or None when it is not installed or the matcher
+    scans Unicode (a term has a letter outside the one-byte alphabet)."""
+    if not matcher.one_byte:
+        return None
+    try:
+        from newsradar_native import Core as NativeCore
+    except ImportError:
+        return None
+    patterns: list[bytes] = []
+    careful: list[bool] = []
+    pattern_meanings: list[list[int]] = []
+    meanings: list[tuple[int, str, str, bytes | None]] = []
+    for key, form in matcher.entries():
+        patterns.append(key.encode("latin-1"))
+        careful.append(form.careful)
+        ids = []
+        for m in form.meanings:
+            kind = KINDS.get(m.kind)
+            if kind is None:
+                continue
+            exact = _written(m.term.text) if m.term.case_exact else None
+            ids.append(len(meanings))
+            meanings.append((kind, m.what, m.term.text, exact))
+        pattern_meanings.append(ids)
+    table, delete, unsupported = byte_tables()
+    marks = SENTENCE_MARKS.encode("cp1256")
+    chars = [(b, bytes([b]).decode("cp1256", "replace")) for b in range(256)]
+    encode = [(ord(c), b) for b, c in chars if c != "\ufffd"]
+    spaces = bytes(b for b, c in chars if c.isspace())
+    core: Core = NativeCore(
+        patterns,
+        careful,
+        pattern_meanings,
+        meanings,
+        encode,
+        table,
+        delete,
+        marks,
+        spaces,
+        unsupported,
+    )
+    return core
+
+
+def _written(text: str) -> bytes:
+    """A case-exact term as the core compares it with the article's bytes (empty, which never
+    matches, when it has a character outside Windows-1256: no text the core reads has it)."""
+    try:
+        return text.encode("cp1256")
+    except UnicodeEncodeError:
+        return b""

@@ -11,14 +11,11 @@ article whose text has a character outside it.
 
 from __future__ import annotations
 
-import logging
 import os
 from typing import Protocol
 
 from processors.match import Matcher
 from processors.normalize import SENTENCE_MARKS, byte_tables
-
-log = logging.getLogger(__name__)
 
 KINDS = {"country": 0, "topic": 1, "bloc": 2, "keyword": 3}
 

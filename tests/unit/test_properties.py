@@ -148,4 +148,3 @@ def test_the_scan_alphabet_is_normalisation_byte_for_byte(text: str) -> None:
     assert len(scanned.text) == len(words.text)
     expected = words.text.encode("cp1256", "newsradar-other-letter").decode("latin-1")
     assert scanned.text == expected
-

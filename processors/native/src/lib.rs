@@ -18,6 +18,7 @@
 use aho_corasick::{AhoCorasick, MatchKind};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
+use pyo3::pybacked::PyBackedStr;
 use pyo3::types::{PyDict, PyList, PySet, PyString, PyTuple};
 
 const COUNTRY: u8 = 0;
@@ -49,6 +50,23 @@ struct Hit {
 struct Kept {
     hit: Hit,
     filtered: Option<Vec<u32>>,
+}
+
+/// What an article's kept hits stand for, each once, in order of first appearance.
+#[derive(Default)]
+struct Found {
+    codes: Vec<u32>,
+    topics: Vec<u32>,
+    blocs: Vec<u32>,
+    keywords: Vec<(u32, u32)>,
+}
+
+/// One country's mentions: how many, in which sentences, at which (offset, word).
+struct Country {
+    code: u32,
+    mentions: usize,
+    sentences: Vec<u32>,
+    words: Vec<(u32, u32)>,
 }
 
 #[pyclass(frozen)]
@@ -101,7 +119,9 @@ impl Core {
         unsupported: u8,
     ) -> PyResult<Self> {
         if careful.len() != patterns.len() || pattern_meanings.len() != patterns.len() {
-            return Err(PyValueError::new_err("one careful flag and meaning list per pattern"));
+            return Err(PyValueError::new_err(
+                "one careful flag and meaning list per pattern",
+            ));
         }
         let table: [u8; 256] = table
             .try_into()
@@ -138,7 +158,11 @@ impl Core {
             .iter()
             .map(|list| list.iter().any(|&m| meanings[m as usize].exact.is_some()))
             .collect();
-        let size = encode.iter().map(|&(c, _)| c as usize + 1).max().unwrap_or(0);
+        let size = encode
+            .iter()
+            .map(|&(c, _)| c as usize + 1)
+            .max()
+            .unwrap_or(0);
         let mut encode_table = vec![0u8; size];
         for (c, b) in encode {
             encode_table[c as usize] = b;
@@ -169,7 +193,7 @@ impl Core {
     fn analyse<'py>(
         &self,
         py: Python<'py>,
-        fields: Vec<String>,
+        fields: Vec<PyBackedStr>,
         separator: &str,
         words: bool,
         pairs: bool,
@@ -177,151 +201,63 @@ impl Core {
         let Some(raw) = self.encoded(&fields, separator) else {
             return Ok(None);
         };
-        let raw = &raw[..];
-        // Normalise: fold each byte, drop the deleted ones, keep where each came from.
-        let mut text: Vec<u8> = Vec::with_capacity(raw.len());
-        let mut origin: Vec<u32> = Vec::with_capacity(raw.len());
-        for (i, &b) in raw.iter().enumerate() {
-            if self.delete[b as usize] {
-                continue;
-            }
-            let folded = self.table[b as usize];
-            if folded == self.unsupported {
-                return Ok(None);
-            }
-            text.push(folded);
-            origin.push(i as u32);
-        }
-        let mut hits: Vec<Hit> = self
-            .automaton
-            .find_overlapping_iter(&text[..])
-            .map(|m| Hit {
-                start: m.start() as u32,
-                end: (m.end() - 1) as u32,
-                pattern: m.pattern().as_u32(),
-            })
-            .collect();
-        let kept = if hits.iter().any(|h| self.careful[h.pattern as usize]) {
-            self.resolve(&mut hits, raw, &origin)
+        let Some((text, origin)) = self.normalised(&raw) else {
+            return Ok(None);
+        };
+        let kept = self.kept(&text, &raw, &origin);
+        let found = self.found(&kept);
+        let locate = found.codes.len() > 1;
+        let mut countries = if found.codes.is_empty() {
+            Vec::new()
         } else {
-            hits.sort_by_key(|h| (h.end, h.start));
-            self.check_case(&hits, raw, &origin)
+            self.countries(&kept, &raw, &text, &origin, locate, words)
         };
 
-        let mut codes: Vec<u32> = Vec::new();
-        let mut topics: Vec<u32> = Vec::new();
-        let mut blocs: Vec<u32> = Vec::new();
-        let mut keywords: Vec<(u32, u32)> = Vec::new();
-        for k in &kept {
-            for &m in self.meanings_of(k) {
-                let meaning = &self.meanings[m as usize];
-                let (list, item) = match meaning.kind {
-                    COUNTRY => (&mut codes, meaning.what),
-                    TOPIC => (&mut topics, meaning.what),
-                    BLOC => (&mut blocs, meaning.what),
-                    KEYWORD => {
-                        let pair = (meaning.what, meaning.text);
-                        if !keywords.contains(&pair) {
-                            keywords.push(pair);
-                        }
-                        continue;
-                    }
-                    _ => continue,
-                };
-                if !list.contains(&item) {
-                    list.push(item);
-                }
-            }
-        }
-
-        // Country mentions: a hit inside or overlapping the previous one is the same mention.
-        let mut spans: Vec<&Kept> = Vec::new();
-        if !codes.is_empty() {
-            for k in &kept {
-                if !self.meanings_of(k).iter().any(|&m| self.meanings[m as usize].kind == COUNTRY) {
-                    continue;
-                }
-                while spans.last().is_some_and(|s| s.hit.start >= k.hit.start) {
-                    spans.pop();
-                }
-                if spans.last().is_some_and(|s| s.hit.end > k.hit.start) {
-                    continue;
-                }
-                spans.push(k);
-            }
-        }
-        let locate = codes.len() > 1;
-        // Sentence of an original offset: how many sentence ends lie before it.
-        let sentence_before: Vec<u32> = if locate { self.sentences(raw) } else { Vec::new() };
-        let word_before: Vec<u32> = if locate && words { word_numbers(&text) } else { Vec::new() };
-
+        let none = || py.None().into_bound(py);
+        let name = |id: u32| self.names[id as usize].bind(py);
         let counts = PyDict::new(py);
         let places = PyDict::new(py);
         let mentions = PyList::empty(py);
-        let mut located: Vec<(u32, Vec<u32>)> = Vec::new(); // country -> sentences
-        for k in &spans {
-            let offset = origin[k.hit.start as usize + 1];
-            for &m in self.meanings_of(k) {
-                let meaning = &self.meanings[m as usize];
-                if meaning.kind != COUNTRY {
-                    continue;
-                }
-                let code = self.names[meaning.what as usize].bind(py);
-                let n: usize = match counts.get_item(code)? {
-                    Some(v) => v.extract()?,
-                    None => 0,
-                };
-                counts.set_item(code, n + 1)?;
-                if locate {
-                    let sentence = sentence_before[offset as usize];
-                    match located.iter_mut().find(|(c, _)| *c == meaning.what) {
-                        Some((_, list)) => list.push(sentence),
-                        None => located.push((meaning.what, vec![sentence])),
-                    }
-                    match places.get_item(code)? {
-                        Some(set) => set.cast::<PySet>()?.add(sentence)?,
-                        None => places.set_item(code, PySet::new(py, [sentence])?)?,
-                    }
-                    if words {
-                        let word = word_before[k.hit.start as usize];
-                        mentions.append((code, offset, word))?;
-                    }
+        for country in &countries {
+            counts.set_item(name(country.code), country.mentions)?;
+            if locate {
+                places.set_item(name(country.code), PySet::new(py, &country.sentences)?)?;
+            }
+        }
+        if locate && words {
+            for country in &countries {
+                for &(offset, word) in &country.words {
+                    mentions.append((name(country.code), offset, word))?;
                 }
             }
         }
-        let names = |ids: &[u32]| -> PyResult<Bound<'py, PySet>> {
-            PySet::new(py, ids.iter().map(|&i| self.names[i as usize].bind(py)))
-        };
-        let found_keywords = PyDict::new(py);
-        for &(key, text) in &keywords {
-            let key = self.names[key as usize].bind(py);
-            let text = self.names[text as usize].bind(py);
-            match found_keywords.get_item(key)? {
-                Some(set) => set.cast::<PySet>()?.add(text)?,
-                None => found_keywords.set_item(key, PySet::new(py, [text])?)?,
+        let keywords = PyDict::new(py);
+        for &(key, text) in &found.keywords {
+            match keywords.get_item(name(key))? {
+                Some(set) => set.cast::<PySet>()?.add(name(text))?,
+                None => keywords.set_item(name(key), PySet::new(py, [name(text)])?)?,
             }
         }
-        let code_list = PyList::new(py, codes.iter().map(|&i| self.names[i as usize].bind(py)))?;
-        let places_out: Bound<'py, PyAny> =
-            if locate { places.into_any() } else { py.None().into_bound(py) };
-        let mentions_out: Bound<'py, PyAny> =
-            if locate && words { mentions.into_any() } else { py.None().into_bound(py) };
-        let pairs_out: Bound<'py, PyAny> = if locate && pairs {
-            self.pair_counts(py, &mut located)?.into_any()
-        } else {
-            py.None().into_bound(py)
-        };
+        let set = |ids: &[u32]| PySet::new(py, ids.iter().map(|&id| name(id)));
         Ok(Some(PyTuple::new(
             py,
             [
-                code_list.into_any(),
+                PyList::new(py, found.codes.iter().map(|&id| name(id)))?.into_any(),
                 counts.into_any(),
-                places_out,
-                names(&topics)?.into_any(),
-                names(&blocs)?.into_any(),
-                found_keywords.into_any(),
-                mentions_out,
-                pairs_out,
+                if locate { places.into_any() } else { none() },
+                set(&found.topics)?.into_any(),
+                set(&found.blocs)?.into_any(),
+                keywords.into_any(),
+                if locate && words {
+                    mentions.into_any()
+                } else {
+                    none()
+                },
+                if locate && pairs {
+                    self.pair_counts(py, &mut countries)?.into_any()
+                } else {
+                    none()
+                },
             ],
         )?))
     }
@@ -339,8 +275,12 @@ impl Core {
 impl Core {
     /// The fields joined and in Windows-1256, one byte per character (None: a character is
     /// outside it).
-    fn encoded(&self, fields: &[String], separator: &str) -> Option<Vec<u8>> {
-        let size: usize = fields.iter().map(|f| f.len() + separator.len()).sum::<usize>() + 2;
+    fn encoded(&self, fields: &[PyBackedStr], separator: &str) -> Option<Vec<u8>> {
+        let size: usize = fields
+            .iter()
+            .map(|f| f.len() + separator.len())
+            .sum::<usize>()
+            + 2;
         let mut raw = Vec::with_capacity(size);
         raw.push(b'\n');
         for (i, field) in fields.iter().enumerate() {
@@ -349,7 +289,11 @@ impl Core {
             }
             for c in field.chars() {
                 let c = c as usize;
-                let b = if c < 0x80 { c as u8 } else { *self.encode.get(c)? };
+                let b = if c < 0x80 {
+                    c as u8
+                } else {
+                    *self.encode.get(c)?
+                };
                 if b == 0 && c != 0 {
                     return None;
                 }
@@ -360,24 +304,166 @@ impl Core {
         Some(raw)
     }
 
+    /// Folded bytes with the deleted ones dropped, and where each came from (None: a byte
+    /// the table cannot fold).
+    fn normalised(&self, raw: &[u8]) -> Option<(Vec<u8>, Vec<u32>)> {
+        let mut text = Vec::with_capacity(raw.len());
+        let mut origin = Vec::with_capacity(raw.len());
+        for (i, &b) in raw.iter().enumerate() {
+            if self.delete[b as usize] {
+                continue;
+            }
+            let folded = self.table[b as usize];
+            if folded == self.unsupported {
+                return None;
+            }
+            text.push(folded);
+            origin.push(i as u32);
+        }
+        Some((text, origin))
+    }
+
+    /// Every hit, overlaps resolved where a careful form occurs, case checked.
+    fn kept(&self, text: &[u8], raw: &[u8], origin: &[u32]) -> Vec<Kept> {
+        let mut hits: Vec<Hit> = self
+            .automaton
+            .find_overlapping_iter(text)
+            .map(|m| Hit {
+                start: m.start() as u32,
+                end: (m.end() - 1) as u32,
+                pattern: m.pattern().as_u32(),
+            })
+            .collect();
+        if hits.iter().any(|h| self.careful[h.pattern as usize]) {
+            self.resolve(&mut hits, raw, origin)
+        } else {
+            hits.sort_by_key(|h| (h.end, h.start));
+            self.check_case(&hits, raw, origin)
+        }
+    }
+
+    fn found(&self, kept: &[Kept]) -> Found {
+        fn add<T: PartialEq>(list: &mut Vec<T>, item: T) {
+            if !list.contains(&item) {
+                list.push(item);
+            }
+        }
+        let mut found = Found::default();
+        for k in kept {
+            for &m in self.meanings_of(k) {
+                let meaning = &self.meanings[m as usize];
+                match meaning.kind {
+                    COUNTRY => add(&mut found.codes, meaning.what),
+                    TOPIC => add(&mut found.topics, meaning.what),
+                    BLOC => add(&mut found.blocs, meaning.what),
+                    KEYWORD => add(&mut found.keywords, (meaning.what, meaning.text)),
+                    _ => {}
+                }
+            }
+        }
+        found
+    }
+
+    /// Country mentions counted and, with `locate`, placed in sentences (and words): a hit
+    /// inside or overlapping the previous one is the same mention (`Engine._locate`).
+    fn countries(
+        &self,
+        kept: &[Kept],
+        raw: &[u8],
+        text: &[u8],
+        origin: &[u32],
+        locate: bool,
+        words: bool,
+    ) -> Vec<Country> {
+        let mut spans: Vec<&Kept> = Vec::new();
+        for k in kept {
+            if !self
+                .meanings_of(k)
+                .iter()
+                .any(|&m| self.meanings[m as usize].kind == COUNTRY)
+            {
+                continue;
+            }
+            while spans.last().is_some_and(|s| s.hit.start >= k.hit.start) {
+                spans.pop();
+            }
+            if spans.last().is_some_and(|s| s.hit.end > k.hit.start) {
+                continue;
+            }
+            spans.push(k);
+        }
+        let sentence_before = if locate {
+            self.sentences(raw)
+        } else {
+            Vec::new()
+        };
+        let word_before = if locate && words {
+            word_numbers(text)
+        } else {
+            Vec::new()
+        };
+        let mut countries: Vec<Country> = Vec::new();
+        for k in spans {
+            let offset = origin[k.hit.start as usize + 1];
+            for &m in self.meanings_of(k) {
+                let meaning = &self.meanings[m as usize];
+                if meaning.kind != COUNTRY {
+                    continue;
+                }
+                let i = match countries.iter().position(|c| c.code == meaning.what) {
+                    Some(i) => i,
+                    None => {
+                        countries.push(Country {
+                            code: meaning.what,
+                            mentions: 0,
+                            sentences: Vec::new(),
+                            words: Vec::new(),
+                        });
+                        countries.len() - 1
+                    }
+                };
+                let country = &mut countries[i];
+                country.mentions += 1;
+                if locate {
+                    country.sentences.push(sentence_before[offset as usize]);
+                    if words {
+                        country
+                            .words
+                            .push((offset, word_before[k.hit.start as usize]));
+                    }
+                }
+            }
+        }
+        for country in &mut countries {
+            country.sentences.sort_unstable();
+            country.sentences.dedup();
+        }
+        countries
+    }
+
     /// Pairs of countries (codes in order, "AA-BB") with the number of sentences holding both,
     /// most first (`Engine._pair_counts` at sentence proximity).
     fn pair_counts<'py>(
         &self,
         py: Python<'py>,
-        located: &mut [(u32, Vec<u32>)],
+        countries: &mut [Country],
     ) -> PyResult<Bound<'py, PyDict>> {
-        for (_, list) in located.iter_mut() {
-            list.sort_unstable();
-            list.dedup();
-        }
-        located.sort_by(|x, y| self.name_texts[x.0 as usize].cmp(&self.name_texts[y.0 as usize]));
+        countries.sort_by(|x, y| {
+            self.name_texts[x.code as usize].cmp(&self.name_texts[y.code as usize])
+        });
         let mut counts: Vec<(usize, String)> = Vec::new();
-        for (i, (a, sa)) in located.iter().enumerate() {
-            for (b, sb) in &located[i + 1..] {
-                let n = sa.iter().filter(|s| sb.binary_search(s).is_ok()).count();
+        for (i, a) in countries.iter().enumerate() {
+            for b in &countries[i + 1..] {
+                let n = a
+                    .sentences
+                    .iter()
+                    .filter(|s| b.sentences.binary_search(s).is_ok())
+                    .count();
                 if n > 0 {
-                    let (a, b) = (&self.name_texts[*a as usize], &self.name_texts[*b as usize]);
+                    let (a, b) = (
+                        &self.name_texts[a.code as usize],
+                        &self.name_texts[b.code as usize],
+                    );
                     counts.push((n, format!("{a}-{b}")));
                 }
             }
@@ -398,17 +484,16 @@ impl Core {
     }
 
     /// The hit's meanings that match as written (`Matcher.resolve`'s case check).
-    fn case_checked(&self, hit: &Hit, raw: &[u8], origin: &[u32]) -> Option<Vec<u32>> {
+    fn case_checked(&self, hit: &Hit, raw: &[u8], origin: &[u32]) -> Vec<u32> {
         let at = origin[hit.start as usize + 1] as usize;
-        let list: Vec<u32> = self.pattern_meanings[hit.pattern as usize]
+        self.pattern_meanings[hit.pattern as usize]
             .iter()
             .copied()
             .filter(|&m| match &self.meanings[m as usize].exact {
                 None => true,
                 Some(text) => !text.is_empty() && raw[at..].starts_with(text),
             })
-            .collect();
-        Some(list)
+            .collect()
     }
 
     /// `Matcher.resolve`: leftmost longest, non-overlapping, case checked.
@@ -421,7 +506,7 @@ impl Core {
                 continue;
             }
             let filtered = if self.exact[hit.pattern as usize] {
-                let list = self.case_checked(hit, raw, origin).unwrap_or_default();
+                let list = self.case_checked(hit, raw, origin);
                 if list.is_empty() {
                     continue;
                 }
@@ -429,7 +514,10 @@ impl Core {
             } else {
                 None
             };
-            kept.push(Kept { hit: *hit, filtered });
+            kept.push(Kept {
+                hit: *hit,
+                filtered,
+            });
             last_end = hit.end as i64;
         }
         kept
@@ -441,12 +529,18 @@ impl Core {
         let mut kept = Vec::with_capacity(hits.len());
         for hit in hits {
             if self.exact[hit.pattern as usize] {
-                let list = self.case_checked(hit, raw, origin).unwrap_or_default();
+                let list = self.case_checked(hit, raw, origin);
                 if !list.is_empty() {
-                    kept.push(Kept { hit: *hit, filtered: Some(list) });
+                    kept.push(Kept {
+                        hit: *hit,
+                        filtered: Some(list),
+                    });
                 }
             } else {
-                kept.push(Kept { hit: *hit, filtered: None });
+                kept.push(Kept {
+                    hit: *hit,
+                    filtered: None,
+                });
             }
         }
         kept

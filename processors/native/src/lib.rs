@@ -1,19 +1,21 @@
-//! newsradar's detection core: one article normalised, scanned and aggregated in one pass.
+//! newsradar's detection core: one article normalised, scanned and aggregated in one call.
 //!
-//! The Python engine (`processors/classify.py`) builds a [`Core`] from its matcher's
-//! vocabulary and tables and calls [`Core::analyse`] per article; everything here mirrors
-//! the Python steps it replaces, and `tests/unit/processors/test_native.py` holds the two
-//! to the same output:
+//! The Python engine (`processors/classify.py`, through `processors/core.py`) builds a
+//! [`Core`] from its matcher's vocabulary and tables and calls [`Core::analyse`] per article;
+//! everything here mirrors the Python steps it stands in for, and
+//! `tests/unit/processors/test_core.py` holds the two to the same output:
 //!
-//! - normalising: the article's Windows-1256 bytes through the one-byte table of
-//!   `processors.normalize.scan_text` (marks deleted), keeping each byte's original offset;
+//! - encoding and normalising: the joined fields in Windows-1256, one byte per character,
+//!   through the one-byte table of `processors.normalize.scan_text` (marks deleted), keeping
+//!   each byte's original offset;
 //! - scanning: every padded surface form at once, overlapping (the aho-corasick crate);
 //! - `Matcher.resolve` (leftmost longest, when a careful form occurs) or
 //!   `Matcher.check_case` (meanings that match only as written);
 //! - `Engine._locate`: country mentions de-duplicated, counted and placed in sentences
-//!   (and words, when a rule counts words).
+//!   (and words, when a rule counts words); `Engine._pair_counts` at sentence proximity.
 //!
-//! A text with a byte the table cannot fold yields `None`, and the engine takes the Python path.
+//! A character outside Windows-1256, or one the table cannot fold, yields `None`, and the
+//! engine takes its Python steps.
 
 use aho_corasick::{AhoCorasick, MatchKind};
 use pyo3::exceptions::PyValueError;

@@ -94,6 +94,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> faust.App:
         "detection engine: %s",
         "native core" if engine.core else "Python steps (native core not built or turned off)",
     )
+    metrics.ENGINE.info({"engine": "native" if engine.core else "python"})
     datadir = settings.data_dir / "processors"
     datadir.mkdir(parents=True, exist_ok=True)  # faust makes only the last level itself
     app = faust.App(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client import Counter, Gauge, Histogram, Info
 
 ARTICLES = Counter(
     "newsradar_processor_articles_total",
@@ -34,4 +34,8 @@ PAIR_SURGE = Gauge(
     "newsradar_pair_surge",
     "1 while a country pair's hourly count surges above its rolling 24-hour baseline.",
     ["pair"],
+)
+ENGINE = Info(
+    "newsradar_detection_engine",
+    "Which detection engine this worker runs: native (its Rust core) or python.",
 )

@@ -10,6 +10,7 @@ import httpx
 from kafka import KafkaProducer
 
 from newsradar.schemas import Alert, Article, DeadLetter, alert_id, encode
+from processors import core
 from tests.conftest import reference_text
 from tests.integration.conftest import KafkaEnv, Worker, decoded
 
@@ -104,6 +105,8 @@ def test_a_pair_surging_against_its_baseline_is_flagged(
             break
         time.sleep(1)
     assert 'newsradar_pair_surge{pair="IQ-RU"} 1.0' in text
+    engine = "native" if core.available() else "python"  # the worker runs without NEWSRADAR_ENGINE
+    assert f'newsradar_detection_engine_info{{engine="{engine}"}} 1.0' in text
     hourly = re.search(r'newsradar_pair_articles_hour\{pair="IQ-RU"\} (\d+)', text)
     assert hourly is not None
     assert int(float(hourly.group(1))) >= 8

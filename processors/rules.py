@@ -102,6 +102,10 @@ class Rule(_Model):
             codes |= {a, b}
         return frozenset(codes)
 
+    @cached_property
+    def decision(self) -> _Decision:
+        return _Decision(self)
+
 
 def keyword_language(text: str) -> Literal["ar", "en"]:
     return "ar" if _ARABIC.search(text) else "en"
@@ -223,7 +227,7 @@ class Verdict:
         self._evidence = evidence
         # The decision alone stops at the first failed condition; the score of a rule that
         # did not fire and the reasons are worked out only when asked for.
-        self.fired, self._score, _ = _judge(rule, evidence, explain=False)
+        self.fired, self._score = rule.decision(evidence)
 
     @cached_property
     def _explained(self) -> tuple[bool, float, tuple[str, ...]]:
@@ -246,6 +250,79 @@ def evaluate(rule: Rule, evidence: Evidence) -> Verdict:
 
 
 _NOT_FIRED = (False, 0.0, ())
+_NO = (False, 0.0)
+_NOTHING: frozenset[str] = frozenset()
+
+
+class _Decision:
+    """Whether a rule fires, and its score when it does: :func:`_judge` without the reasons,
+    over the rule's conditions read once into plain values (every article is judged by every
+    rule; most fail the first condition)."""
+
+    __slots__ = (
+        "countries_all", "countries_any", "country_codes", "key_all", "key_any", "key_none",
+        "keyword_texts", "keywords_all", "keywords_any", "languages", "pairs", "proximity",
+        "threshold", "topic_set", "topics_all", "topics_any", "w_country", "w_keyword",
+        "w_pair", "w_topic",
+    )  # fmt: skip
+
+    def __init__(self, rule: Rule) -> None:
+        self.languages = frozenset(rule.languages)
+        self.countries_all = rule.countries.all
+        self.countries_any = rule.countries.any
+        self.topics_all = rule.topics.all
+        self.topics_any = frozenset(rule.topics.any)
+        self.key_all, self.key_any, self.key_none = rule.keyword_keys
+        self.keywords_all = bool(rule.keywords.all)
+        self.keywords_any = bool(rule.keywords.any)
+        self.keyword_texts = rule.keyword_texts
+        self.pairs = rule.pairs
+        self.proximity = rule.proximity
+        self.topic_set = rule.topic_set
+        self.w_pair, self.w_topic = rule.weights.pair, rule.weights.topic
+        self.w_keyword, self.w_country = rule.weights.keyword, rule.weights.country
+        self.country_codes = tuple(rule.country_codes)
+        self.threshold = rule.threshold
+
+    def __call__(self, ev: Evidence) -> tuple[bool, float]:  # noqa: PLR0911 - one per condition
+        counts = ev.counts
+        if self.languages and ev.language not in self.languages:
+            return _NO
+        for code in self.countries_all:
+            if code not in counts:
+                return _NO
+        if self.countries_any and not any(c in counts for c in self.countries_any):
+            return _NO
+        topics = ev.topics
+        for topic in self.topics_all:
+            if topic not in topics:
+                return _NO
+        if self.topics_any and topics.isdisjoint(self.topics_any):
+            return _NO
+        kw = ev.keywords
+        if self.keywords_all and self.keyword_texts - kw.get(self.key_all, _NOTHING):
+            return _NO
+        if kw.get(self.key_none):
+            return _NO
+        kw_any = kw.get(self.key_any, _NOTHING)
+        if self.keywords_any and not kw_any:
+            return _NO
+        # The score in _judge's order, so that it rounds the same.
+        score = 0.0
+        for a, b in self.pairs:
+            n = cooccurrences(ev, a, b, self.proximity)
+            if n == 0:
+                return _NO
+            score += self.w_pair * min(n, 5)
+        relevant = len(topics & self.topic_set)
+        if relevant:
+            score += self.w_topic * relevant
+        score += self.w_keyword * len(kw_any)
+        if self.w_country:
+            mentions = sum(counts.get(code, 0) for code in self.country_codes)
+            score += self.w_country * min(mentions, 5)
+        score = round(score, 3)
+        return (True, score) if score >= self.threshold else _NO
 
 
 def _judge(  # noqa: PLR0911 - one early return per condition

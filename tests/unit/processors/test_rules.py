@@ -3,10 +3,24 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import example, find, given, settings
+from hypothesis import strategies as st
 
 from processors.classify import ArticleText, Engine
 from processors.errors import RuleFileError
-from processors.rules import RuleSet
+from processors.rules import (
+    CountryCondition,
+    Evidence,
+    KeywordCondition,
+    Mention,
+    Proximity,
+    Rule,
+    RuleSet,
+    TopicCondition,
+    Verdict,
+    Weights,
+    _judge,
+)
 
 
 def write(tmp_path: Path, text: str, name: str = "rules.yaml") -> Path:
@@ -100,3 +114,68 @@ def test_a_keyword_outside_the_one_byte_alphabet_is_still_found(tmp_path: Path) 
     # Another Cyrillic word of the same length is not the keyword.
     miss = engine.classify(ArticleText(id="y", title="Iraq: «Донецк» said"))
     assert miss.fired == ()
+
+
+# Rules that use every condition, for the decision's fast path against the full judgement.
+JUDGED = [
+    Rule(id="default", countries=CountryCondition(all=("IQ", "RU")), pairs=(("IQ", "RU"),),
+         topics=TopicCondition(any=("trade", "energy")), weights=Weights(country=0.2),
+         threshold=3.0),
+    Rule(id="kw", countries=CountryCondition(any=("IQ", "SY")), languages=("ar",),
+         keywords=KeywordCondition(all=("wheat",), any=("ship", "قمح|noun"), none=("football",)),
+         topics=TopicCondition(all=("trade",)), weights=Weights(keyword=1.5, topic=0.5),
+         threshold=3.0),
+    Rule(id="any-kw", countries=CountryCondition(any=("RU",)), languages=("ar",),
+         keywords=KeywordCondition(any=("ship",)), weights=Weights(keyword=0.0), threshold=0.0),
+    Rule(id="near", pairs=(("IQ", "RU"), ("IQ", "SY")), threshold=0.0,
+         proximity=Proximity(unit="words", distance=3)),
+]  # fmt: skip
+CODES = st.sampled_from(["IQ", "RU", "SY"])
+
+
+@st.composite
+def evidence(draw: st.DrawFn) -> Evidence:
+    counts = draw(st.dictionaries(CODES, st.integers(1, 7)))
+    places = {c: draw(st.sets(st.integers(0, 4), min_size=1)) for c in counts}
+    mentions = [
+        Mention(c, draw(st.sampled_from(["title", "content"])), draw(st.integers(0, 12)))
+        for c in counts
+        for _ in range(draw(st.integers(1, 3)))
+    ]
+    keys = st.sampled_from(["kw:all", "kw:any", "kw:none", "any-kw:any"])
+    keywords = draw(st.dictionaries(keys, st.sets(st.sampled_from(["wheat", "ship", "قمح"]))))
+    return Evidence(
+        draw(st.sampled_from(["ar", "en"])),
+        draw(st.sets(st.sampled_from(["trade", "energy", "health"]))),
+        keywords,
+        counts=counts,
+        places=places,
+        mentions=mentions,
+    )
+
+
+def kw_evidence(**keywords: set[str]) -> Evidence:
+    """Evidence meeting every condition of the "kw" rule but its keywords."""
+    return Evidence("ar", {"trade"}, keywords, counts={"IQ": 1}, places={"IQ": {0}})
+
+
+@settings(max_examples=500)
+@given(evidence())
+# Rarely drawn: all of "kw"'s conditions met but its threshold (one `any` keyword scores 2.0 of
+# 3.0), or but an excluded keyword.
+@example(kw_evidence(**{"kw:all": {"wheat"}, "kw:any": {"ship"}}))
+@example(kw_evidence(**{"kw:all": {"wheat"}, "kw:any": {"ship", "قمح"}, "kw:none": {"ship"}}))
+@example(kw_evidence(**{"kw:all": {"wheat"}, "kw:any": {"ship", "قمح"}}))
+def test_the_decision_is_the_full_judgement_without_reasons(ev: Evidence) -> None:
+    for rule in JUDGED:
+        fired, score, _ = _judge(rule, ev, explain=True)
+        assert rule.decision(ev) == ((True, score) if fired else (False, 0.0))
+        verdict = Verdict(rule, ev)
+        assert (verdict.fired, verdict.score) == (fired, score)
+
+
+def test_the_judged_rules_fire_and_fail() -> None:
+    """The property above sees both outcomes of every rule."""
+    for rule in JUDGED:
+        find(evidence(), lambda ev, r=rule: r.decision(ev)[0])
+        find(evidence(), lambda ev, r=rule: not r.decision(ev)[0])

@@ -192,9 +192,10 @@ def test_per_host_delay(tmp_path: Path, server: FeedServer) -> None:
         server.routes[path] = Reply(200, rss(ITEMS[:1]))
     server.routes["/warm"] = Reply(200, rss(ITEMS[:1]))
     feeds = [FeedSpec(url=server.url(p)) for p in ("/1", "/2", "/3")]
-    # "localhost" is another host than 127.0.0.1: one poll there warms the HTTP client and the
-    # parser up, so the timings below measure spacing, not first-use costs.
-    warm = FeedSpec(url=f"http://localhost:{server.port}/warm")
+    # One poll of the same host first warms the HTTP client, its connection to the host and the
+    # parser up, so the timings below measure spacing, not first-use costs (a new connection
+    # delays the first request's arrival alone, which on a busy machine ate the tolerance).
+    warm = FeedSpec(url=server.url("/warm"))
     poller = make_poller(
         tmp_path, [warm, *feeds], None, NEWSRADAR_PRODUCERS__PER_HOST_DELAY_SECONDS="0.3"
     )
@@ -209,7 +210,9 @@ def test_per_host_delay(tmp_path: Path, server: FeedServer) -> None:
     asyncio.run(go())
     times = sorted(t for path, _, t in server.requests if path != "/warm")
     assert len(times) == 3
-    assert all(b - a >= 0.28 for a, b in itertools.pairwise(times))
+    # 0.3 s apart as sent; the server notes arrivals from its own thread, which a busy shared
+    # machine can hold up by tens of milliseconds (without the delay they are ~1 ms apart).
+    assert all(b - a >= 0.25 for a, b in itertools.pairwise(times))
 
 
 def test_intervals_adapt_within_bounds() -> None:

@@ -255,23 +255,25 @@ _NOTHING: frozenset[str] = frozenset()
 
 
 class _Decision:
-    """Whether a rule fires, and its score when it does: :func:`_judge` without the reasons,
-    over the rule's conditions read once into plain values (every article is judged by every
-    rule; most fail the first condition)."""
+    """A rule's conditions read once into plain values (every article is judged by every rule,
+    and walking the pydantic model each time cost a third of the judgement); called, whether
+    the rule fires and its score when it does."""
 
     __slots__ = (
-        "countries_all", "countries_any", "country_codes", "key_all", "key_any", "key_none",
-        "keyword_texts", "keywords_all", "keywords_any", "languages", "pairs", "proximity",
-        "threshold", "topic_set", "topics_all", "topics_any", "w_country", "w_keyword",
-        "w_pair", "w_topic",
+        "countries_all", "countries_all_set", "countries_any", "country_codes", "key_all",
+        "key_any", "key_none", "keyword_texts", "keywords_all", "keywords_any", "languages",
+        "pairs", "proximity", "threshold", "topic_set", "topics_all", "topics_all_set",
+        "topics_any", "w_country", "w_keyword", "w_pair", "w_topic",
     )  # fmt: skip
 
     def __init__(self, rule: Rule) -> None:
-        self.languages = frozenset(rule.languages)
+        self.languages = rule.languages
         self.countries_all = rule.countries.all
+        self.countries_all_set = frozenset(rule.countries.all)
         self.countries_any = rule.countries.any
         self.topics_all = rule.topics.all
-        self.topics_any = frozenset(rule.topics.any)
+        self.topics_all_set = frozenset(rule.topics.all)
+        self.topics_any = rule.topics.any
         self.key_all, self.key_any, self.key_none = rule.keyword_keys
         self.keywords_all = bool(rule.keywords.all)
         self.keywords_any = bool(rule.keywords.any)
@@ -284,49 +286,17 @@ class _Decision:
         self.country_codes = tuple(rule.country_codes)
         self.threshold = rule.threshold
 
-    def __call__(self, ev: Evidence) -> tuple[bool, float]:  # noqa: PLR0911 - one per condition
-        counts = ev.counts
-        if self.languages and ev.language not in self.languages:
-            return _NO
-        for code in self.countries_all:
-            if code not in counts:
-                return _NO
-        if self.countries_any and not any(c in counts for c in self.countries_any):
-            return _NO
-        topics = ev.topics
-        for topic in self.topics_all:
-            if topic not in topics:
-                return _NO
-        if self.topics_any and topics.isdisjoint(self.topics_any):
-            return _NO
-        kw = ev.keywords
-        if self.keywords_all and self.keyword_texts - kw.get(self.key_all, _NOTHING):
-            return _NO
-        if kw.get(self.key_none):
-            return _NO
-        kw_any = kw.get(self.key_any, _NOTHING)
-        if self.keywords_any and not kw_any:
-            return _NO
-        # The score in _judge's order, so that it rounds the same.
-        score = 0.0
-        for a, b in self.pairs:
-            n = cooccurrences(ev, a, b, self.proximity)
-            if n == 0:
-                return _NO
-            score += self.w_pair * min(n, 5)
-        relevant = len(topics & self.topic_set)
-        if relevant:
-            score += self.w_topic * relevant
-        score += self.w_keyword * len(kw_any)
-        if self.w_country:
-            mentions = sum(counts.get(code, 0) for code in self.country_codes)
-            score += self.w_country * min(mentions, 5)
-        score = round(score, 3)
-        return (True, score) if score >= self.threshold else _NO
+    def __call__(self, ev: Evidence) -> tuple[bool, float]:
+        fired, score, _ = _check(self, ev, explain=False)
+        return (True, score) if fired else _NO
 
 
-def _judge(  # noqa: PLR0911 - one early return per condition
-    rule: Rule, ev: Evidence, *, explain: bool
+def _judge(rule: Rule, ev: Evidence, *, explain: bool) -> tuple[bool, float, tuple[str, ...]]:
+    return _check(rule.decision, ev, explain=explain)
+
+
+def _check(  # noqa: PLR0911 - one early return per condition
+    c: _Decision, ev: Evidence, *, explain: bool
 ) -> tuple[bool, float, tuple[str, ...]]:
     """The rule's conditions in order. Without ``explain`` it returns at the first failure
     (most articles fail the first condition, and nobody reads why); with it, every failure and
@@ -334,66 +304,65 @@ def _judge(  # noqa: PLR0911 - one early return per condition
     reasons: list[str] = []
     failed: list[str] = []
     counts = ev.counts
-    if rule.languages and ev.language not in rule.languages:
+    if c.languages and ev.language not in c.languages:
         if not explain:
             return _NOT_FIRED
-        failed.append(f"language {ev.language or '?'} not in {list(rule.languages)}")
-    missing = [c for c in rule.countries.all if c not in counts]
-    if missing:
+        failed.append(f"language {ev.language or '?'} not in {list(c.languages)}")
+    if not counts.keys() >= c.countries_all_set:
         if not explain:
             return _NOT_FIRED
+        missing = [code for code in c.countries_all if code not in counts]
         failed.append(f"countries missing: {missing}")
-    if rule.countries.any and not any(c in counts for c in rule.countries.any):
+    if c.countries_any and not any(code in counts for code in c.countries_any):
         if not explain:
             return _NOT_FIRED
-        failed.append(f"none of countries {list(rule.countries.any)}")
+        failed.append(f"none of countries {list(c.countries_any)}")
     topics = ev.topics
-    topic_missing = [t for t in rule.topics.all if t not in topics]
-    if topic_missing:
+    if not topics >= c.topics_all_set:
         if not explain:
             return _NOT_FIRED
+        topic_missing = [t for t in c.topics_all if t not in topics]
         failed.append(f"topics missing: {topic_missing}")
-    if rule.topics.any and topics.isdisjoint(rule.topics.any):
+    if c.topics_any and topics.isdisjoint(c.topics_any):
         if not explain:
             return _NOT_FIRED
-        failed.append(f"none of topics {list(rule.topics.any)}")
+        failed.append(f"none of topics {list(c.topics_any)}")
     kw = ev.keywords
-    key_all, key_any, key_none = rule.keyword_keys
-    if rule.keywords.all and rule.keyword_texts - kw.get(key_all, set()):
+    if c.keywords_all and c.keyword_texts - kw.get(c.key_all, _NOTHING):
         if not explain:
             return _NOT_FIRED
         failed.append("not all `keywords.all` present")
-    kw_none = kw.get(key_none)
+    kw_none = kw.get(c.key_none)
     if kw_none:
         if not explain:
             return _NOT_FIRED
         failed.append(f"excluded keywords present: {sorted(kw_none)}")
-    kw_any = kw.get(key_any, set())
-    if rule.keywords.any and not kw_any:
+    kw_any = kw.get(c.key_any, _NOTHING)
+    if c.keywords_any and not kw_any:
         if not explain:
             return _NOT_FIRED
         failed.append("none of `keywords.any` present")
     score = 0.0
-    for a, b in rule.pairs:
-        n = cooccurrences(ev, a, b, rule.proximity)
+    for a, b in c.pairs:
+        n = cooccurrences(ev, a, b, c.proximity)
         if n == 0:
             if not explain:
                 return _NOT_FIRED
-            failed.append(f"{a} and {b} never within one {rule.proximity.unit}")
+            failed.append(f"{a} and {b} never within one {c.proximity.unit}")
         else:
             if explain:
                 reasons.append(f"{a}-{b} together {n}x")
-            score += rule.weights.pair * min(n, 5)
-    relevant_topics = topics & rule.topic_set
+            score += c.w_pair * min(n, 5)
+    relevant_topics = topics & c.topic_set
     if relevant_topics:
         if explain:
             reasons.append(f"topics {sorted(relevant_topics)}")
-        score += rule.weights.topic * len(relevant_topics)
-    score += rule.weights.keyword * len(kw_any)
-    if rule.weights.country:
-        mentions = sum(counts.get(code, 0) for code in rule.country_codes)
-        score += rule.weights.country * min(mentions, 5)
+        score += c.w_topic * len(relevant_topics)
+    score += c.w_keyword * len(kw_any)
+    if c.w_country:
+        mentions = sum(counts.get(code, 0) for code in c.country_codes)
+        score += c.w_country * min(mentions, 5)
     score = round(score, 3)
-    if not failed and score < rule.threshold:
-        failed.append(f"score {score:g} below threshold {rule.threshold:g}")
+    if not failed and score < c.threshold:
+        failed.append(f"score {score:g} below threshold {c.threshold:g}")
     return not failed, score, tuple(failed if failed else reasons)

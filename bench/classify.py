@@ -29,8 +29,8 @@ import sys
 import time
 from pathlib import Path
 
-from processors.classify import ArticleText, Engine
-from processors.normalize import FIELD_SEPARATOR, fold
+from processors.classify import ArticleText, Engine, joined
+from processors.normalize import fold
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_BYTES = 20_000_000
@@ -64,11 +64,6 @@ def corpus() -> list[ArticleText]:
     return articles
 
 
-def doc_text(article: ArticleText) -> str:
-    """The article's text as the engine joins its fields for one scan."""
-    return f"\n{article.title}\n{FIELD_SEPARATOR}\n{article.content}\n"
-
-
 def mb(texts_bytes: int, seconds: float) -> float:
     return texts_bytes / 1e6 / seconds
 
@@ -88,7 +83,7 @@ def main() -> None:
 
     # Every figure in alternating rounds, best round of each: the machine is shared, and the
     # best round is the one least disturbed by neighbours.
-    prepared = [engine.matcher.prepare(doc_text(a)).text for a in articles]
+    prepared = [engine.matcher.prepare(joined(a)).text for a in articles]
     prepared_bytes = [text.encode("latin-1") for text in prepared]
     names = ("engine", "python", "explained", "bare", "pyahocorasick")
     best = dict.fromkeys(names, float("inf"))

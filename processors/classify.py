@@ -89,6 +89,11 @@ def _joined(texts: list[str]) -> str:
     return "\n" + _BETWEEN_FIELDS.join(texts) + "\n"
 
 
+def joined(article: ArticleText) -> str:
+    """The article's fields as the engine joins them for its one scan."""
+    return _joined(_fields(article)[1])
+
+
 def _bases(texts: list[str]) -> list[int]:
     """Where each field starts in :func:`_joined` text."""
     bases = []

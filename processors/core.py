@@ -15,7 +15,7 @@ import os
 from typing import Protocol
 
 from processors.match import Matcher
-from processors.normalize import SENTENCE_MARKS, byte_tables
+from processors.normalize import byte_alphabet, scan_bytes
 
 KINDS = {"country": 0, "topic": 1, "bloc": 2, "keyword": 3}
 
@@ -76,34 +76,23 @@ def build(matcher: Matcher) -> Core | None:
             kind = KINDS.get(m.kind)
             if kind is None:
                 continue
-            exact = _written(m.term.text) if m.term.case_exact else None
+            # A case-exact term as the core compares it with the article's bytes (empty, which
+            # never matches, with a character no text the core reads has).
+            exact = (scan_bytes(m.term.text) or b"") if m.term.case_exact else None
             ids.append(len(meanings))
             meanings.append((kind, m.what, m.term.text, exact))
         pattern_meanings.append(ids)
-    table, delete, unsupported = byte_tables()
-    marks = SENTENCE_MARKS.encode("cp1256")
-    chars = [(b, bytes([b]).decode("cp1256", "replace")) for b in range(256)]
-    encode = [(ord(c), b) for b, c in chars if c != "\ufffd"]
-    spaces = bytes(b for b, c in chars if c.isspace())
+    alphabet = byte_alphabet()
     core: Core = NativeCore(
         patterns,
         careful,
         pattern_meanings,
         meanings,
-        encode,
-        table,
-        delete,
-        marks,
-        spaces,
-        unsupported,
+        alphabet.encode,
+        alphabet.table,
+        alphabet.delete,
+        alphabet.marks,
+        alphabet.spaces,
+        alphabet.unsupported,
     )
     return core
-
-
-def _written(text: str) -> bytes:
-    """A case-exact term as the core compares it with the article's bytes (empty, which never
-    matches, when it has a character outside Windows-1256: no text the core reads has it)."""
-    try:
-        return text.encode("cp1256")
-    except UnicodeEncodeError:
-        return b""

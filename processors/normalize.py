@@ -23,6 +23,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 _REMOVE = (
     "\u0640"  # tatweel
@@ -240,11 +241,33 @@ def _byte_tables() -> tuple[bytes, bytes, re.Pattern[bytes]]:
     return _BYTE_TABLES
 
 
-def byte_tables() -> tuple[bytes, bytes, int]:
-    """The one-byte alphabet's fold table, deleted bytes and the byte unfoldable bytes map
-    to (what the engine's native core normalises with)."""
+class ByteAlphabet(NamedTuple):
+    """The one-byte alphabet as the engine's native core folds text with it."""
+
+    table: bytes
+    """Fold table: byte -> byte, :data:`_UNSUPPORTED` where folding takes more than one byte."""
+    delete: bytes
+    """Bytes folding removes (marks, tatweel)."""
+    unsupported: int
+    encode: list[tuple[int, int]]
+    """Code point -> byte, for every character of the code page."""
+    spaces: bytes
+    """Bytes whose character is whitespace."""
+    marks: bytes
+    """:data:`SENTENCE_MARKS` in bytes."""
+
+
+def byte_alphabet() -> ByteAlphabet:
     table, delete, _ = _BYTE_TABLES or _byte_tables()
-    return table, delete, _UNSUPPORTED
+    chars = [(b, bytes([b]).decode(_CODEPAGE, "replace")) for b in range(256)]
+    return ByteAlphabet(
+        table,
+        delete,
+        _UNSUPPORTED,
+        encode=[(ord(c), b) for b, c in chars if c != "\ufffd"],
+        spaces=bytes(b for b, c in chars if c.isspace()),
+        marks=SENTENCE_MARKS.encode(_CODEPAGE),
+    )
 
 
 def scan_bytes(text: str) -> bytes | None:

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property, lru_cache, partial
 from itertools import combinations
 from pathlib import Path
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from newsradar.schemas import Alert, Article, Match, alert_id
 from processors import core as native_core
@@ -171,12 +171,21 @@ class Classification:
     pairs: tuple[str, ...]
     pair_counts: dict[str, int]
     topics: tuple[str, ...]
-    verdicts: tuple[Verdict, ...]
+    fired: tuple[Verdict, ...]
+    """The verdicts of the rules that fired, in rule order."""
+    judged: Callable[[], tuple[Verdict, ...]] = field(repr=False)
+    """Every rule's verdict, fired or not: :attr:`verdicts` (most articles fire no rule, and
+    only ``newsradar rules test`` and tests ask why)."""
     country_counts: dict[str, int] = field(default_factory=dict)
     """Mentions per country."""
     source: Callable[[], tuple[_Doc, list[RawHit]]] | None = field(repr=False, default=None)
     """The article's text and its hits with every overlap resolved, worked out when
     :attr:`matches` are first asked for."""
+
+    @cached_property
+    def verdicts(self) -> tuple[Verdict, ...]:
+        """Every rule's verdict, in rule order."""
+        return self.judged()
 
     @cached_property
     def matches(self) -> tuple[Match, ...]:
@@ -202,10 +211,6 @@ class Classification:
     def _settled(self) -> tuple[_Doc, list[RawHit]] | None:
         """:attr:`source`, worked out once however many alerts ask."""
         return self.source() if self.source is not None else None
-
-    @property
-    def fired(self) -> tuple[Verdict, ...]:
-        return tuple(v for v in self.verdicts if v.fired)
 
     def to_json(self) -> dict[str, object]:
         """The ``newsradar classify`` output line."""
@@ -256,9 +261,10 @@ class Engine:
         self._words_needed = any(r.proximity.unit == "words" for r in rules.rules) or (
             self.pair_proximity.unit == "words"
         )
-        self._pairs_native = self.pair_proximity.unit == "sentence"
         use = native_core.wanted() if native is None else native
-        self.core = native_core.build(self.matcher) if use else None
+        self.core = (
+            native_core.build(self.matcher, rules.rules, self.pair_proximity) if use else None
+        )
         if native and self.core is None:
             raise ValueError(
                 "the native core is not built (scripts/bootstrap.sh builds it where cargo is "
@@ -273,16 +279,20 @@ class Engine:
         return cls(rules, terms=terms, native=native)
 
     def classify(self, article: ArticleText, *, explain: bool = False) -> Classification:
-        """What ``article`` is about and which rules fire. With ``explain`` (every match will be
-        asked for, as ``newsradar classify`` does) the Python steps run, which keep what
-        matches need; otherwise the native core, when there is one, decides, and matches are
-        worked out in Python if asked for."""
-        names, texts = _fields(article)
+        """What ``article`` is about and which rules fire. The native core, when there is one,
+        decides; with ``explain`` (every match will be asked for, as ``newsradar classify``
+        does) the Python steps run, which keep what matches need. Matches, and reasons for
+        verdicts, of an article the core decided are worked out in Python when asked for."""
+        language = _language(article)
         if self.core is not None and not explain:
-            words, pairs = self._words_needed, self._pairs_native
-            found = self.core.analyse(texts, _BETWEEN_FIELDS, words, pairs)
+            fields = (article.title, article.summary, article.content)
+            found = self.core.analyse(fields, _BETWEEN_FIELDS, language)
             if found is not None:
-                return self._found(article, names, texts, found)
+                return self._found(article.id, found, _Later(self, article, language))
+        return self._decided(article.id, self._steps(*_fields(article), language))
+
+    def _steps(self, names: list[FieldName], texts: list[str], language: str) -> _Steps:
+        """The Python steps: normalise, scan, resolve, gather the evidence."""
         doc = _Doc(names, texts, _joined(texts), self.matcher)
         raw_hits = self.matcher.scan(doc.norm.text)
         forms = {form for _, form in raw_hits}
@@ -306,81 +316,71 @@ class Engine:
                 blocs |= form.blocs
             for key, kw_text in form.keywords:
                 keywords.setdefault(key, set()).add(kw_text)
-        language = _language(article)
         evidence = (
             self._locate(doc, raw_hits, language, topics, keywords, locate=len(codes) > 1)
             if codes
             else Evidence(language, topics, keywords)
         )
-        return self._decided(
-            article.id, codes, blocs, evidence, source=partial(_settle, doc, raw_hits)
-        )
+        return _Steps(codes, blocs, evidence, doc, raw_hits)
 
-    def _found(
-        self,
-        article: ArticleText,
-        names: list[FieldName],
-        texts: list[str],
-        found: native_core.Found,
-    ) -> Classification:
-        """The native core's findings as the Python steps would have them."""
-        codes, counts, places, topics, blocs, keywords, located, pair_counts = found
-        language = _language(article)
-        if not codes:
-            evidence = Evidence(language, topics, keywords)
-        elif places is None:
-            evidence = Evidence(language, topics, keywords, counts=counts)
-        else:
-            mentions = []
-            if located is not None:
-                bases = _bases(texts)
-                mentions = [
-                    Mention(code, names[bisect.bisect_right(bases, offset) - 1], word)
-                    for code, offset, word in located
-                ]
-            evidence = Evidence(
-                language, topics, keywords, counts=counts, places=places, mentions=mentions
-            )
-        return self._decided(
-            article.id,
-            codes,
-            blocs,
-            evidence,
-            source=partial(self._rescan, names, texts),
-            pair_counts=pair_counts,
-        )
-
-    def _rescan(self, names: list[FieldName], texts: list[str]) -> tuple[_Doc, list[RawHit]]:
-        """The text scanned in Python, for matches (the native core reports none)."""
-        doc = _Doc(names, texts, _joined(texts), self.matcher)
-        return doc, self.matcher.resolve(self.matcher.scan(doc.norm.text), doc.norm)
-
-    def _decided(
-        self,
-        article_id: str,
-        codes: Collection[str],
-        blocs: Collection[str],
-        evidence: Evidence,
-        *,
-        source: Callable[[], tuple[_Doc, list[RawHit]]],
-        pair_counts: dict[str, int] | None = None,
-    ) -> Classification:
-        """The result; ``pair_counts`` (in order) when the native core counted them."""
-        if pair_counts is None:
-            counts = self._pair_counts(evidence) if len(codes) > 1 else {}
-            pair_counts = dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
-        verdicts = tuple(Verdict(rule, evidence) for rule in self.rules.rules)
+    def _decided(self, article_id: str, steps: _Steps) -> Classification:
+        """The result of the Python steps."""
+        codes, evidence = steps.codes, steps.evidence
+        counts = self._pair_counts(evidence) if len(codes) > 1 else {}
+        pair_counts = dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+        verdicts = tuple(Verdict.of(rule, evidence) for rule in self.rules.rules)
         return Classification(
             id=article_id,
             language=evidence.language,
             countries=tuple(sorted(codes)),
-            blocs=tuple(sorted(blocs)),
+            blocs=tuple(sorted(steps.blocs)),
             pairs=tuple(sorted(pair_counts)),
             pair_counts=pair_counts,
             topics=tuple(sorted(evidence.topics)),
-            verdicts=verdicts,
+            fired=tuple(v for v in verdicts if v.fired),
+            judged=lambda: verdicts,
             country_counts=evidence.counts,
-            source=source,
+            source=steps.settled,
+        )
+
+    def _found(self, article_id: str, found: native_core.Found, later: _Later) -> Classification:
+        """The result of the native core; ``later``, the Python steps for what it does not
+        report (matches; the evidence behind a verdict's reasons)."""
+        countries, blocs, topics, pairs, pair_counts, counts, passed = found
+        evidence = later.evidence
+        fired = tuple(self._fired(passed, evidence)) if passed else ()
+        return Classification(
+            id=article_id,
+            language=later.language,
+            countries=countries,
+            blocs=blocs,
+            pairs=pairs,
+            pair_counts=pair_counts,
+            topics=topics,
+            fired=fired,
+            judged=partial(self._judged, fired, evidence),
+            country_counts=counts,
+            source=later.settled,
+        )
+
+    def _fired(
+        self, passed: list[tuple[int, float]], evidence: Callable[[], Evidence]
+    ) -> Iterator[Verdict]:
+        """The verdicts of the rules whose conditions the native core found to hold (rule
+        index, score before rounding) and whose score reaches the threshold."""
+        for i, raw in passed:
+            rule = self.rules.rules[i]
+            fired, score = rule.decision.settle(raw)
+            if fired:
+                yield Verdict(rule, True, score, evidence)
+
+    def _judged(
+        self, fired: tuple[Verdict, ...], evidence: Callable[[], Evidence]
+    ) -> tuple[Verdict, ...]:
+        """Every rule's verdict, from those that fired."""
+        by_rule = {v.rule.id: v for v in fired}
+        return tuple(
+            by_rule.get(rule.id) or Verdict(rule, False, 0.0, evidence) for rule in self.rules.rules
         )
 
     def _locate(
@@ -475,6 +475,41 @@ class Engine:
                 )
             )
         return alerts
+
+
+class _Steps(NamedTuple):
+    """What the Python steps gather from an article."""
+
+    codes: set[str]
+    blocs: set[str]
+    evidence: Evidence
+    doc: _Doc
+    hits: list[RawHit]
+
+    def settled(self) -> tuple[_Doc, list[RawHit]]:
+        """The text and its hits with every overlap resolved."""
+        return _settle(self.doc, self.hits)
+
+
+class _Later:
+    """The Python steps over an article the native core decided, run when first needed."""
+
+    __slots__ = ("_steps", "article", "engine", "language")
+
+    def __init__(self, engine: Engine, article: ArticleText, language: str) -> None:
+        self.engine, self.article, self.language = engine, article, language
+        self._steps: _Steps | None = None
+
+    def steps(self) -> _Steps:
+        if self._steps is None:
+            self._steps = self.engine._steps(*_fields(self.article), self.language)
+        return self._steps
+
+    def evidence(self) -> Evidence:
+        return self.steps().evidence
+
+    def settled(self) -> tuple[_Doc, list[RawHit]]:
+        return self.steps().settled()
 
 
 def _settle(doc: _Doc, hits: list[RawHit]) -> tuple[_Doc, list[RawHit]]:

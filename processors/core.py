@@ -1,5 +1,6 @@
-"""The engine's native core, when it is built: one call per article normalises, scans and
-aggregates in Rust what :meth:`processors.classify.Engine.classify` otherwise does in Python.
+"""The engine's native core, when it is built: one call per article normalises, scans,
+aggregates and decides the rules in Rust, as :meth:`processors.classify.Engine.classify`
+otherwise does in Python.
 
 The core (``processors/native``: the aho-corasick crate and pyo3) is an optional extension,
 ``newsradar-native``; ``scripts/bootstrap.sh`` builds it where ``cargo`` is installed. Without
@@ -12,31 +13,31 @@ article whose text has a character outside it.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from typing import Protocol
 
 from processors.match import Matcher
 from processors.normalize import byte_alphabet, scan_bytes
+from processors.rules import Proximity, Rule
 
 KINDS = {"country": 0, "topic": 1, "bloc": 2, "keyword": 3}
 
 Found = tuple[
-    list[str],  # countries of every hit
+    tuple[str, ...],  # countries, in order
+    tuple[str, ...],  # blocs, in order
+    tuple[str, ...],  # topics, in order
+    tuple[str, ...],  # pairs "AA-BB", in order
+    dict[str, int],  # pair -> co-occurrences, most first
     dict[str, int],  # mentions per country
-    dict[str, set[int]] | None,  # country -> sentences, when two countries or more
-    set[str],  # topics
-    set[str],  # blocs
-    dict[str, set[str]],  # "RULE:GROUP" -> keyword texts
-    list[tuple[str, int, int]] | None,  # (country, original offset, word), when asked
-    dict[str, int] | None,  # "AA-BB" -> sentences holding both, most first, when asked
+    list[tuple[int, float]],  # (rule index, score before rounding) of rules whose conditions hold
 ]
 
 
 class Core(Protocol):
-    def analyse(self, fields: list[str], separator: str, words: bool, pairs: bool) -> Found | None:
-        """The article's non-empty fields, read as joined by ``separator`` with a newline
-        first and last; None when a character is outside Windows-1256 or cannot be folded
-        here. Mentions with words when ``words``; pair counts (sentence proximity) when
-        ``pairs``."""
+    def analyse(self, fields: Sequence[str], separator: str, language: str) -> Found | None:
+        """The article's fields, the non-empty ones read as joined by ``separator`` with a
+        newline first and last, and its language; None when a character is outside
+        Windows-1256 or cannot be folded here."""
 
     def scan(self, text: bytes) -> list[tuple[int, int]]:
         """The bare scan of normalised one-byte text: (trailing-space offset, pattern)."""
@@ -55,9 +56,10 @@ def available() -> bool:
     return True
 
 
-def build(matcher: Matcher) -> Core | None:
-    """A core over ``matcher``'s vocabulary, or None when it is not installed or the matcher
-    scans Unicode (a term has a letter outside the one-byte alphabet)."""
+def build(matcher: Matcher, rules: Sequence[Rule], pair_proximity: Proximity) -> Core | None:
+    """A core over ``matcher``'s vocabulary deciding ``rules`` (pairs within
+    ``pair_proximity``), or None when it is not installed or the matcher scans Unicode (a term
+    has a letter outside the one-byte alphabet)."""
     if not matcher.one_byte:
         return None
     try:
@@ -82,17 +84,8 @@ def build(matcher: Matcher) -> Core | None:
             ids.append(len(meanings))
             meanings.append((kind, m.what, m.term.text, exact))
         pattern_meanings.append(ids)
-    alphabet = byte_alphabet()
+    decisions = [rule.decision for rule in rules]  # the conditions as the Python steps read them
     core: Core = NativeCore(
-        patterns,
-        careful,
-        pattern_meanings,
-        meanings,
-        alphabet.encode,
-        alphabet.table,
-        alphabet.delete,
-        alphabet.marks,
-        alphabet.spaces,
-        alphabet.unsupported,
+        patterns, careful, pattern_meanings, meanings, byte_alphabet(), decisions, pair_proximity
     )
     return core

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -220,18 +220,29 @@ def cooccurrences(evidence: Evidence, a: str, b: str, proximity: Proximity) -> i
 
 
 class Verdict:
-    """Whether ``rule`` fires on ``evidence``, its score and, on demand, why (or why not)."""
+    """Whether ``rule`` fires, its score and, on demand, why (or why not)."""
 
-    def __init__(self, rule: Rule, evidence: Evidence) -> None:
+    def __init__(
+        self, rule: Rule, fired: bool, score: float, evidence: Evidence | Callable[[], Evidence]
+    ) -> None:
+        """``score``: the score when the rule fired. The score of a rule that did not fire,
+        and the reasons, are worked out from ``evidence`` (or what it returns, when the
+        native core decided and the evidence must be gathered first) only when asked for."""
         self.rule = rule
+        self.fired = fired
+        self._score = score
         self._evidence = evidence
-        # The decision alone stops at the first failed condition; the score of a rule that
-        # did not fire and the reasons are worked out only when asked for.
-        self.fired, self._score = rule.decision(evidence)
+
+    @classmethod
+    def of(cls, rule: Rule, evidence: Evidence) -> Verdict:
+        """The decision alone: it stops at the first failed condition."""
+        fired, score = rule.decision(evidence)
+        return cls(rule, fired, score, evidence)
 
     @cached_property
     def _explained(self) -> tuple[bool, float, tuple[str, ...]]:
-        return _judge(self.rule, self._evidence, explain=True)
+        ev = self._evidence
+        return _judge(self.rule, ev if isinstance(ev, Evidence) else ev(), explain=True)
 
     @property
     def score(self) -> float:
@@ -246,7 +257,7 @@ class Verdict:
 
 
 def evaluate(rule: Rule, evidence: Evidence) -> Verdict:
-    return Verdict(rule, evidence)
+    return Verdict.of(rule, evidence)
 
 
 _NOT_FIRED = (False, 0.0, ())
@@ -289,6 +300,16 @@ class _Decision:
     def __call__(self, ev: Evidence) -> tuple[bool, float]:
         fired, score, _ = _check(self, ev, explain=False)
         return (True, score) if fired else _NO
+
+    def settle(self, score: float) -> tuple[bool, float]:
+        """The decision when every condition holds, from the score before rounding (worked out
+        by the native core)."""
+        score = _rounded(score)
+        return (True, score) if score >= self.threshold else _NO
+
+
+def _rounded(score: float) -> float:
+    return round(score, 3)
 
 
 def _judge(rule: Rule, ev: Evidence, *, explain: bool) -> tuple[bool, float, tuple[str, ...]]:
@@ -362,7 +383,7 @@ def _check(  # noqa: PLR0911 - one early return per condition
     if c.w_country:
         mentions = sum(counts.get(code, 0) for code in c.country_codes)
         score += c.w_country * min(mentions, 5)
-    score = round(score, 3)
+    score = _rounded(score)
     if not failed and score < c.threshold:
         failed.append(f"score {score:g} below threshold {c.threshold:g}")
     return not failed, score, tuple(failed if failed else reasons)

@@ -12,7 +12,9 @@
 //! - `Matcher.resolve` (leftmost longest, when a careful form occurs) or
 //!   `Matcher.check_case` (meanings that match only as written);
 //! - `Engine._locate`: country mentions de-duplicated, counted and placed in sentences
-//!   (and words, when a rule counts words); `Engine._pair_counts` at sentence proximity.
+//!   (and words, when a rule counts words); `Engine._pair_counts`;
+//! - the rules' decisions (`processors.rules._check` without reasons), read from each rule's
+//!   `_Decision`; Python rounds the score and compares it with the threshold.
 //!
 //! A character outside Windows-1256, or one the table cannot fold, yields `None`, and the
 //! engine takes its Python steps.
@@ -21,12 +23,19 @@ use aho_corasick::{AhoCorasick, MatchKind};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedStr;
-use pyo3::types::{PyDict, PyList, PySet, PyString, PyTuple};
+use pyo3::types::{PyDict, PyList, PyString, PyTuple};
+use std::collections::{HashMap, HashSet};
 
 const COUNTRY: u8 = 0;
 const TOPIC: u8 = 1;
 const BLOC: u8 = 2;
 const KEYWORD: u8 = 3;
+
+/// Flags of a character's entry (`Core::entries`): the core reads it; folding deletes it; it
+/// is a newline or sentence mark.
+const READABLE: u32 = 1 << 16;
+const DELETED: u32 = 1 << 17;
+const END: u32 = 1 << 18;
 
 struct Meaning {
     kind: u8,
@@ -37,6 +46,32 @@ struct Meaning {
     /// `Some` when the meaning matches only as written: its text in Windows-1256 (empty
     /// when the text has a character outside it, so that it never matches).
     exact: Option<Vec<u8>>,
+}
+
+/// An article's fields joined: in Windows-1256 (`raw`) and folded, deleted bytes dropped
+/// (`text`).
+struct Text {
+    raw: Vec<u8>,
+    text: Vec<u8>,
+    /// For each deleted byte, the index in `text` of the next kept one.
+    shifts: Vec<u32>,
+    /// Where in `raw` a newline or sentence mark is (a sentence ends there if it is a
+    /// newline, or the mark is followed by a space or the end).
+    ends: Vec<u32>,
+    /// Where each field starts in `raw`.
+    starts: Vec<u32>,
+}
+
+impl Text {
+    /// Where the byte at `i` in `text` is in `raw`.
+    fn origin(&self, i: u32) -> u32 {
+        i + self.shifts.partition_point(|&s| s <= i) as u32
+    }
+
+    /// Index of the field holding `raw` offset `offset`.
+    fn field_of(&self, offset: u32) -> u32 {
+        (self.starts.partition_point(|&s| s <= offset) - 1) as u32
+    }
 }
 
 /// A raw hit: leading-space offset, trailing-space offset, pattern.
@@ -63,12 +98,271 @@ struct Found {
     keywords: Vec<(u32, u32)>,
 }
 
-/// One country's mentions: how many, in which sentences, at which (offset, word).
+/// One country's mentions: how many, in which sentences, at which (offset, field, word).
 struct Country {
     code: u32,
     mentions: usize,
     sentences: Vec<u32>,
-    words: Vec<(u32, u32)>,
+    words: Vec<(u32, u32, u32)>,
+}
+
+/// How near two countries must be: in one sentence, or at most this many words apart.
+#[derive(Clone, Copy)]
+enum Proximity {
+    Sentence,
+    Words(u32),
+}
+
+#[derive(FromPyObject)]
+struct ProximitySpec {
+    unit: String,
+    distance: u32,
+}
+
+impl From<&ProximitySpec> for Proximity {
+    fn from(spec: &ProximitySpec) -> Self {
+        if spec.unit == "words" {
+            Proximity::Words(spec.distance)
+        } else {
+            Proximity::Sentence
+        }
+    }
+}
+
+/// `processors.normalize.ByteAlphabet`: how text is encoded and folded, one byte a character.
+#[derive(FromPyObject)]
+struct Alphabet {
+    table: Vec<u8>,
+    delete: Vec<u8>,
+    unsupported: u8,
+    encode: Vec<(u32, u8)>,
+    spaces: Vec<u8>,
+    marks: Vec<u8>,
+}
+
+/// A rule's conditions as `processors.rules._Decision` reads them (its attributes).
+#[derive(FromPyObject)]
+struct RuleSpec {
+    languages: Vec<String>,
+    countries_all: Vec<String>,
+    countries_any: Vec<String>,
+    topics_all: Vec<String>,
+    topics_any: Vec<String>,
+    key_all: String,
+    key_any: String,
+    key_none: String,
+    keywords_all: bool,
+    keywords_any: bool,
+    keyword_texts: HashSet<String>,
+    pairs: Vec<(String, String)>,
+    proximity: ProximitySpec,
+    topic_set: HashSet<String>,
+    w_pair: f64,
+    w_topic: f64,
+    w_keyword: f64,
+    w_country: f64,
+    country_codes: Vec<String>,
+}
+
+/// A rule with every name as an index into `Core::names`.
+struct Rule {
+    languages: Vec<String>,
+    countries_all: Vec<u32>,
+    countries_any: Vec<u32>,
+    topics_all: Vec<u32>,
+    topics_any: Vec<u32>,
+    key_all: u32,
+    key_any: u32,
+    key_none: u32,
+    keywords_all: bool,
+    keywords_any: bool,
+    keyword_texts: Vec<u32>,
+    pairs: Vec<(u32, u32)>,
+    proximity: Proximity,
+    topic_set: Vec<u32>,
+    w_pair: f64,
+    w_topic: f64,
+    w_keyword: f64,
+    w_country: f64,
+    country_codes: Vec<u32>,
+}
+
+/// The names of meanings and rules, each once, as interned Python strings and in Rust.
+struct Names<'py> {
+    py: Python<'py>,
+    index: HashMap<String, u32>,
+    python: Vec<Py<PyString>>,
+    texts: Vec<String>,
+}
+
+impl<'py> Names<'py> {
+    fn id(&mut self, s: &str) -> u32 {
+        if let Some(&id) = self.index.get(s) {
+            return id;
+        }
+        self.python.push(PyString::intern(self.py, s).unbind());
+        self.texts.push(s.to_owned());
+        let id = (self.texts.len() - 1) as u32;
+        self.index.insert(s.to_owned(), id);
+        id
+    }
+
+    fn ids<'a>(&mut self, list: impl IntoIterator<Item = &'a String>) -> Vec<u32> {
+        list.into_iter().map(|s| self.id(s)).collect()
+    }
+
+    fn rule(&mut self, spec: &RuleSpec) -> Rule {
+        Rule {
+            languages: spec.languages.clone(),
+            countries_all: self.ids(&spec.countries_all),
+            countries_any: self.ids(&spec.countries_any),
+            topics_all: self.ids(&spec.topics_all),
+            topics_any: self.ids(&spec.topics_any),
+            key_all: self.id(&spec.key_all),
+            key_any: self.id(&spec.key_any),
+            key_none: self.id(&spec.key_none),
+            keywords_all: spec.keywords_all,
+            keywords_any: spec.keywords_any,
+            keyword_texts: self.ids(&spec.keyword_texts),
+            pairs: spec
+                .pairs
+                .iter()
+                .map(|(a, b)| (self.id(a), self.id(b)))
+                .collect(),
+            proximity: Proximity::from(&spec.proximity),
+            topic_set: self.ids(&spec.topic_set),
+            w_pair: spec.w_pair,
+            w_topic: spec.w_topic,
+            w_keyword: spec.w_keyword,
+            w_country: spec.w_country,
+            country_codes: self.ids(&spec.country_codes),
+        }
+    }
+}
+
+/// What one article holds, as the rules read it (`processors.rules.Evidence`).
+struct Evidence<'a> {
+    language: &'a str,
+    found: &'a Found,
+    /// Countries with their mentions; sentences and words only when `located`.
+    countries: &'a [Country],
+    located: bool,
+}
+
+impl Evidence<'_> {
+    fn country(&self, code: u32) -> Option<&Country> {
+        self.countries.iter().find(|c| c.code == code)
+    }
+
+    /// How many sentences (or word windows) hold both `a` and `b`
+    /// (`processors.rules.cooccurrences`).
+    fn cooccurrences(&self, a: u32, b: u32, proximity: Proximity) -> usize {
+        let (Some(x), Some(y)) = (self.country(a), self.country(b)) else {
+            return 0;
+        };
+        if !self.located {
+            return 0;
+        }
+        match proximity {
+            Proximity::Sentence => x
+                .sentences
+                .iter()
+                .filter(|s| y.sentences.binary_search(s).is_ok())
+                .count(),
+            Proximity::Words(distance) => x
+                .words
+                .iter()
+                .filter(|&&(_, field, word)| {
+                    y.words
+                        .iter()
+                        .any(|&(_, f, w)| f == field && w.abs_diff(word) <= distance)
+                })
+                .count(),
+        }
+    }
+
+    fn has_topic(&self, topic: u32) -> bool {
+        self.found.topics.contains(&topic)
+    }
+
+    fn keywords(&self, key: u32) -> impl Iterator<Item = u32> + '_ {
+        self.found
+            .keywords
+            .iter()
+            .filter(move |&&(k, _)| k == key)
+            .map(|&(_, text)| text)
+    }
+
+    /// `processors.rules._check` without reasons: the unrounded score when every condition
+    /// holds, None at the first that does not.
+    fn decide(&self, rule: &Rule) -> Option<f64> {
+        if !rule.languages.is_empty() && !rule.languages.iter().any(|l| l == self.language) {
+            return None;
+        }
+        if !rule
+            .countries_all
+            .iter()
+            .all(|&c| self.country(c).is_some())
+        {
+            return None;
+        }
+        if !rule.countries_any.is_empty()
+            && !rule
+                .countries_any
+                .iter()
+                .any(|&c| self.country(c).is_some())
+        {
+            return None;
+        }
+        if !rule.topics_all.iter().all(|&t| self.has_topic(t)) {
+            return None;
+        }
+        if !rule.topics_any.is_empty() && !rule.topics_any.iter().any(|&t| self.has_topic(t)) {
+            return None;
+        }
+        if rule.keywords_all
+            && !rule
+                .keyword_texts
+                .iter()
+                .all(|&text| self.keywords(rule.key_all).any(|t| t == text))
+        {
+            return None;
+        }
+        if self.keywords(rule.key_none).next().is_some() {
+            return None;
+        }
+        let any_keywords = self.keywords(rule.key_any).count();
+        if rule.keywords_any && any_keywords == 0 {
+            return None;
+        }
+        let mut score = 0.0;
+        for &(a, b) in &rule.pairs {
+            let n = self.cooccurrences(a, b, rule.proximity);
+            if n == 0 {
+                return None;
+            }
+            score += rule.w_pair * n.min(5) as f64;
+        }
+        let relevant = rule
+            .topic_set
+            .iter()
+            .filter(|&&t| self.has_topic(t))
+            .count();
+        if relevant > 0 {
+            score += rule.w_topic * relevant as f64;
+        }
+        score += rule.w_keyword * any_keywords as f64;
+        if rule.w_country != 0.0 {
+            let mentions: usize = rule
+                .country_codes
+                .iter()
+                .filter_map(|&c| self.country(c))
+                .map(|c| c.mentions)
+                .sum();
+            score += rule.w_country * mentions.min(5) as f64;
+        }
+        Some(score)
+    }
 }
 
 #[pyclass(frozen)]
@@ -78,16 +372,18 @@ struct Core {
     exact: Vec<bool>,
     pattern_meanings: Vec<Vec<u32>>,
     meanings: Vec<Meaning>,
+    rules: Vec<Rule>,
+    /// How near two countries must be to count as a pair (`Engine.pair_proximity`).
+    pair_proximity: Proximity,
+    /// Whether mentions are placed in words (a rule, or pairs, count words).
+    words: bool,
     names: Vec<Py<PyString>>,
-    /// The same names in Rust, for ordering pairs.
+    /// The same names in Rust, for ordering.
     name_texts: Vec<String>,
-    /// Code point -> Windows-1256 byte (0: none; NUL itself is unfoldable anyway).
-    encode: Vec<u8>,
-    table: [u8; 256],
-    delete: [bool; 256],
-    mark: [bool; 256],
+    /// Code point -> how the core reads it (see [`Core::entry`]); 0 for a character it
+    /// cannot read (outside Windows-1256, or folding to more than one byte; NUL is one).
+    chars: Vec<u32>,
     space: [bool; 256],
-    unsupported: u8,
 }
 
 fn flags(bytes: &[u8]) -> [bool; 256] {
@@ -103,8 +399,9 @@ impl Core {
     /// `patterns`: padded keys in the one-byte alphabet; `careful[i]`, `pattern_meanings[i]`
     /// (indices into `meanings`) per pattern; `meanings`: `(kind, what, text, exact)` with
     /// kind 0 country, 1 topic, 2 bloc, 3 keyword, `exact` the Windows-1256 text of a
-    /// case-exact meaning or None; the byte table, deleted bytes, sentence marks, spaces and
-    /// the byte the table maps unfoldable bytes to.
+    /// case-exact meaning or None; `alphabet`: `processors.normalize.ByteAlphabet`; `rules`:
+    /// each rule's `processors.rules._Decision`; `pair_proximity`: the engine's
+    /// `processors.rules.Proximity` for pairs.
     #[new]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -113,41 +410,34 @@ impl Core {
         careful: Vec<bool>,
         pattern_meanings: Vec<Vec<u32>>,
         meanings: Vec<(u8, String, String, Option<Vec<u8>>)>,
-        encode: Vec<(u32, u8)>,
-        table: Vec<u8>,
-        delete: Vec<u8>,
-        marks: Vec<u8>,
-        spaces: Vec<u8>,
-        unsupported: u8,
+        alphabet: Alphabet,
+        rules: Vec<RuleSpec>,
+        pair_proximity: ProximitySpec,
     ) -> PyResult<Self> {
         if careful.len() != patterns.len() || pattern_meanings.len() != patterns.len() {
             return Err(PyValueError::new_err(
                 "one careful flag and meaning list per pattern",
             ));
         }
-        let table: [u8; 256] = table
-            .try_into()
-            .map_err(|_| PyValueError::new_err("the byte table has 256 entries"))?;
+        if alphabet.table.len() != 256 {
+            return Err(PyValueError::new_err("the byte table has 256 entries"));
+        }
         let automaton = AhoCorasick::builder()
             .match_kind(MatchKind::Standard)
             .build(&patterns)
             .map_err(|e| PyValueError::new_err(e.to_string()))?;
-        let mut names: Vec<Py<PyString>> = Vec::new();
-        let mut name_texts: Vec<String> = Vec::new();
-        let mut index: std::collections::HashMap<String, u32> = std::collections::HashMap::new();
-        let mut name = |s: String| -> u32 {
-            *index.entry(s.clone()).or_insert_with(|| {
-                names.push(PyString::intern(py, &s).unbind());
-                name_texts.push(s.clone());
-                (names.len() - 1) as u32
-            })
+        let mut names = Names {
+            py,
+            index: HashMap::new(),
+            python: Vec::new(),
+            texts: Vec::new(),
         };
         let meanings: Vec<Meaning> = meanings
             .into_iter()
             .map(|(kind, what, text, exact)| Meaning {
                 kind,
-                what: name(what),
-                text: name(text),
+                what: names.id(&what),
+                text: names.id(&text),
                 exact,
             })
             .collect();
@@ -160,106 +450,99 @@ impl Core {
             .iter()
             .map(|list| list.iter().any(|&m| meanings[m as usize].exact.is_some()))
             .collect();
-        let size = encode
-            .iter()
-            .map(|&(c, _)| c as usize + 1)
-            .max()
-            .unwrap_or(0);
-        let mut encode_table = vec![0u8; size];
-        for (c, b) in encode {
-            encode_table[c as usize] = b;
-        }
+        let chars = Core::entries(&alphabet);
+        let rules: Vec<Rule> = rules.iter().map(|spec| names.rule(spec)).collect();
+        let pair_proximity = Proximity::from(&pair_proximity);
+        let words = matches!(pair_proximity, Proximity::Words(_))
+            || rules
+                .iter()
+                .any(|r| matches!(r.proximity, Proximity::Words(_)));
         Ok(Core {
-            encode: encode_table,
+            chars,
             automaton,
             careful,
             exact,
             pattern_meanings,
             meanings,
-            names,
-            name_texts,
-            table,
-            delete: flags(&delete),
-            mark: flags(&marks),
-            space: flags(&spaces),
-            unsupported,
+            rules,
+            pair_proximity,
+            words,
+            names: names.python,
+            name_texts: names.texts,
+            space: flags(&alphabet.spaces),
         })
     }
 
-    /// The article's non-empty fields -> `(codes, counts, places, topics, blocs, keywords,
-    /// mentions, pair_counts)`, or None when a character is outside Windows-1256 or cannot be
-    /// folded here. The fields are read as the engine joins them: a newline first and last,
-    /// `separator` between. `places` is None unless two countries or more occur; `mentions`
-    /// (code, original offset, word) None unless `words`; `pair_counts` (sentences holding
-    /// both, by count then pair) None unless `pairs` and two countries or more.
+    /// The article's fields, read as the engine joins the non-empty ones (a newline first and
+    /// last, `separator` between), and its language -> `(countries, blocs, topics, pairs,
+    /// pair_counts, counts, passed)`: names in order, pairs ("AA-BB") with how often they
+    /// co-occur (most first), mentions per country, and `(rule index, unrounded score)` of
+    /// each rule whose conditions all hold. None when a character is outside Windows-1256 or
+    /// cannot be folded here.
     fn analyse<'py>(
         &self,
         py: Python<'py>,
         fields: Vec<PyBackedStr>,
         separator: &str,
-        words: bool,
-        pairs: bool,
+        language: &str,
     ) -> PyResult<Option<Bound<'py, PyTuple>>> {
-        let Some(raw) = self.encoded(&fields, separator) else {
+        let Some(text) = self.read(&fields, separator) else {
             return Ok(None);
         };
-        let Some((text, origin)) = self.normalised(&raw) else {
-            return Ok(None);
-        };
-        let kept = self.kept(&text, &raw, &origin);
+        let kept = self.kept(&text);
         let found = self.found(&kept);
-        let locate = found.codes.len() > 1;
-        let mut countries = if found.codes.is_empty() {
+        let located = found.codes.len() > 1;
+        let countries = if found.codes.is_empty() {
             Vec::new()
         } else {
-            self.countries(&kept, &raw, &text, &origin, locate, words)
+            self.countries(&kept, &text, located)
+        };
+        let evidence = Evidence {
+            language,
+            found: &found,
+            countries: &countries,
+            located,
+        };
+        let passed: Vec<(usize, f64)> = self
+            .rules
+            .iter()
+            .enumerate()
+            .filter_map(|(i, rule)| evidence.decide(rule).map(|score| (i, score)))
+            .collect();
+        let pairs = if located {
+            self.pairs(&evidence)
+        } else {
+            Vec::new()
         };
 
-        let none = || py.None().into_bound(py);
         let name = |id: u32| self.names[id as usize].bind(py);
+        let sorted = |ids: &[u32]| {
+            let mut ids = ids.to_vec();
+            ids.sort_by(|&x, &y| self.name_texts[x as usize].cmp(&self.name_texts[y as usize]));
+            PyTuple::new(py, ids.into_iter().map(name))
+        };
         let counts = PyDict::new(py);
-        let places = PyDict::new(py);
-        let mentions = PyList::empty(py);
         for country in &countries {
             counts.set_item(name(country.code), country.mentions)?;
-            if locate {
-                places.set_item(name(country.code), PySet::new(py, &country.sentences)?)?;
-            }
         }
-        if locate && words {
-            for country in &countries {
-                for &(offset, word) in &country.words {
-                    mentions.append((name(country.code), offset, word))?;
-                }
-            }
+        let pair_counts = PyDict::new(py);
+        let mut pair_names: Vec<(&String, Bound<'py, PyString>)> = Vec::with_capacity(pairs.len());
+        for (n, pair) in &pairs {
+            let key = PyString::new(py, pair);
+            pair_counts.set_item(&key, n)?;
+            pair_names.push((pair, key));
         }
-        let keywords = PyDict::new(py);
-        for &(key, text) in &found.keywords {
-            match keywords.get_item(name(key))? {
-                Some(set) => set.cast::<PySet>()?.add(name(text))?,
-                None => keywords.set_item(name(key), PySet::new(py, [name(text)])?)?,
-            }
-        }
-        let set = |ids: &[u32]| PySet::new(py, ids.iter().map(|&id| name(id)));
+        pair_names.sort_by(|x, y| x.0.cmp(y.0));
         Ok(Some(PyTuple::new(
             py,
             [
-                PyList::new(py, found.codes.iter().map(|&id| name(id)))?.into_any(),
+                sorted(&found.codes)?.into_any(),
+                sorted(&found.blocs)?.into_any(),
+                sorted(&found.topics)?.into_any(),
+                PyTuple::new(py, pair_names.into_iter().map(|(_, key)| key))?.into_any(),
+                pair_counts.into_any(),
                 counts.into_any(),
-                if locate { places.into_any() } else { none() },
-                set(&found.topics)?.into_any(),
-                set(&found.blocs)?.into_any(),
-                keywords.into_any(),
-                if locate && words {
-                    mentions.into_any()
-                } else {
-                    none()
-                },
-                if locate && pairs {
-                    self.pair_counts(py, &mut countries)?.into_any()
-                } else {
-                    none()
-                },
+                PyList::new(py, passed)?.into_any(),
             ],
         )?))
     }
@@ -275,61 +558,87 @@ impl Core {
 }
 
 impl Core {
-    /// The fields joined and in Windows-1256, one byte per character (None: a character is
-    /// outside it).
-    fn encoded(&self, fields: &[PyBackedStr], separator: &str) -> Option<Vec<u8>> {
-        let size: usize = fields
-            .iter()
-            .map(|f| f.len() + separator.len())
-            .sum::<usize>()
-            + 2;
-        let mut raw = Vec::with_capacity(size);
-        raw.push(b'\n');
-        for (i, field) in fields.iter().enumerate() {
-            if i > 0 {
-                raw.extend_from_slice(separator.as_bytes());
-            }
-            for c in field.chars() {
-                let c = c as usize;
-                let b = if c < 0x80 {
-                    c as u8
+    /// Code point -> entry: the Windows-1256 byte (bits 0-7), the folded byte (8-15) and
+    /// flags; 0 for a character the core cannot read.
+    fn entries(alphabet: &Alphabet) -> Vec<u32> {
+        let (delete, marks) = (flags(&alphabet.delete), flags(&alphabet.marks));
+        let size = alphabet.encode.iter().map(|&(c, _)| c as usize + 1).max();
+        let mut chars = vec![0u32; size.unwrap_or(0).max(0x80)];
+        let ascii = (0u32..0x80).map(|c| (c, c as u8));
+        for (c, b) in ascii.chain(alphabet.encode.iter().copied()) {
+            let folded = alphabet.table[b as usize];
+            chars[c as usize] = if delete[b as usize] {
+                READABLE | DELETED | u32::from(b)
+            } else if folded == alphabet.unsupported || c == 0 {
+                0
+            } else {
+                let end = if b == b'\n' || marks[b as usize] {
+                    END
                 } else {
-                    *self.encode.get(c)?
+                    0
                 };
-                if b == 0 && c != 0 {
-                    return None;
-                }
-                raw.push(b);
-            }
+                READABLE | end | u32::from(folded) << 8 | u32::from(b)
+            };
         }
-        raw.push(b'\n');
-        Some(raw)
+        chars
     }
 
-    /// Folded bytes with the deleted ones dropped, and where each came from (None: a byte
-    /// the table cannot fold).
-    fn normalised(&self, raw: &[u8]) -> Option<(Vec<u8>, Vec<u32>)> {
-        let mut text = Vec::with_capacity(raw.len());
-        let mut origin = Vec::with_capacity(raw.len());
-        for (i, &b) in raw.iter().enumerate() {
-            if self.delete[b as usize] {
-                continue;
+    /// The non-empty fields joined, in Windows-1256 and folded (None: a character the core
+    /// cannot read).
+    fn read(&self, fields: &[PyBackedStr], separator: &str) -> Option<Text> {
+        let mut pieces: Vec<(&str, bool)> = Vec::with_capacity(fields.len() * 2 + 1);
+        pieces.push(("\n", false));
+        for field in fields.iter().filter(|f| !f.is_empty()) {
+            if pieces.len() > 1 {
+                pieces.push((separator, false));
             }
-            let folded = self.table[b as usize];
-            if folded == self.unsupported {
-                return None;
-            }
-            text.push(folded);
-            origin.push(i as u32);
+            pieces.push((field, true));
         }
-        Some((text, origin))
+        pieces.push(("\n", false));
+        // At most one byte a character: written by index, with no check for room.
+        let size = pieces.iter().map(|(p, _)| p.len()).sum();
+        let (mut raw, mut text) = (vec![0u8; size], vec![0u8; size]);
+        let (mut r, mut t) = (0usize, 0usize);
+        let (mut shifts, mut ends) = (Vec::new(), Vec::new());
+        let mut starts = Vec::with_capacity(fields.len());
+        for (piece, is_field) in pieces {
+            if is_field {
+                starts.push(r as u32);
+            }
+            for c in piece.chars() {
+                let entry = *self.chars.get(c as usize)?;
+                if entry & READABLE == 0 {
+                    return None;
+                }
+                if entry & END != 0 {
+                    ends.push(r as u32);
+                }
+                raw[r] = entry as u8;
+                r += 1;
+                if entry & DELETED != 0 {
+                    shifts.push(t as u32);
+                } else {
+                    text[t] = (entry >> 8) as u8;
+                    t += 1;
+                }
+            }
+        }
+        raw.truncate(r);
+        text.truncate(t);
+        Some(Text {
+            raw,
+            text,
+            shifts,
+            ends,
+            starts,
+        })
     }
 
     /// Every hit, overlaps resolved where a careful form occurs, case checked.
-    fn kept(&self, text: &[u8], raw: &[u8], origin: &[u32]) -> Vec<Kept> {
+    fn kept(&self, text: &Text) -> Vec<Kept> {
         let mut hits: Vec<Hit> = self
             .automaton
-            .find_overlapping_iter(text)
+            .find_overlapping_iter(&text.text)
             .map(|m| Hit {
                 start: m.start() as u32,
                 end: (m.end() - 1) as u32,
@@ -337,10 +646,10 @@ impl Core {
             })
             .collect();
         if hits.iter().any(|h| self.careful[h.pattern as usize]) {
-            self.resolve(&mut hits, raw, origin)
+            self.resolve(&mut hits, text)
         } else {
             hits.sort_by_key(|h| (h.end, h.start));
-            self.check_case(&hits, raw, origin)
+            self.check_case(&hits, text)
         }
     }
 
@@ -368,15 +677,7 @@ impl Core {
 
     /// Country mentions counted and, with `locate`, placed in sentences (and words): a hit
     /// inside or overlapping the previous one is the same mention (`Engine._locate`).
-    fn countries(
-        &self,
-        kept: &[Kept],
-        raw: &[u8],
-        text: &[u8],
-        origin: &[u32],
-        locate: bool,
-        words: bool,
-    ) -> Vec<Country> {
+    fn countries(&self, kept: &[Kept], text: &Text, locate: bool) -> Vec<Country> {
         let mut spans: Vec<&Kept> = Vec::new();
         for k in kept {
             if !self
@@ -394,19 +695,20 @@ impl Core {
             }
             spans.push(k);
         }
-        let sentence_before = if locate {
-            self.sentences(raw)
+        let sentence_ends = if locate {
+            self.sentence_ends(text)
         } else {
             Vec::new()
         };
-        let word_before = if locate && words {
-            word_numbers(text)
+        let words = locate && self.words;
+        let word_before = if words {
+            word_numbers(&text.text)
         } else {
             Vec::new()
         };
         let mut countries: Vec<Country> = Vec::new();
         for k in spans {
-            let offset = origin[k.hit.start as usize + 1];
+            let offset = text.origin(k.hit.start + 1);
             for &m in self.meanings_of(k) {
                 let meaning = &self.meanings[m as usize];
                 if meaning.kind != COUNTRY {
@@ -427,11 +729,11 @@ impl Core {
                 let country = &mut countries[i];
                 country.mentions += 1;
                 if locate {
-                    country.sentences.push(sentence_before[offset as usize]);
+                    let sentence = sentence_ends.partition_point(|&e| e <= offset);
+                    country.sentences.push(sentence as u32);
                     if words {
-                        country
-                            .words
-                            .push((offset, word_before[k.hit.start as usize]));
+                        let word = word_before[k.hit.start as usize];
+                        country.words.push((offset, text.field_of(offset), word));
                     }
                 }
             }
@@ -443,39 +745,23 @@ impl Core {
         countries
     }
 
-    /// Pairs of countries (codes in order, "AA-BB") with the number of sentences holding both,
-    /// most first (`Engine._pair_counts` at sentence proximity).
-    fn pair_counts<'py>(
-        &self,
-        py: Python<'py>,
-        countries: &mut [Country],
-    ) -> PyResult<Bound<'py, PyDict>> {
-        countries.sort_by(|x, y| {
-            self.name_texts[x.code as usize].cmp(&self.name_texts[y.code as usize])
-        });
+    /// Pairs of countries ("AA-BB", codes in order) with how often they co-occur within the
+    /// engine's pair proximity, most first (`Engine._pair_counts`).
+    fn pairs(&self, evidence: &Evidence) -> Vec<(usize, String)> {
+        let mut codes: Vec<u32> = evidence.countries.iter().map(|c| c.code).collect();
+        codes.sort_by(|&x, &y| self.name_texts[x as usize].cmp(&self.name_texts[y as usize]));
         let mut counts: Vec<(usize, String)> = Vec::new();
-        for (i, a) in countries.iter().enumerate() {
-            for b in &countries[i + 1..] {
-                let n = a
-                    .sentences
-                    .iter()
-                    .filter(|s| b.sentences.binary_search(s).is_ok())
-                    .count();
+        for (i, &a) in codes.iter().enumerate() {
+            for &b in &codes[i + 1..] {
+                let n = evidence.cooccurrences(a, b, self.pair_proximity);
                 if n > 0 {
-                    let (a, b) = (
-                        &self.name_texts[a.code as usize],
-                        &self.name_texts[b.code as usize],
-                    );
+                    let (a, b) = (&self.name_texts[a as usize], &self.name_texts[b as usize]);
                     counts.push((n, format!("{a}-{b}")));
                 }
             }
         }
         counts.sort_by(|x, y| y.0.cmp(&x.0).then_with(|| x.1.cmp(&y.1)));
-        let out = PyDict::new(py);
-        for (n, pair) in counts {
-            out.set_item(pair, n)?;
-        }
-        Ok(out)
+        counts
     }
 
     fn meanings_of<'a>(&'a self, k: &'a Kept) -> &'a [u32] {
@@ -486,20 +772,20 @@ impl Core {
     }
 
     /// The hit's meanings that match as written (`Matcher.resolve`'s case check).
-    fn case_checked(&self, hit: &Hit, raw: &[u8], origin: &[u32]) -> Vec<u32> {
-        let at = origin[hit.start as usize + 1] as usize;
+    fn case_checked(&self, hit: &Hit, text: &Text) -> Vec<u32> {
+        let at = text.origin(hit.start + 1) as usize;
         self.pattern_meanings[hit.pattern as usize]
             .iter()
             .copied()
             .filter(|&m| match &self.meanings[m as usize].exact {
                 None => true,
-                Some(text) => !text.is_empty() && raw[at..].starts_with(text),
+                Some(exact) => !exact.is_empty() && text.raw[at..].starts_with(exact),
             })
             .collect()
     }
 
     /// `Matcher.resolve`: leftmost longest, non-overlapping, case checked.
-    fn resolve(&self, hits: &mut [Hit], raw: &[u8], origin: &[u32]) -> Vec<Kept> {
+    fn resolve(&self, hits: &mut [Hit], text: &Text) -> Vec<Kept> {
         hits.sort_by_key(|h| (h.start, std::cmp::Reverse(h.end)));
         let mut kept = Vec::new();
         let mut last_end: i64 = -1;
@@ -508,7 +794,7 @@ impl Core {
                 continue;
             }
             let filtered = if self.exact[hit.pattern as usize] {
-                let list = self.case_checked(hit, raw, origin);
+                let list = self.case_checked(hit, text);
                 if list.is_empty() {
                     continue;
                 }
@@ -527,11 +813,11 @@ impl Core {
 
     /// `Matcher.check_case`: every hit, without the meanings that are not written as they
     /// must be.
-    fn check_case(&self, hits: &[Hit], raw: &[u8], origin: &[u32]) -> Vec<Kept> {
+    fn check_case(&self, hits: &[Hit], text: &Text) -> Vec<Kept> {
         let mut kept = Vec::with_capacity(hits.len());
         for hit in hits {
             if self.exact[hit.pattern as usize] {
-                let list = self.case_checked(hit, raw, origin);
+                let list = self.case_checked(hit, text);
                 if !list.is_empty() {
                     kept.push(Kept {
                         hit: *hit,
@@ -548,21 +834,20 @@ impl Core {
         kept
     }
 
-    /// For each original offset, how many sentence ends come before it: a newline, or a mark
-    /// followed by a space or the end (`processors.classify._SENTENCE_END`).
-    fn sentences(&self, raw: &[u8]) -> Vec<u32> {
-        let mut out = Vec::with_capacity(raw.len() + 1);
-        let mut n = 0u32;
-        for (i, &b) in raw.iter().enumerate() {
-            out.push(n);
-            if b == b'\n'
-                || (self.mark[b as usize] && raw.get(i + 1).is_none_or(|&c| self.space[c as usize]))
-            {
-                n += 1;
-            }
-        }
-        out.push(n);
-        out
+    /// Offsets just past each sentence end: a newline, or a mark followed by a space or the
+    /// end (`processors.classify._SENTENCE_END`).
+    fn sentence_ends(&self, text: &Text) -> Vec<u32> {
+        let raw = &text.raw;
+        text.ends
+            .iter()
+            .filter(|&&i| {
+                raw[i as usize] == b'\n'
+                    || raw
+                        .get(i as usize + 1)
+                        .is_none_or(|&c| self.space[c as usize])
+            })
+            .map(|&i| i + 1)
+            .collect()
     }
 }
 

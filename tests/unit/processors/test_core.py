@@ -47,7 +47,7 @@ def test_the_native_core_decides_as_the_python_steps(
 def test_the_core_is_what_decides(native: Engine) -> None:
     """The comparisons above compare two paths: the core does answer for ordinary text."""
     assert native.core is not None
-    assert native.core.analyse(["Iraq and Russia"], "\n\x1f\n", False, True) is not None
+    assert native.core.analyse(["Iraq and Russia"], "\n\x1f\n", "en") is not None
 
 
 def test_reference_and_demo_articles(native: Engine) -> None:
@@ -69,7 +69,7 @@ def test_names_that_match_only_as_written(native: Engine) -> None:
 
 def test_text_outside_windows_1256_takes_the_python_steps(native: Engine) -> None:
     assert native.core is not None
-    assert native.core.analyse(["Россия и Ирак: Iraq, Russia"], "\n\x1f\n", False, True) is None
+    assert native.core.analyse(["Россия и Ирак: Iraq, Russia"], "\n\x1f\n", "en") is None
     same_output(native, ENGINE, ArticleText(id="c", title="Россия и Ирак: Iraq and Russia talks"))
 
 

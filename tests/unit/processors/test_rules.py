@@ -170,7 +170,7 @@ def test_the_decision_is_the_full_judgement_without_reasons(ev: Evidence) -> Non
     for rule in JUDGED:
         fired, score, _ = _judge(rule, ev, explain=True)
         assert rule.decision(ev) == ((True, score) if fired else (False, 0.0))
-        verdict = Verdict(rule, ev)
+        verdict = Verdict.of(rule, ev)
         assert (verdict.fired, verdict.score) == (fired, score)
 
 

@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cached_property, lru_cache, partial
+from functools import cached_property, lru_cache
 from itertools import combinations
 from pathlib import Path
 from typing import Literal, NamedTuple
@@ -162,7 +162,7 @@ class _Doc:
         ]
 
 
-@dataclass  # not frozen: a frozen dataclass's __init__ cost 3 µs of the engine's ~80 per article
+@dataclass  # not frozen: a frozen dataclass's __init__ costs 3 µs a call
 class Classification:
     id: str
     language: str
@@ -173,19 +173,18 @@ class Classification:
     topics: tuple[str, ...]
     fired: tuple[Verdict, ...]
     """The verdicts of the rules that fired, in rule order."""
-    judged: Callable[[], tuple[Verdict, ...]] = field(repr=False)
-    """Every rule's verdict, fired or not: :attr:`verdicts` (most articles fire no rule, and
-    only ``newsradar rules test`` and tests ask why)."""
-    country_counts: dict[str, int] = field(default_factory=dict)
+    country_counts: dict[str, int]
     """Mentions per country."""
-    source: Callable[[], tuple[_Doc, list[RawHit]]] | None = field(repr=False, default=None)
-    """The article's text and its hits with every overlap resolved, worked out when
-    :attr:`matches` are first asked for."""
+    steps: _Later = field(repr=False)
+    """The Python steps over the article: what they gathered, or, when the native core
+    decided, a promise to run them for what it does not report (matches, and the evidence
+    behind verdicts of rules that did not fire). Most articles raise no alert and nobody
+    asks."""
 
     @cached_property
     def verdicts(self) -> tuple[Verdict, ...]:
-        """Every rule's verdict, in rule order."""
-        return self.judged()
+        """Every rule's verdict, fired or not, in rule order."""
+        return self.steps.verdicts(self.fired)
 
     @cached_property
     def matches(self) -> tuple[Match, ...]:
@@ -197,20 +196,20 @@ class Classification:
         """The matches whose meaning (``country:IQ``, ``topic:trade`` ...) passes ``wanted``,
         at most :data:`MAX_MATCHES`; only those are built."""
         out: list[Match] = []
-        if self._settled is not None:
-            doc, hits = self._settled
-            for end, form in hits:
-                meanings = [m for m in form.meanings if wanted(m.term.denotes)]
-                if meanings:
-                    out.extend(doc.match(end, form.length, meanings))
-                    if len(out) >= MAX_MATCHES:
-                        break
+        doc, hits = self._settled
+        for end, form in hits:
+            meanings = [m for m in form.meanings if wanted(m.term.denotes)]
+            if meanings:
+                out.extend(doc.match(end, form.length, meanings))
+                if len(out) >= MAX_MATCHES:
+                    break
         return tuple(out[:MAX_MATCHES])
 
     @cached_property
-    def _settled(self) -> tuple[_Doc, list[RawHit]] | None:
-        """:attr:`source`, worked out once however many alerts ask."""
-        return self.source() if self.source is not None else None
+    def _settled(self) -> tuple[_Doc, list[RawHit]]:
+        """The text and its hits with every overlap resolved, worked out once however many
+        alerts ask."""
+        return self.steps.steps().settled()
 
     def to_json(self) -> dict[str, object]:
         """The ``newsradar classify`` output line."""
@@ -289,7 +288,8 @@ class Engine:
             found = self.core.analyse(fields, _BETWEEN_FIELDS, language)
             if found is not None:
                 return self._found(article.id, found, _Later(self, article, language))
-        return self._decided(article.id, self._steps(*_fields(article), language))
+        later = _Later(self, article, language)
+        return self._decided(article.id, later, later.steps())
 
     def _steps(self, names: list[FieldName], texts: list[str], language: str) -> _Steps:
         """The Python steps: normalise, scan, resolve, gather the evidence."""
@@ -323,45 +323,33 @@ class Engine:
         )
         return _Steps(codes, blocs, evidence, doc, raw_hits)
 
-    def _decided(self, article_id: str, steps: _Steps) -> Classification:
+    def _decided(self, article_id: str, later: _Later, steps: _Steps) -> Classification:
         """The result of the Python steps."""
         codes, evidence = steps.codes, steps.evidence
         counts = self._pair_counts(evidence) if len(codes) > 1 else {}
         pair_counts = dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
-        verdicts = tuple(Verdict.of(rule, evidence) for rule in self.rules.rules)
+        verdicts = (Verdict.of(rule, evidence) for rule in self.rules.rules)
         return Classification(
-            id=article_id,
-            language=evidence.language,
-            countries=tuple(sorted(codes)),
-            blocs=tuple(sorted(steps.blocs)),
-            pairs=tuple(sorted(pair_counts)),
-            pair_counts=pair_counts,
-            topics=tuple(sorted(evidence.topics)),
-            fired=tuple(v for v in verdicts if v.fired),
-            judged=lambda: verdicts,
-            country_counts=evidence.counts,
-            source=steps.settled,
+            article_id,
+            evidence.language,
+            tuple(sorted(codes)),
+            tuple(sorted(steps.blocs)),
+            tuple(sorted(pair_counts)),
+            pair_counts,
+            tuple(sorted(evidence.topics)),
+            tuple(v for v in verdicts if v.fired),
+            evidence.counts,
+            later,
         )
 
     def _found(self, article_id: str, found: native_core.Found, later: _Later) -> Classification:
-        """The result of the native core; ``later``, the Python steps for what it does not
-        report (matches; the evidence behind a verdict's reasons)."""
+        """The result of the native core."""
         countries, blocs, topics, pairs, pair_counts, counts, passed = found
-        evidence = later.evidence
-        fired = tuple(self._fired(passed, evidence)) if passed else ()
+        fired = tuple(self._fired(passed, later.evidence)) if passed else ()
         return Classification(
-            id=article_id,
-            language=later.language,
-            countries=countries,
-            blocs=blocs,
-            pairs=pairs,
-            pair_counts=pair_counts,
-            topics=topics,
-            fired=fired,
-            judged=partial(self._judged, fired, evidence),
-            country_counts=counts,
-            source=later.settled,
-        )
+            article_id, later.language, countries, blocs, pairs, pair_counts, topics, fired,
+            counts, later,
+        )  # fmt: skip
 
     def _fired(
         self, passed: list[tuple[int, float]], evidence: Callable[[], Evidence]
@@ -373,15 +361,6 @@ class Engine:
             fired, score = rule.decision.settle(raw)
             if fired:
                 yield Verdict(rule, True, score, evidence)
-
-    def _judged(
-        self, fired: tuple[Verdict, ...], evidence: Callable[[], Evidence]
-    ) -> tuple[Verdict, ...]:
-        """Every rule's verdict, from those that fired."""
-        by_rule = {v.rule.id: v for v in fired}
-        return tuple(
-            by_rule.get(rule.id) or Verdict(rule, False, 0.0, evidence) for rule in self.rules.rules
-        )
 
     def _locate(
         self,
@@ -492,7 +471,8 @@ class _Steps(NamedTuple):
 
 
 class _Later:
-    """The Python steps over an article the native core decided, run when first needed."""
+    """The Python steps over an article: run already, or run when first needed (the native
+    core decided, and something it does not report is asked for)."""
 
     __slots__ = ("_steps", "article", "engine", "language")
 
@@ -508,8 +488,13 @@ class _Later:
     def evidence(self) -> Evidence:
         return self.steps().evidence
 
-    def settled(self) -> tuple[_Doc, list[RawHit]]:
-        return self.steps().settled()
+    def verdicts(self, fired: tuple[Verdict, ...]) -> tuple[Verdict, ...]:
+        """Every rule's verdict, from those that fired."""
+        by_rule = {v.rule.id: v for v in fired}
+        return tuple(
+            by_rule.get(rule.id) or Verdict(rule, False, 0.0, self.evidence)
+            for rule in self.engine.rules.rules
+        )
 
 
 def _settle(doc: _Doc, hits: list[RawHit]) -> tuple[_Doc, list[RawHit]]:

@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import json
 import sys
+from functools import cache
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, find, given, settings
 from hypothesis import strategies as st
 
 from processors.classify import ArticleText, Engine
 from tests.conftest import REPO, native_engine, reference_text
-from tests.unit.test_properties import CP1256, ENGINE, nested_texts, texts
+from tests.unit.test_properties import CP1256, ENGINE, PIECES, nested_texts, texts
 
 DEMO = REPO / "newsradar" / "demo" / "articles.jsonl"
 # Case-exact names among plain words and sentence ends, with no overlapping form nearby: the
@@ -71,6 +72,50 @@ def test_text_outside_windows_1256_takes_the_python_steps(native: Engine) -> Non
     assert native.core is not None
     assert native.core.analyse(["Россия и Ирак: Iraq, Russia"], "\n\x1f\n", "en") is None
     same_output(native, ENGINE, ArticleText(id="c", title="Россия и Ирак: Iraq and Russia talks"))
+
+
+# Rules using every condition, and texts that meet and miss them.
+EVERY_CONDITION = Path(__file__).parent / "data" / "rules-every-condition.yaml"
+RULE_WORDS = [*PIECES, "Syria", "Damascus", "سوريا", "wheat", "ship", "ships", "قمح", "القمح",
+              "football", "terrorism", "الإرهاب", "election", "Iraq", "Russia", "trade"]  # fmt: skip
+rule_texts = st.lists(
+    st.tuples(st.sampled_from(RULE_WORDS), st.sampled_from([" ", " ", ", ", ". ", "\n"])),
+    max_size=40,
+).map(lambda parts: "".join(word + sep for word, sep in parts))
+rule_articles = st.builds(
+    lambda title, content, lang: ArticleText(id="r", title=title, content=content, language=lang),
+    rule_texts,
+    rule_texts,
+    st.sampled_from(["ar", "en"]),
+)
+
+
+@cache
+def every_condition() -> tuple[Engine, Engine]:
+    """Engines deciding :data:`EVERY_CONDITION`: with the native core, and the Python steps."""
+    return native_engine(EVERY_CONDITION), Engine.default(EVERY_CONDITION, native=False)
+
+
+@settings(deadline=None, max_examples=400)
+@given(rule_articles)
+# Rarely drawn: every condition of "keywords" met, with and without its excluded keyword.
+@example(ArticleText(id="r", title="Iraq wheat ship قمح trade", content="", language="ar"))
+@example(ArticleText(id="r", title="Iraq wheat ship قمح trade", content="football", language="ar"))
+def test_every_condition_of_the_rule_language_decides_as_in_python(article: ArticleText) -> None:
+    native, python = every_condition()
+    same_output(native, python, article)
+
+
+def test_those_rules_fire_and_fail() -> None:
+    """The property above sees every rule fire, and fail."""
+    native, _ = every_condition()
+    for rule in native.rules.rules:
+
+        def fires(article: ArticleText, rule_id: str = rule.id) -> bool:
+            return rule_id in [v.rule.id for v in native.classify(article).fired]
+
+        find(rule_articles, fires, settings=settings(max_examples=2000, deadline=None))
+        find(rule_articles, lambda a, f=fires: not f(a), settings=settings(deadline=None))
 
 
 def test_word_proximity_and_pairs_within_words(tmp_path: Path) -> None:

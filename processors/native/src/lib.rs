@@ -380,9 +380,12 @@ struct Core {
     names: Vec<Py<PyString>>,
     /// The same names in Rust, for ordering.
     name_texts: Vec<String>,
-    /// Code point -> how the core reads it (see [`Core::entry`]); 0 for a character it
-    /// cannot read (outside Windows-1256, or folding to more than one byte; NUL is one).
-    chars: Vec<u32>,
+    /// Code point -> Windows-1256 byte; 0 for a character outside it (NUL, which is not
+    /// read either).
+    code_page: Vec<u8>,
+    /// Windows-1256 byte -> the byte (bits 0-7), the folded byte (8-15) and flags; 0 for a
+    /// byte the core does not read (it folds to more than one byte).
+    bytes: [u32; 256],
     space: [bool; 256],
 }
 
@@ -450,7 +453,7 @@ impl Core {
             .iter()
             .map(|list| list.iter().any(|&m| meanings[m as usize].exact.is_some()))
             .collect();
-        let chars = Core::entries(&alphabet);
+        let (code_page, bytes) = Core::tables(&alphabet);
         let rules: Vec<Rule> = rules.iter().map(|spec| names.rule(spec)).collect();
         let pair_proximity = Proximity::from(&pair_proximity);
         let words = matches!(pair_proximity, Proximity::Words(_))
@@ -458,7 +461,8 @@ impl Core {
                 .iter()
                 .any(|r| matches!(r.proximity, Proximity::Words(_)));
         Ok(Core {
-            chars,
+            code_page,
+            bytes,
             automaton,
             careful,
             exact,
@@ -558,29 +562,32 @@ impl Core {
 }
 
 impl Core {
-    /// Code point -> entry: the Windows-1256 byte (bits 0-7), the folded byte (8-15) and
-    /// flags; 0 for a character the core cannot read.
-    fn entries(alphabet: &Alphabet) -> Vec<u32> {
+    /// [`Core::code_page`] and [`Core::bytes`].
+    fn tables(alphabet: &Alphabet) -> (Vec<u8>, [u32; 256]) {
         let (delete, marks) = (flags(&alphabet.delete), flags(&alphabet.marks));
         let size = alphabet.encode.iter().map(|&(c, _)| c as usize + 1).max();
-        let mut chars = vec![0u32; size.unwrap_or(0).max(0x80)];
+        let mut code_page = vec![0u8; size.unwrap_or(0).max(0x80)];
         let ascii = (0u32..0x80).map(|c| (c, c as u8));
         for (c, b) in ascii.chain(alphabet.encode.iter().copied()) {
-            let folded = alphabet.table[b as usize];
-            chars[c as usize] = if delete[b as usize] {
-                READABLE | DELETED | u32::from(b)
-            } else if folded == alphabet.unsupported || c == 0 {
+            code_page[c as usize] = b;
+        }
+        let mut bytes = [0u32; 256];
+        for (b, entry) in bytes.iter_mut().enumerate().skip(1) {
+            let folded = alphabet.table[b];
+            *entry = if delete[b] {
+                READABLE | DELETED | b as u32
+            } else if folded == alphabet.unsupported {
                 0
             } else {
-                let end = if b == b'\n' || marks[b as usize] {
+                let end = if b == usize::from(b'\n') || marks[b] {
                     END
                 } else {
                     0
                 };
-                READABLE | end | u32::from(folded) << 8 | u32::from(b)
+                READABLE | end | u32::from(folded) << 8 | b as u32
             };
         }
-        chars
+        (code_page, bytes)
     }
 
     /// The non-empty fields joined, in Windows-1256 and folded (None: a character the core
@@ -606,7 +613,7 @@ impl Core {
                 starts.push(r as u32);
             }
             for c in piece.chars() {
-                let entry = *self.chars.get(c as usize)?;
+                let entry = self.bytes[usize::from(*self.code_page.get(c as usize)?)];
                 if entry & READABLE == 0 {
                     return None;
                 }

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property, lru_cache
@@ -344,23 +344,15 @@ class Engine:
 
     def _found(self, article_id: str, found: native_core.Found, later: _Later) -> Classification:
         """The result of the native core."""
-        countries, blocs, topics, pairs, pair_counts, counts, passed = found
-        fired = tuple(self._fired(passed, later.evidence)) if passed else ()
+        countries, blocs, topics, pairs, pair_counts, counts, decided = found
+        fired: tuple[Verdict, ...] = ()
+        if decided:
+            rules, evidence = self.rules.rules, later.evidence
+            fired = tuple([Verdict(rules[i], True, score, evidence) for i, score in decided])
         return Classification(
             article_id, later.language, countries, blocs, pairs, pair_counts, topics, fired,
             counts, later,
         )  # fmt: skip
-
-    def _fired(
-        self, passed: list[tuple[int, float]], evidence: Callable[[], Evidence]
-    ) -> Iterator[Verdict]:
-        """The verdicts of the rules whose conditions the native core found to hold (rule
-        index, score before rounding) and whose score reaches the threshold."""
-        for i, raw in passed:
-            rule = self.rules.rules[i]
-            fired, score = rule.decision.settle(raw)
-            if fired:
-                yield Verdict(rule, True, score, evidence)
 
     def _locate(
         self,

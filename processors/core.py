@@ -29,7 +29,7 @@ Found = tuple[
     tuple[str, ...],  # pairs "AA-BB", in order
     dict[str, int],  # pair -> co-occurrences, most first
     dict[str, int],  # mentions per country
-    list[tuple[int, float]],  # (rule index, score before rounding) of rules whose conditions hold
+    list[tuple[int, float]],  # (rule index, score) of each rule that fires
 ]
 
 

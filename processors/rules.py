@@ -301,16 +301,6 @@ class _Decision:
         fired, score, _ = _check(self, ev, explain=False)
         return (True, score) if fired else _NO
 
-    def settle(self, score: float) -> tuple[bool, float]:
-        """The decision when every condition holds, from the score before rounding (worked out
-        by the native core)."""
-        score = _rounded(score)
-        return (True, score) if score >= self.threshold else _NO
-
-
-def _rounded(score: float) -> float:
-    return round(score, 3)
-
 
 def _judge(rule: Rule, ev: Evidence, *, explain: bool) -> tuple[bool, float, tuple[str, ...]]:
     return _check(rule.decision, ev, explain=explain)
@@ -383,7 +373,7 @@ def _check(  # noqa: PLR0911 - one early return per condition
     if c.w_country:
         mentions = sum(counts.get(code, 0) for code in c.country_codes)
         score += c.w_country * min(mentions, 5)
-    score = _rounded(score)
+    score = round(score, 3)
     if not failed and score < c.threshold:
         failed.append(f"score {score:g} below threshold {c.threshold:g}")
     return not failed, score, tuple(failed if failed else reasons)

@@ -14,7 +14,7 @@
 //! - `Engine._locate`: country mentions de-duplicated, counted and placed in sentences
 //!   (and words, when a rule counts words); `Engine._pair_counts`;
 //! - the rules' decisions (`processors.rules._check` without reasons), read from each rule's
-//!   `_Decision`; Python rounds the score and compares it with the threshold.
+//!   `_Decision`.
 //!
 //! A character outside Windows-1256, or one the table cannot fold, yields `None`, and the
 //! engine takes its Python steps.
@@ -162,6 +162,7 @@ struct RuleSpec {
     w_keyword: f64,
     w_country: f64,
     country_codes: Vec<String>,
+    threshold: f64,
 }
 
 /// A rule with every name as an index into `Core::names`.
@@ -185,6 +186,7 @@ struct Rule {
     w_keyword: f64,
     w_country: f64,
     country_codes: Vec<u32>,
+    threshold: f64,
 }
 
 /// The names of meanings and rules, each once, as interned Python strings and in Rust.
@@ -236,6 +238,7 @@ impl<'py> Names<'py> {
             w_keyword: spec.w_keyword,
             w_country: spec.w_country,
             country_codes: self.ids(&spec.country_codes),
+            threshold: spec.threshold,
         }
     }
 }
@@ -293,8 +296,8 @@ impl Evidence<'_> {
             .map(|&(_, text)| text)
     }
 
-    /// `processors.rules._check` without reasons: the unrounded score when every condition
-    /// holds, None at the first that does not.
+    /// `processors.rules._check` without reasons: the score when the rule fires, None at the
+    /// first condition that does not hold or when the score is below the threshold.
     fn decide(&self, rule: &Rule) -> Option<f64> {
         if !rule.languages.is_empty() && !rule.languages.iter().any(|l| l == self.language) {
             return None;
@@ -361,7 +364,8 @@ impl Evidence<'_> {
                 .sum();
             score += rule.w_country * mentions.min(5) as f64;
         }
-        Some(score)
+        let score = rounded(score);
+        (score >= rule.threshold).then_some(score)
     }
 }
 
@@ -479,9 +483,9 @@ impl Core {
 
     /// The article's fields, read as the engine joins the non-empty ones (a newline first and
     /// last, `separator` between), and its language -> `(countries, blocs, topics, pairs,
-    /// pair_counts, counts, passed)`: names in order, pairs ("AA-BB") with how often they
-    /// co-occur (most first), mentions per country, and `(rule index, unrounded score)` of
-    /// each rule whose conditions all hold. None when a character is outside Windows-1256 or
+    /// pair_counts, counts, fired)`: names in order, pairs ("AA-BB") with how often they
+    /// co-occur (most first), mentions per country, and `(rule index, score)` of each rule
+    /// that fires. None when a character is outside Windows-1256 or
     /// cannot be folded here.
     fn analyse<'py>(
         &self,
@@ -507,7 +511,7 @@ impl Core {
             countries: &countries,
             located,
         };
-        let passed: Vec<(usize, f64)> = self
+        let fired: Vec<(usize, f64)> = self
             .rules
             .iter()
             .enumerate()
@@ -546,7 +550,7 @@ impl Core {
                 PyTuple::new(py, pair_names.into_iter().map(|(_, key)| key))?.into_any(),
                 pair_counts.into_any(),
                 counts.into_any(),
-                PyList::new(py, passed)?.into_any(),
+                PyList::new(py, fired)?.into_any(),
             ],
         )?))
     }
@@ -856,6 +860,13 @@ impl Core {
             .map(|&i| i + 1)
             .collect()
     }
+}
+
+/// `score` rounded to 3 decimals as Python's `round(score, 3)` has it: the nearest decimal,
+/// ties to even, read back as the nearest float (Rust's formatting and parsing of floats are
+/// exact).
+fn rounded(score: f64) -> f64 {
+    format!("{score:.3}").parse().unwrap_or(score)
 }
 
 /// For each offset of the normalised text, how many words start at or before it.

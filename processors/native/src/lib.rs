@@ -21,8 +21,8 @@
 
 use aho_corasick::{AhoCorasick, MatchKind};
 use pyo3::exceptions::PyValueError;
+use pyo3::ffi;
 use pyo3::prelude::*;
-use pyo3::pybacked::PyBackedStr;
 use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 use std::collections::{HashMap, HashSet};
 
@@ -490,11 +490,12 @@ impl Core {
     fn analyse<'py>(
         &self,
         py: Python<'py>,
-        fields: Vec<PyBackedStr>,
+        fields: Vec<Bound<'py, PyString>>,
         separator: &str,
         language: &str,
     ) -> PyResult<Option<Bound<'py, PyTuple>>> {
-        let Some(text) = self.read(&fields, separator) else {
+        let (points, starts) = Core::joined(&fields, separator)?;
+        let Some(text) = self.read(&points, starts) else {
             return Ok(None);
         };
         let kept = self.kept(&text);
@@ -594,47 +595,69 @@ impl Core {
         (code_page, bytes)
     }
 
-    /// The non-empty fields joined, in Windows-1256 and folded (None: a character the core
-    /// cannot read).
-    fn read(&self, fields: &[PyBackedStr], separator: &str) -> Option<Text> {
-        let mut pieces: Vec<(&str, bool)> = Vec::with_capacity(fields.len() * 2 + 1);
-        pieces.push(("\n", false));
-        for field in fields.iter().filter(|f| !f.is_empty()) {
-            if pieces.len() > 1 {
-                pieces.push((separator, false));
-            }
-            pieces.push((field, true));
+    /// The non-empty fields joined as code points, with a newline first and last and
+    /// `separator` between, and where each field starts.
+    fn joined(fields: &[Bound<'_, PyString>], separator: &str) -> PyResult<(Vec<u32>, Vec<u32>)> {
+        let mut size = 2;
+        for field in fields {
+            size += field.len()? + separator.len();
         }
-        pieces.push(("\n", false));
-        // At most one byte a character: written by index, with no check for room.
-        let size = pieces.iter().map(|(p, _)| p.len()).sum();
-        let (mut raw, mut text) = (vec![0u8; size], vec![0u8; size]);
-        let (mut r, mut t) = (0usize, 0usize);
-        let (mut shifts, mut ends) = (Vec::new(), Vec::new());
+        let mut points = Vec::with_capacity(size);
         let mut starts = Vec::with_capacity(fields.len());
-        for (piece, is_field) in pieces {
-            if is_field {
-                starts.push(r as u32);
+        points.push(u32::from(b'\n'));
+        for field in fields {
+            let len = field.len()?;
+            if len == 0 {
+                continue;
             }
-            for c in piece.chars() {
-                let entry = self.bytes[usize::from(*self.code_page.get(c as usize)?)];
-                if entry & READABLE == 0 {
-                    return None;
-                }
-                if entry & END != 0 {
-                    ends.push(r as u32);
-                }
-                raw[r] = entry as u8;
-                r += 1;
-                if entry & DELETED != 0 {
-                    shifts.push(t as u32);
-                } else {
-                    text[t] = (entry >> 8) as u8;
-                    t += 1;
-                }
+            if !starts.is_empty() {
+                points.extend(separator.chars().map(u32::from));
+            }
+            starts.push(points.len() as u32);
+            let at = points.len();
+            points.resize(at + len, 0);
+            // CPython holds a str's characters fixed-width and copies them out as they are:
+            // nothing to decode here, and no UTF-8 form of the article made.
+            // SAFETY: `field` is a str of `len` characters and `points[at..]` has room for
+            // exactly that many; with `copy_null` 0 nothing more is written.
+            let copied = unsafe {
+                ffi::PyUnicode_AsUCS4(
+                    field.as_ptr(),
+                    points[at..].as_mut_ptr(),
+                    len as ffi::Py_ssize_t,
+                    0,
+                )
+            };
+            if copied.is_null() {
+                return Err(PyErr::fetch(field.py()));
             }
         }
-        raw.truncate(r);
+        points.push(u32::from(b'\n'));
+        Ok((points, starts))
+    }
+
+    /// The joined text in Windows-1256 and folded (None: a character the core cannot read).
+    fn read(&self, points: &[u32], starts: Vec<u32>) -> Option<Text> {
+        // One byte a character: written by index, with no check for room.
+        let (mut raw, mut text) = (vec![0u8; points.len()], vec![0u8; points.len()]);
+        let mut t = 0usize;
+        let (mut shifts, mut ends) = (Vec::new(), Vec::new());
+        for (r, &c) in points.iter().enumerate() {
+            let entry = self.bytes[usize::from(*self.code_page.get(c as usize)?)];
+            if entry & READABLE == 0 {
+                return None;
+            }
+            if entry & END != 0 {
+                ends.push(r as u32);
+            }
+            raw[r] = entry as u8;
+            if entry & DELETED != 0 {
+                shifts.push(t as u32);
+            } else {
+                text[t] = (entry >> 8) as u8;
+                t += 1;
+            }
+        }
         text.truncate(t);
         Some(Text {
             raw,

@@ -175,7 +175,7 @@ class Classification:
     """The verdicts of the rules that fired, in rule order."""
     country_counts: dict[str, int]
     """Mentions per country."""
-    steps: _Later = field(repr=False)
+    steps: _Steps = field(repr=False)
     """The Python steps over the article: what they gathered, or, when the native core
     decided, a promise to run them for what it does not report (matches, and the evidence
     behind verdicts of rules that did not fire). Most articles raise no alert and nobody
@@ -209,7 +209,7 @@ class Classification:
     def _settled(self) -> tuple[_Doc, list[RawHit]]:
         """The text and its hits with every overlap resolved, worked out once however many
         alerts ask."""
-        return self.steps.steps().settled()
+        return self.steps.gathered().settled()
 
     def to_json(self) -> dict[str, object]:
         """The ``newsradar classify`` output line."""
@@ -287,11 +287,11 @@ class Engine:
             fields = (article.title, article.summary, article.content)
             found = self.core.analyse(fields, _BETWEEN_FIELDS, language)
             if found is not None:
-                return self._found(article.id, found, _Later(self, article, language))
-        later = _Later(self, article, language)
-        return self._decided(article.id, later, later.steps())
+                return self._found(article.id, found, _Steps(self, article, language))
+        steps = _Steps(self, article, language)
+        return self._decided(article.id, steps, steps.gathered())
 
-    def _steps(self, names: list[FieldName], texts: list[str], language: str) -> _Steps:
+    def _gather(self, names: list[FieldName], texts: list[str], language: str) -> _Gathered:
         """The Python steps: normalise, scan, resolve, gather the evidence."""
         doc = _Doc(names, texts, _joined(texts), self.matcher)
         raw_hits = self.matcher.scan(doc.norm.text)
@@ -321,11 +321,11 @@ class Engine:
             if codes
             else Evidence(language, topics, keywords)
         )
-        return _Steps(codes, blocs, evidence, doc, raw_hits)
+        return _Gathered(codes, blocs, evidence, doc, raw_hits)
 
-    def _decided(self, article_id: str, later: _Later, steps: _Steps) -> Classification:
+    def _decided(self, article_id: str, steps: _Steps, gathered: _Gathered) -> Classification:
         """The result of the Python steps."""
-        codes, evidence = steps.codes, steps.evidence
+        codes, evidence = gathered.codes, gathered.evidence
         counts = self._pair_counts(evidence) if len(codes) > 1 else {}
         pair_counts = dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
         verdicts = (Verdict.of(rule, evidence) for rule in self.rules.rules)
@@ -333,25 +333,25 @@ class Engine:
             article_id,
             evidence.language,
             tuple(sorted(codes)),
-            tuple(sorted(steps.blocs)),
+            tuple(sorted(gathered.blocs)),
             tuple(sorted(pair_counts)),
             pair_counts,
             tuple(sorted(evidence.topics)),
             tuple(v for v in verdicts if v.fired),
             evidence.counts,
-            later,
+            steps,
         )
 
-    def _found(self, article_id: str, found: native_core.Found, later: _Later) -> Classification:
+    def _found(self, article_id: str, found: native_core.Found, steps: _Steps) -> Classification:
         """The result of the native core."""
         countries, blocs, topics, pairs, pair_counts, counts, decided = found
         fired: tuple[Verdict, ...] = ()
         if decided:
-            rules, evidence = self.rules.rules, later.evidence
+            rules, evidence = self.rules.rules, steps.evidence
             fired = tuple([Verdict(rules[i], True, score, evidence) for i, score in decided])
         return Classification(
-            article_id, later.language, countries, blocs, pairs, pair_counts, topics, fired,
-            counts, later,
+            article_id, steps.language, countries, blocs, pairs, pair_counts, topics, fired,
+            counts, steps,
         )  # fmt: skip
 
     def _locate(
@@ -448,7 +448,7 @@ class Engine:
         return alerts
 
 
-class _Steps(NamedTuple):
+class _Gathered(NamedTuple):
     """What the Python steps gather from an article."""
 
     codes: set[str]
@@ -462,23 +462,23 @@ class _Steps(NamedTuple):
         return _settle(self.doc, self.hits)
 
 
-class _Later:
+class _Steps:
     """The Python steps over an article: run already, or run when first needed (the native
     core decided, and something it does not report is asked for)."""
 
-    __slots__ = ("_steps", "article", "engine", "language")
+    __slots__ = ("_gathered", "article", "engine", "language")
 
     def __init__(self, engine: Engine, article: ArticleText, language: str) -> None:
         self.engine, self.article, self.language = engine, article, language
-        self._steps: _Steps | None = None
+        self._gathered: _Gathered | None = None
 
-    def steps(self) -> _Steps:
-        if self._steps is None:
-            self._steps = self.engine._steps(*_fields(self.article), self.language)
-        return self._steps
+    def gathered(self) -> _Gathered:
+        if self._gathered is None:
+            self._gathered = self.engine._gather(*_fields(self.article), self.language)
+        return self._gathered
 
     def evidence(self) -> Evidence:
-        return self.steps().evidence
+        return self.gathered().evidence
 
     def verdicts(self, fired: tuple[Verdict, ...]) -> tuple[Verdict, ...]:
         """Every rule's verdict, from those that fired."""

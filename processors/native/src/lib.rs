@@ -1,4 +1,5 @@
-//! newsradar's detection core: one article normalised, scanned and aggregated in one call.
+//! newsradar's detection core: one article normalised, scanned, aggregated and decided in one
+//! call.
 //!
 //! The Python engine (`processors/classify.py`, through `processors/core.py`) builds a
 //! [`Core`] from its matcher's vocabulary and tables and calls [`Core::analyse`] per article;
@@ -14,7 +15,10 @@
 //! - `Engine._locate`: country mentions de-duplicated, counted and placed in sentences
 //!   (and words, when a rule counts words); `Engine._pair_counts`;
 //! - the rules' decisions (`processors.rules._check` without reasons), read from each rule's
-//!   `_Decision`.
+//!   `_Decision`, with the score rounded as Python's `round(score, 3)`.
+//!
+//! Python keeps the rules' reasons, the matches and their snippets: it works them out with
+//! its own steps when they are asked for.
 //!
 //! A character outside Windows-1256, or one the table cannot fold, yields `None`, and the
 //! engine takes its Python steps.

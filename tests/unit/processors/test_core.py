@@ -98,9 +98,12 @@ def every_condition() -> tuple[Engine, Engine]:
 
 @settings(deadline=None, max_examples=400)
 @given(rule_articles)
-# Rarely drawn: every condition of "keywords" met, with and without its excluded keyword.
+# Rarely drawn: every condition of "keywords" met, with and without its excluded keyword, and
+# in the other language; "any-keyword" met but for the language.
 @example(ArticleText(id="r", title="Iraq wheat ship قمح trade", content="", language="ar"))
 @example(ArticleText(id="r", title="Iraq wheat ship قمح trade", content="football", language="ar"))
+@example(ArticleText(id="r", title="Iraq wheat ship قمح trade", content="", language="en"))
+@example(ArticleText(id="r", title="Russia ship", content="", language="ar"))
 def test_every_condition_of_the_rule_language_decides_as_in_python(article: ArticleText) -> None:
     native, python = every_condition()
     same_output(native, python, article)

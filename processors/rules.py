@@ -268,7 +268,8 @@ _NOTHING: frozenset[str] = frozenset()
 class _Decision:
     """A rule's conditions read once into plain values (every article is judged by every rule,
     and walking the pydantic model each time cost a third of the judgement); called, whether
-    the rule fires and its score when it does."""
+    the rule fires and its score when it does. The native core (``processors/native``) reads
+    these attributes by name and decides as :func:`_check` does."""
 
     __slots__ = (
         "countries_all", "countries_all_set", "countries_any", "country_codes", "key_all",

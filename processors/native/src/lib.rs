@@ -485,12 +485,12 @@ impl Core {
         })
     }
 
-    /// The article's fields, read as the engine joins the non-empty ones (a newline first and
-    /// last, `separator` between), and its language -> `(countries, blocs, topics, pairs,
-    /// pair_counts, counts, fired)`: names in order, pairs ("AA-BB") with how often they
-    /// co-occur (most first), mentions per country, and `(rule index, score)` of each rule
-    /// that fires. None when a character is outside Windows-1256 or
-    /// cannot be folded here.
+    /// The article's fields (str), read as the engine joins the non-empty ones (a newline
+    /// first and last, `separator` between), and its language -> `(countries, blocs, topics,
+    /// pairs, pair_counts, counts, fired)`: names in order, pairs ("AA-BB") with how often
+    /// they co-occur (most first), mentions per country, and `(rule index, score)` of each
+    /// rule that fires. None when a character is outside Windows-1256 or cannot be folded
+    /// here.
     fn analyse<'py>(
         &self,
         py: Python<'py>,

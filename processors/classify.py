@@ -282,13 +282,12 @@ class Engine:
         decides; with ``explain`` (every match will be asked for, as ``newsradar classify``
         does) the Python steps run, which keep what matches need. Matches, and reasons for
         verdicts, of an article the core decided are worked out in Python when asked for."""
-        language = _language(article)
+        steps = _Steps(self, article, _language(article))
         if self.core is not None and not explain:
             fields = (article.title, article.summary, article.content)
-            found = self.core.analyse(fields, _BETWEEN_FIELDS, language)
+            found = self.core.analyse(fields, _BETWEEN_FIELDS, steps.language)
             if found is not None:
-                return self._found(article.id, found, _Steps(self, article, language))
-        steps = _Steps(self, article, language)
+                return self._found(article.id, found, steps)
         return self._decided(article.id, steps, steps.gathered())
 
     def _gather(self, names: list[FieldName], texts: list[str], language: str) -> _Gathered:
@@ -458,8 +457,10 @@ class _Gathered(NamedTuple):
     hits: list[RawHit]
 
     def settled(self) -> tuple[_Doc, list[RawHit]]:
-        """The text and its hits with every overlap resolved."""
-        return _settle(self.doc, self.hits)
+        """The text and its hits with every overlap resolved (the engine resolves them only
+        where a careful form occurs: see :class:`~processors.match.Form`)."""
+        doc = self.doc
+        return doc, self.hits if doc.resolved else doc.matcher.resolve(self.hits, doc.norm)
 
 
 class _Steps:
@@ -487,12 +488,6 @@ class _Steps:
             by_rule.get(rule.id) or Verdict(rule, False, 0.0, self.evidence)
             for rule in self.engine.rules.rules
         )
-
-
-def _settle(doc: _Doc, hits: list[RawHit]) -> tuple[_Doc, list[RawHit]]:
-    """``hits`` with every overlap resolved (the engine resolves them only where a careful
-    form occurs: see :class:`~processors.match.Form`)."""
-    return doc, hits if doc.resolved else doc.matcher.resolve(hits, doc.norm)
 
 
 def _relevant_to(rule: Rule, topics: Sequence[str]) -> Callable[[str], bool]:

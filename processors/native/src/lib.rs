@@ -602,15 +602,15 @@ impl Core {
     /// The non-empty fields joined as code points, with a newline first and last and
     /// `separator` between, and where each field starts.
     fn joined(fields: &[Bound<'_, PyString>], separator: &str) -> PyResult<(Vec<u32>, Vec<u32>)> {
-        let mut size = 2;
-        for field in fields {
-            size += field.len()? + separator.len();
-        }
+        let lens = fields
+            .iter()
+            .map(|field| field.len())
+            .collect::<PyResult<Vec<usize>>>()?;
+        let size = 2 + lens.iter().map(|len| len + separator.len()).sum::<usize>();
         let mut points = Vec::with_capacity(size);
         let mut starts = Vec::with_capacity(fields.len());
         points.push(u32::from(b'\n'));
-        for field in fields {
-            let len = field.len()?;
+        for (field, &len) in fields.iter().zip(&lens) {
             if len == 0 {
                 continue;
             }

@@ -148,7 +148,7 @@ def main() -> None:
     # Naive: one regex per surface form, each run over the normalised text of a slice.
     forms = set()
     for term in engine.matcher_terms:
-        for form, _ in engine.morphology.surface_forms(term):
+        for form in engine.morphology.surface_forms(term):
             forms.add(form)
     patterns = [re.compile(r"(?<!\w)" + re.escape(f) + r"(?!\w)") for f in sorted(forms)]
     slice_articles, slice_bytes = [], 0

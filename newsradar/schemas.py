@@ -70,6 +70,9 @@ class Article(Record):
     feed_name: str = ""
     source_country: str = ""
     tags: tuple[str, ...] = ()
+    """The feed's tags, from its configuration."""
+    categories: tuple[str, ...] = ()
+    """The entry's own categories, as the feed files it (``<category>``, Atom ``category``)."""
 
 
 class Match(BaseModel):
@@ -85,6 +88,24 @@ class Match(BaseModel):
     start: int = Field(ge=0)
     end: int = Field(ge=0)
     snippet: str = ""
+
+
+class RelationEvidence(BaseModel):
+    """A sentence of the article that puts the two countries of a rule's pair in relation."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    pair: str
+    """``IQ-RU``."""
+    score: float = 0.0
+    """The pair's relation score over the whole article."""
+    kind: Literal["bilateral", "meeting", "dealing", "actor"]
+    field: Literal["title", "summary", "content"]
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
+    sentence: str
+    cues: tuple[str, ...] = ()
+    """The words that make it a relation, as written."""
 
 
 class Alert(Record):
@@ -110,6 +131,10 @@ class Alert(Record):
     pairs: tuple[str, ...] = ()
     topics: tuple[str, ...] = ()
     matches: tuple[Match, ...] = ()
+    relations: tuple[RelationEvidence, ...] = ()
+    """Why the rule fired, first: the sentences that relate its pairs, strongest first."""
+    reasons: tuple[str, ...] = ()
+    """The rule's reasons, the relating sentence first."""
     created_at: UtcDatetime = Field(default_factory=utcnow)
     surge: bool = False
     article_enqueued_at: UtcDatetime | None = None

@@ -3,33 +3,38 @@
 A plain library: the faust agents call it per event, ``newsradar classify`` calls it per line,
 tests call it directly. Build one :class:`Engine` (it compiles the whole vocabulary into one
 automaton, ~0.5 s) and share it.
+
+Per article: the fields are joined and scanned once for every term (countries, people, topics,
+rule keywords, relevance cues), by the native core when it is built (it only scans) and
+otherwise by :meth:`~processors.match.Matcher.hits`; everything after the scan is Python and
+written once: which mentions count, salience and relations (:mod:`processors.relevance`), and
+the rules (:mod:`processors.rules`).
 """
 
 from __future__ import annotations
 
-import bisect
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property, lru_cache
 from itertools import combinations
 from pathlib import Path
-from typing import Literal, NamedTuple
 
-from newsradar.schemas import Alert, Article, Match, alert_id
+from newsradar.schemas import Alert, Article, Match, RelationEvidence, alert_id
 from processors import core as native_core
-from processors.match import Form, Matcher, Meaning, RawHit
-from processors.normalize import FIELD_SEPARATOR, SENTENCE_MARKS
-from processors.rules import (
-    Evidence,
-    Mention,
-    Proximity,
-    Rule,
-    RuleSet,
-    Verdict,
-    keyword_language,
+from processors.document import BETWEEN_FIELDS, FIELDS, Document, FieldName
+from processors.document import joined as _joined
+from processors.match import Hit, Matcher, leftmost_longest
+from processors.relevance import (
+    Relation,
+    Relevance,
+    RelevanceModel,
+    Salience,
+    country_mentions,
+    default_model,
 )
+from processors.relevance import contexts as _contexts
+from processors.rules import Evidence, Proximity, Rule, RuleSet, Verdict, keyword_language
 from processors.rules import cooccurrences as _cooccurrences
 from processors.terms import (
     Morphology,
@@ -40,14 +45,10 @@ from processors.terms import (
     topic_terms,
 )
 
-FieldName = Literal["title", "summary", "content"]
-FIELDS: tuple[FieldName, ...] = ("title", "summary", "content")
-_BETWEEN_FIELDS = f"\n{FIELD_SEPARATOR}\n"
-_SENTENCE_END = re.compile(f"[{re.escape(SENTENCE_MARKS)}\\n](?:(?<=\\n)|(?=\\s|\\Z))")
-"""A newline, or . ! ? ؟ ؛ … before whitespace or the end of the text."""
-_WORD = re.compile(r"[^ ]+")  # in word text, where every separator is a space
 SNIPPET_CHARS = 60
 MAX_MATCHES = 200
+_MATCHED_KINDS = ("country", "alias", "bloc", "topic", "keyword")
+"""Meanings an article's matches report (cues and contexts are the engine's own)."""
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,8 @@ class ArticleText:
     content: str = ""
     language: str = ""
     url: str = ""
+    categories: tuple[str, ...] = ()
+    """The feed's own categories for the entry (``<category>``)."""
 
     @classmethod
     def of(cls, article: Article) -> ArticleText:
@@ -70,6 +73,7 @@ class ArticleText:
             content=article.content,
             language=article.language,
             url=article.url,
+            categories=article.categories,
         )
 
 
@@ -85,81 +89,9 @@ def _fields(article: ArticleText) -> tuple[list[FieldName], list[str]]:
     return names, texts
 
 
-def _joined(texts: list[str]) -> str:
-    return "\n" + _BETWEEN_FIELDS.join(texts) + "\n"
-
-
 def joined(article: ArticleText) -> str:
     """The article's fields as the engine joins them for its one scan."""
     return _joined(_fields(article)[1])
-
-
-def _bases(texts: list[str]) -> list[int]:
-    """Where each field starts in :func:`_joined` text."""
-    bases = []
-    pos = 1
-    for value in texts:
-        bases.append(pos)
-        pos += len(value) + len(_BETWEEN_FIELDS)
-    return bases
-
-
-class _Doc:
-    """An article's fields joined into one text, normalised and scanned in one pass: a newline
-    first and last, and ``"\\n\\x1f\\n"`` between fields. The newlines are sentence ends and
-    make the word text start and end with a space, as the automaton's keys do; the unit
-    separator between them (:data:`~processors.normalize.FIELD_SEPARATOR`) is a word no term
-    holds, so no multi-word term matches across two fields."""
-
-    __slots__ = ("__dict__", "bases", "matcher", "names", "norm", "resolved", "text", "texts")
-
-    def __init__(
-        self, names: list[FieldName], texts: list[str], text: str, matcher: Matcher
-    ) -> None:
-        self.names = names
-        self.texts = texts
-        self.bases = _bases(texts)  # where each field starts in ``text``
-        self.text = text
-        self.matcher = matcher
-        self.norm = matcher.prepare(text)
-        self.resolved = False
-        """Whether overlaps of same-meaning forms have been resolved (see :class:`Form`)."""
-
-    @cached_property
-    def sentence_ends(self) -> list[int]:
-        """Offsets just past each sentence end (:data:`_SENTENCE_END`)."""
-        return [m.end() for m in _SENTENCE_END.finditer(self.text)]
-
-    @cached_property
-    def word_starts(self) -> list[int]:
-        return [m.start() for m in _WORD.finditer(self.norm.text)]
-
-    def field_of(self, offset: int) -> int:
-        """Index of the field holding original offset ``offset``."""
-        return bisect.bisect_right(self.bases, offset) - 1
-
-    def match(self, end: int, length: int, meanings: Sequence[Meaning]) -> list[Match]:
-        """A raw hit (``end``, padded form ``length``) as matches of ``meanings``: field,
-        offsets in the field, snippet."""
-        start, stop = self.norm.span_to_original(end - length + 2, end)
-        i = self.field_of(start)
-        base, text = self.bases[i], self.texts[i]
-        start, stop = start - base, stop - base
-        lo = max(0, start - SNIPPET_CHARS)
-        snippet = " ".join(text[lo : stop + SNIPPET_CHARS].split())
-        term = text[start:stop]
-        # Validated construction: with pydantic 2 it costs less than model_construct.
-        return [
-            Match(
-                term=term,
-                denotes=m.term.denotes,
-                field=self.names[i],
-                start=start,
-                end=stop,
-                snippet=snippet,
-            )
-            for m in meanings
-        ]
 
 
 @dataclass  # not frozen: a frozen dataclass's __init__ costs 3 µs a call
@@ -170,21 +102,24 @@ class Classification:
     blocs: tuple[str, ...]
     pairs: tuple[str, ...]
     pair_counts: dict[str, int]
+    """Pairs of countries named in one sentence, with how many sentences, most first."""
     topics: tuple[str, ...]
     fired: tuple[Verdict, ...]
     """The verdicts of the rules that fired, in rule order."""
     country_counts: dict[str, int]
     """Mentions per country."""
-    steps: _Steps = field(repr=False)
-    """The Python steps over the article: what they gathered, or, when the native core
-    decided, a promise to run them for what it does not report (matches, and the evidence
-    behind verdicts of rules that did not fire). Most articles raise no alert and nobody
-    asks."""
+    contexts: frozenset[str]
+    evidence: Evidence = field(repr=False)
+    doc: Document = field(repr=False)
+    rules: tuple[Rule, ...] = field(repr=False)
 
     @cached_property
     def verdicts(self) -> tuple[Verdict, ...]:
         """Every rule's verdict, fired or not, in rule order."""
-        return self.steps.verdicts(self.fired)
+        by_rule = {v.rule.id: v for v in self.fired}
+        return tuple(
+            by_rule.get(rule.id) or Verdict(rule, False, 0.0, self.evidence) for rule in self.rules
+        )
 
     @cached_property
     def matches(self) -> tuple[Match, ...]:
@@ -196,23 +131,58 @@ class Classification:
         """The matches whose meaning (``country:IQ``, ``topic:trade`` ...) passes ``wanted``,
         at most :data:`MAX_MATCHES`; only those are built."""
         out: list[Match] = []
-        doc, hits = self._settled
-        for end, form in hits:
-            meanings = [m for m in form.meanings if wanted(m.term.denotes)]
-            if meanings:
-                out.extend(doc.match(end, form.length, meanings))
+        doc = self.doc
+        mentioned = self._mentioned
+        for hit in self._resolved:
+            denotes = [
+                reported
+                for m in hit.form.meanings
+                if m.kind in _MATCHED_KINDS
+                for reported in [_reported(m.term.denotes)]
+                if wanted(reported)
+                and (m.kind not in ("country", "alias") or (hit.start, reported) in mentioned)
+            ]
+            if denotes:
+                out.extend(_matches(doc, hit, denotes))
                 if len(out) >= MAX_MATCHES:
                     break
         return tuple(out[:MAX_MATCHES])
 
     @cached_property
-    def _settled(self) -> tuple[_Doc, list[RawHit]]:
-        """The text and its hits with every overlap resolved, worked out once however many
-        alerts ask."""
-        return self.steps.gathered().settled()
+    def _resolved(self) -> list[Hit]:
+        """The hits with every overlap resolved, leftmost longest (the engine resolves them
+        only where a form that means something else is involved)."""
+        return leftmost_longest(self.doc.hits)
+
+    @cached_property
+    def _mentioned(self) -> frozenset[tuple[int, str]]:
+        """Where each country mention starts, and ``country:CODE``: a country hit that is no
+        mention (in a dateline; a short name the article never gave in full) is no match
+        either."""
+        relevance = self.evidence.relevance
+        if relevance is None:
+            return frozenset()
+        return frozenset((m.start, f"country:{m.code}") for m in relevance.mentions)
+
+    def salience(self) -> dict[str, Salience]:
+        """Every country's salience, most central first."""
+        relevance = self.evidence.relevance
+        if relevance is None:
+            return {}
+        found = [relevance.salience(code) for code in self.countries]
+        return {s.code: s for s in sorted(found, key=lambda s: (-s.score, s.code))}
+
+    def relations(self) -> dict[str, Relation]:
+        """Relation scores and evidence of every pair named in one sentence."""
+        out: dict[str, Relation] = {}
+        for pair in self.pairs:
+            a, _, b = pair.partition("-")
+            out[pair] = self.evidence.relation(a, b)
+        return out
 
     def to_json(self) -> dict[str, object]:
         """The ``newsradar classify`` output line."""
+        relations = self.relations()
         return {
             "id": self.id,
             "language": self.language,
@@ -224,7 +194,32 @@ class Classification:
             "rules": [v.rule.id for v in self.fired],
             "scores": {v.rule.id: v.score for v in self.fired},
             "matches": [m.model_dump() for m in self.matches],
+            "contexts": sorted(self.contexts),
+            "salience": {code: s.to_json() for code, s in self.salience().items()},
+            "relations": {pair: relation.to_json() for pair, relation in relations.items()},
         }
+
+
+def _reported(denotes: str) -> str:
+    """What a match reports a meaning as: a person's short name as their country."""
+    if denotes.startswith("alias:"):
+        return "country:" + denotes.split(":")[1]
+    return denotes
+
+
+def _matches(doc: Document, hit: Hit, denotes: list[str]) -> list[Match]:
+    """A hit as matches of ``denotes``: field, offsets in the field, snippet."""
+    i = doc.field_of(hit.start)
+    base, text = doc.bases[i], doc.texts[i]
+    start, stop = hit.start - base, hit.end - base
+    lo = max(0, start - SNIPPET_CHARS)
+    snippet = " ".join(text[lo : stop + SNIPPET_CHARS].split())
+    term = text[start:stop]
+    # Validated construction: with pydantic 2 it costs less than model_construct.
+    return [
+        Match(term=term, denotes=d, field=doc.names[i], start=start, end=stop, snippet=snippet)
+        for d in dict.fromkeys(denotes)
+    ]
 
 
 class Engine:
@@ -235,14 +230,17 @@ class Engine:
         terms: Sequence[Term] | None = None,
         morphology: Morphology | None = None,
         pair_proximity: Proximity | None = None,
+        relevance: RelevanceModel | None = None,
         native: bool | None = None,
     ) -> None:
-        """``native``: run the native core (:mod:`processors.core`); None: when it is built
-        and not turned off (``NEWSRADAR_ENGINE=python``); True: it must be built."""
+        """``native``: scan with the native core (:mod:`processors.core`); None: when it is
+        built and not turned off (``NEWSRADAR_ENGINE=python``); True: it must be built."""
         self.rules = rules
         self.morphology = morphology or default_morphology()
+        self.relevance = relevance or default_model()
         vocabulary = list(terms) if terms is not None else gazetteer_terms() + topic_terms()
         self.countries = {t.denotes[8:] for t in vocabulary if t.denotes.startswith("country:")}
+        vocabulary += self.relevance.terms
         for rule in rules.rules:
             for group in ("all", "any", "none"):
                 for spec in getattr(rule.keywords, group):
@@ -257,13 +255,8 @@ class Engine:
         self.matcher_terms: tuple[Term, ...] = tuple(vocabulary)
         self.matcher = Matcher(vocabulary, self.morphology)
         self.pair_proximity = pair_proximity or Proximity()
-        self._words_needed = any(r.proximity.unit == "words" for r in rules.rules) or (
-            self.pair_proximity.unit == "words"
-        )
         use = native_core.wanted() if native is None else native
-        self.core = (
-            native_core.build(self.matcher, rules.rules, self.pair_proximity) if use else None
-        )
+        self.core = native_core.build(self.matcher) if use else None
         if native and self.core is None:
             raise ValueError(
                 "the native core is not built (scripts/bootstrap.sh builds it where cargo is "
@@ -277,133 +270,83 @@ class Engine:
         rules = RuleSet.load(rules_path, known_countries=countries)
         return cls(rules, terms=terms, native=native)
 
-    def classify(self, article: ArticleText, *, explain: bool = False) -> Classification:
-        """What ``article`` is about and which rules fire. The native core, when there is one,
-        decides; with ``explain`` (every match will be asked for, as ``newsradar classify``
-        does) the Python steps run, which keep what matches need. Matches, and reasons for
-        verdicts, of an article the core decided are worked out in Python when asked for."""
-        steps = _Steps(self, article, _language(article))
-        if self.core is not None and not explain:
-            fields = (article.title, article.summary, article.content)
-            found = self.core.analyse(fields, _BETWEEN_FIELDS, steps.language)
-            if found is not None:
-                return self._found(article.id, found, steps)
-        return self._decided(article.id, steps, steps.gathered())
-
-    def _gather(self, names: list[FieldName], texts: list[str], language: str) -> _Gathered:
-        """The Python steps: normalise, scan, resolve, gather the evidence."""
-        doc = _Doc(names, texts, _joined(texts), self.matcher)
-        raw_hits = self.matcher.scan(doc.norm.text)
-        forms = {form for _, form in raw_hits}
-        if not forms.isdisjoint(self.matcher.careful_forms):
-            raw_hits = self.matcher.resolve(raw_hits, doc.norm)
-            forms = {form for _, form in raw_hits}
-            doc.resolved = True
-        elif not forms.isdisjoint(self.matcher.exact_forms):
-            raw_hits = self.matcher.check_case(raw_hits, doc.norm)
-            forms = {form for _, form in raw_hits}
-        codes: set[str] = set()
-        topics: set[str] = set()
-        blocs: set[str] = set()
-        keywords: dict[str, set[str]] = {}
-        for form in forms:
-            if form.countries:
-                codes |= form.countries
-            if form.topics:
-                topics |= form.topics
-            if form.blocs:
-                blocs |= form.blocs
-            for key, kw_text in form.keywords:
-                keywords.setdefault(key, set()).add(kw_text)
-        evidence = (
-            self._locate(doc, raw_hits, language, topics, keywords, locate=len(codes) > 1)
-            if codes
-            else Evidence(language, topics, keywords)
-        )
-        return _Gathered(codes, blocs, evidence, doc, raw_hits)
-
-    def _decided(self, article_id: str, steps: _Steps, gathered: _Gathered) -> Classification:
-        """The result of the Python steps."""
-        codes, evidence = gathered.codes, gathered.evidence
-        counts = self._pair_counts(evidence) if len(codes) > 1 else {}
-        pair_counts = dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
-        verdicts = (Verdict.of(rule, evidence) for rule in self.rules.rules)
+    def classify(self, article: ArticleText) -> Classification:
+        """What ``article`` is about and which rules fire."""
+        names, texts = _fields(article)
+        text = _joined(texts)
+        hits = None
+        if self.core is not None:
+            hits = self.core.hits((article.title, article.summary, article.content), BETWEEN_FIELDS)
+        if hits is None:
+            hits = self.matcher.hits(text)
+        doc = Document(names, texts, text, hits)
+        evidence = self._evidence(doc, _language(article), article.categories)
+        counts = evidence.counts
+        pair_counts = self._pair_counts(evidence) if len(counts) > 1 else {}
+        fired = []
+        for rule in self.rules.rules:
+            decided, score = rule.decision(evidence)
+            if decided:
+                fired.append(Verdict(rule, True, score, evidence))
         return Classification(
-            article_id,
+            article.id,
             evidence.language,
-            tuple(sorted(codes)),
-            tuple(sorted(gathered.blocs)),
+            tuple(sorted(counts)),
+            tuple(sorted({b for h in hits for b in h.form.blocs})),
             tuple(sorted(pair_counts)),
             pair_counts,
             tuple(sorted(evidence.topics)),
-            tuple(v for v in verdicts if v.fired),
-            evidence.counts,
-            steps,
+            tuple(fired),
+            counts,
+            evidence.contexts,
+            evidence,
+            doc,
+            self.rules.rules,
         )
 
-    def _found(self, article_id: str, found: native_core.Found, steps: _Steps) -> Classification:
-        """The result of the native core."""
-        countries, blocs, topics, pairs, pair_counts, counts, decided = found
-        fired: tuple[Verdict, ...] = ()
-        if decided:
-            rules, evidence = self.rules.rules, steps.evidence
-            fired = tuple([Verdict(rules[i], True, score, evidence) for i, score in decided])
-        return Classification(
-            article_id, steps.language, countries, blocs, pairs, pair_counts, topics, fired,
-            counts, steps,
-        )  # fmt: skip
-
-    def _locate(
-        self,
-        doc: _Doc,
-        raw: list[RawHit],
-        language: str,
-        topics: set[str],
-        keywords: dict[str, set[str]],
-        *,
-        locate: bool,
-    ) -> Evidence:
-        """The evidence with country mentions counted and, with ``locate`` (two countries or
-        more), placed in sentences (and words, when a rule counts words). A name inside or
-        overlapping a longer one of the same country ("Iraq" in "Iraq's") is the same mention,
-        as :meth:`Matcher.resolve` has it."""
-        spans: list[tuple[int, int, Form]] = []  # (leading space, trailing space, form)
-        for end, form in [hit for hit in raw if hit[1].countries]:
-            start = end - form.length + 1
-            # Hits come by end: an earlier hit starting at or after this one lies inside it.
-            while spans and spans[-1][0] >= start:
-                spans.pop()
-            if spans and spans[-1][1] > start:
-                continue  # inside the previous hit, or overlapping it: the leftmost wins
-            spans.append((start, end, form))
+    def _evidence(self, doc: Document, language: str, categories: Sequence[str]) -> Evidence:
+        """What rules read of the article."""
+        forms = {hit.form for hit in doc.hits}
+        topics: set[str] = set()
+        keywords: dict[str, set[str]] = {}
+        signals: dict[str, int] = {}
+        distinct: dict[str, int] = {}
+        located = False
+        for form in forms:
+            if form.topics:
+                topics |= form.topics
+            for key, kw_text in form.keywords:
+                keywords.setdefault(key, set()).add(kw_text)
+            for context in form.contexts:
+                distinct[context] = distinct.get(context, 0) + 1
+            located = located or form.located
+        if distinct:
+            for hit in doc.hits:
+                for context in hit.form.contexts:
+                    signals[context] = signals.get(context, 0) + 1
+        contexts = _contexts(self.relevance, signals, distinct, categories)
+        if not located:
+            return Evidence(language, topics, keywords, contexts=contexts)
+        named = [h for h in doc.hits if h.form.countries or h.form.aliases]
+        mentions = (
+            country_mentions(named, doc.excluded(self.relevance.boilerplate)) if named else []
+        )
         counts: dict[str, int] = {}
-        if not locate:
-            # Sentences and words matter only between two countries or more: most articles
-            # mention one or none, and skip that work.
-            for _, _, form in spans:
-                for code in form.countries:
-                    counts[code] = counts.get(code, 0) + 1
-            return Evidence(language, topics, keywords, counts=counts)
-        # Sentences are numbered across the article; none spans two fields.
-        moved = bool(doc.norm.breaks)
-        to_original = doc.norm.to_original
-        sentence_ends = doc.sentence_ends
-        places: dict[str, set[int]] = {}
-        mentions: list[Mention] = []
-        for start, _, form in spans:
-            offset = to_original(start + 1) if moved else start + 1
-            sentence = bisect.bisect_right(sentence_ends, offset)
-            for code in form.countries:
-                counts[code] = counts.get(code, 0) + 1
-                if code in places:
-                    places[code].add(sentence)
-                else:
-                    places[code] = {sentence}
-            if self._words_needed:
-                name = doc.names[doc.field_of(offset)]
-                word = bisect.bisect_right(doc.word_starts, start)
-                mentions.extend(Mention(code, name, word) for code in form.countries)
-        return Evidence(language, topics, keywords, counts=counts, places=places, mentions=mentions)
+        for m in mentions:
+            counts[m.code] = counts.get(m.code, 0) + 1
+        cues = [h for h in doc.hits if h.form.cues]
+        relevance = Relevance(self.relevance, doc, mentions, cues)
+        # Sentences matter only between two countries or more: most articles name one or none.
+        places = relevance.places if len(counts) > 1 else {}
+        return Evidence(
+            language,
+            topics,
+            keywords,
+            counts=counts,
+            places=places,
+            contexts=contexts,
+            relevance=relevance,
+        )
 
     def _pair_counts(self, evidence: Evidence) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -411,7 +354,7 @@ class Engine:
             n = _cooccurrences(evidence, a, b, self.pair_proximity)
             if n:
                 counts[f"{a}-{b}"] = n
-        return counts
+        return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
     def alerts(
         self,
@@ -419,12 +362,28 @@ class Engine:
         result: Classification | None = None,
         enqueued_at: datetime | None = None,
     ) -> list[Alert]:
-        """One alert per rule that fires on ``article``; ids are stable per (rule, article)."""
+        """One alert per rule that fires on ``article``; ids are stable per (rule, article).
+        The alert's explanation leads with the sentences that relate its pairs."""
         result = result or self.classify(ArticleText.of(article))
         alerts = []
         for verdict in result.fired:
             rule = verdict.rule
             kept = result.matches_where(_relevant_to(rule, result.topics))
+            relations = [
+                RelationEvidence(
+                    pair=relation.pair,
+                    score=relation.score,
+                    kind=top.kind,
+                    field=top.field,
+                    start=top.start,
+                    end=top.end,
+                    sentence=top.text,
+                    cues=top.cues,
+                )
+                for a, b in rule.pairs
+                for relation in [result.evidence.relation(a, b)]
+                for top in relation.sentences[:3]
+            ]
             alerts.append(
                 Alert(
                     id=alert_id(rule.id, article.id),
@@ -441,53 +400,12 @@ class Engine:
                     pairs=result.pairs,
                     topics=result.topics,
                     matches=kept,
+                    relations=tuple(relations),
+                    reasons=verdict.reasons,
                     article_enqueued_at=enqueued_at,
                 )
             )
         return alerts
-
-
-class _Gathered(NamedTuple):
-    """What the Python steps gather from an article."""
-
-    codes: set[str]
-    blocs: set[str]
-    evidence: Evidence
-    doc: _Doc
-    hits: list[RawHit]
-
-    def settled(self) -> tuple[_Doc, list[RawHit]]:
-        """The text and its hits with every overlap resolved (the engine resolves them only
-        where a careful form occurs: see :class:`~processors.match.Form`)."""
-        doc = self.doc
-        return doc, self.hits if doc.resolved else doc.matcher.resolve(self.hits, doc.norm)
-
-
-class _Steps:
-    """The Python steps over an article: run already, or run when first needed (the native
-    core decided, and something it does not report is asked for)."""
-
-    __slots__ = ("_gathered", "article", "engine", "language")
-
-    def __init__(self, engine: Engine, article: ArticleText, language: str) -> None:
-        self.engine, self.article, self.language = engine, article, language
-        self._gathered: _Gathered | None = None
-
-    def gathered(self) -> _Gathered:
-        if self._gathered is None:
-            self._gathered = self.engine._gather(*_fields(self.article), self.language)
-        return self._gathered
-
-    def evidence(self) -> Evidence:
-        return self.gathered().evidence
-
-    def verdicts(self, fired: tuple[Verdict, ...]) -> tuple[Verdict, ...]:
-        """Every rule's verdict, from those that fired."""
-        by_rule = {v.rule.id: v for v in fired}
-        return tuple(
-            by_rule.get(rule.id) or Verdict(rule, False, 0.0, self.evidence)
-            for rule in self.engine.rules.rules
-        )
 
 
 def _relevant_to(rule: Rule, topics: Sequence[str]) -> Callable[[str], bool]:

@@ -1,12 +1,12 @@
-"""The engine's native core, when it is built: one call per article normalises, scans,
-aggregates and decides the rules in Rust, as :meth:`processors.classify.Engine.classify`
-otherwise does in Python.
+"""The engine's native core, when it is built: one call per article normalises and scans it
+and returns its hits, as :meth:`processors.match.Matcher.hits` otherwise does in Python. The core
+only reads and scans; every decision is the engine's, in Python.
 
 The core (``processors/native``: the aho-corasick crate and pyo3) is an optional extension,
 ``newsradar-native``; ``scripts/bootstrap.sh`` builds it where ``cargo`` is installed. Without
-it, or with ``NEWSRADAR_ENGINE=python``, the engine runs the Python steps, with the same output
+it, or with ``NEWSRADAR_ENGINE=python``, the engine scans in Python, with the same hits
 (``tests/unit/processors/test_core.py`` holds the two to it). The core reads the one-byte
-alphabet only, so a vocabulary with letters outside Windows-1256 runs in Python, as does an
+alphabet only, so a vocabulary with letters outside Windows-1256 is scanned in Python, as is an
 article whose text has a character outside it.
 """
 
@@ -16,31 +16,48 @@ import os
 from collections.abc import Sequence
 from typing import Protocol
 
-from processors.match import Matcher
+from processors.match import Form, Hit, Matcher
 from processors.normalize import byte_alphabet, scan_bytes
-from processors.rules import Proximity, Rule
 
-KINDS = {"country": 0, "topic": 1, "bloc": 2, "keyword": 3}
-
-Found = tuple[
-    tuple[str, ...],  # countries, in order
-    tuple[str, ...],  # blocs, in order
-    tuple[str, ...],  # topics, in order
-    tuple[str, ...],  # pairs "AA-BB", in order
-    dict[str, int],  # pair -> co-occurrences, most first
-    dict[str, int],  # mentions per country
-    list[tuple[int, float]],  # (rule index, score) of each rule that fires
-]
+NativeHit = tuple[int, int, int, list[int] | None]
+"""``(start, end, pattern, meanings)``: see :meth:`Core.hits`."""
 
 
-class Core(Protocol):
-    def analyse(self, fields: Sequence[str], separator: str, language: str) -> Found | None:
+class Native(Protocol):
+    def hits(self, fields: Sequence[str], separator: str) -> list[NativeHit] | None:
         """The article's fields, the non-empty ones read as joined by ``separator`` with a
-        newline first and last, and its language; None when a character is outside
-        Windows-1256 or cannot be folded here."""
+        newline first and last -> its hits: original ``[start, end)``, the pattern's index
+        and, when case removed some of its meanings, the positions of those left. None when a
+        character is outside Windows-1256 or cannot be folded here."""
 
     def scan(self, text: bytes) -> list[tuple[int, int]]:
         """The bare scan of normalised one-byte text: (trailing-space offset, pattern)."""
+
+
+class Core:
+    """The native core over a matcher's vocabulary, answering in the matcher's forms."""
+
+    def __init__(self, native: Native, forms: list[Form]) -> None:
+        self.native = native
+        self.forms = forms
+
+    def hits(self, fields: Sequence[str], separator: str) -> list[Hit] | None:
+        """:meth:`Native.hits` as :class:`~processors.match.Hit` s, or None."""
+        found = self.native.hits(fields, separator)
+        if found is None:
+            return None
+        forms = self.forms
+        out = []
+        for start, end, pattern, kept in found:
+            form = forms[pattern]
+            if kept is not None:
+                meanings = tuple(form.meanings[i] for i in kept)
+                form = Form.of(form.length, meanings, form.careful, exact=False)
+            out.append(Hit(start, end, form))
+        return out
+
+    def scan(self, text: bytes) -> list[tuple[int, int]]:
+        return self.native.scan(text)
 
 
 def wanted() -> bool:
@@ -56,10 +73,9 @@ def available() -> bool:
     return True
 
 
-def build(matcher: Matcher, rules: Sequence[Rule], pair_proximity: Proximity) -> Core | None:
-    """A core over ``matcher``'s vocabulary deciding ``rules`` (pairs within
-    ``pair_proximity``), or None when it is not installed or the matcher scans Unicode (a term
-    has a letter outside the one-byte alphabet)."""
+def build(matcher: Matcher) -> Core | None:
+    """A core over ``matcher``'s vocabulary, or None when it is not installed or the matcher
+    scans Unicode (a term has a letter outside the one-byte alphabet)."""
     if not matcher.one_byte:
         return None
     try:
@@ -68,24 +84,16 @@ def build(matcher: Matcher, rules: Sequence[Rule], pair_proximity: Proximity) ->
         return None
     patterns: list[bytes] = []
     careful: list[bool] = []
-    pattern_meanings: list[list[int]] = []
-    meanings: list[tuple[int, str, str, bytes | None]] = []
+    exact: list[list[bytes | None]] = []
+    forms: list[Form] = []
     for key, form in matcher.entries():
         patterns.append(key.encode("latin-1"))
         careful.append(form.careful)
-        ids = []
-        for m in form.meanings:
-            kind = KINDS.get(m.kind)
-            if kind is None:
-                continue
-            # A case-exact term as the core compares it with the article's bytes (empty, which
-            # never matches, with a character no text the core reads has).
-            exact = (scan_bytes(m.term.text) or b"") if m.term.case_exact else None
-            ids.append(len(meanings))
-            meanings.append((kind, m.what, m.term.text, exact))
-        pattern_meanings.append(ids)
-    decisions = [rule.decision for rule in rules]  # the conditions as the Python steps read them
-    core: Core = NativeCore(
-        patterns, careful, pattern_meanings, meanings, byte_alphabet(), decisions, pair_proximity
-    )
-    return core
+        # A case-exact meaning as the core compares it with the article's bytes (empty, which
+        # never matches, with a character no text the core reads has).
+        exact.append(
+            [(scan_bytes(m.term.text) or b"") if m.term.case_exact else None for m in form.meanings]
+        )
+        forms.append(form)
+    native: Native = NativeCore(patterns, careful, exact, byte_alphabet())
+    return Core(native, forms)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import ahocorasick
 
@@ -73,6 +74,22 @@ class Form:
     hits say the same, and the engine counts them as one mention.)"""
     exact: bool
     """Some meaning matches only as written (``case_exact``): see :meth:`Matcher.resolve`."""
+    aliases: tuple[tuple[str, str], ...] = ()
+    """``(country, person)`` for every person's short name the form is: it stands for the
+    country only once the article has named the person in full."""
+    persons: frozenset[str] = frozenset()
+    """The people whose full name the form is."""
+    cues: frozenset[str] = frozenset()
+    """Relevance cues (``between``, ``meeting`` ...: processors/data/relevance.yaml)."""
+    contexts: frozenset[str] = frozenset()
+    """Contexts the form signals (``sports`` ...)."""
+    sense: str = ""
+    """How the form names its country (``name``, ``demonym``, ``leader`` ...)."""
+    base: str = ""
+    """The country term the form inflects, folded (``العراق`` for ``بالعراق``)."""
+    located: bool = False
+    """Whether the engine places the form's hits in the text (a country, alias or cue): other
+    hits (topics, keywords) only say that the article has the term."""
 
     @classmethod
     def of(cls, length: int, meanings: tuple[Meaning, ...], careful: bool, exact: bool) -> Form:
@@ -80,15 +97,31 @@ class Form:
             return frozenset(m.what for m in meanings if m.kind == kind)
 
         keywords = tuple((m.what, m.term.text) for m in meanings if m.kind == "keyword")
+        aliases = tuple(
+            (code, person)
+            for m in meanings
+            if m.kind == "alias"
+            for code, _, person in [m.what.partition(":")]
+        )
+        countries = what("country")
+        cues = what("cue")
+        country = next((m.term for m in meanings if m.kind in ("country", "alias")), None)
         return cls(
             length,
             meanings,
-            what("country"),
+            countries,
             what("topic"),
             what("bloc"),
             keywords,
             careful,
             exact,
+            aliases,
+            frozenset(m.term.person for m in meanings if m.kind == "country" and m.term.person),
+            cues,
+            what("context"),
+            country.sense if country else "",
+            fold(country.text) if country else "",
+            bool(countries or aliases or cues),
         )
 
 
@@ -96,26 +129,23 @@ RawHit = tuple[int, Form]
 """What the automaton reports: index of the form's trailing space in the word text, and form."""
 
 
-@dataclass(frozen=True, slots=True)
-class Hit:
-    """A match: normalised ``[start, end)``, original ``[orig_start, orig_end)``, meanings."""
+class Hit(NamedTuple):
+    """A term found in a text: original ``[start, end)`` and what it stands for."""
 
     start: int
     end: int
-    orig_start: int
-    orig_end: int
-    meanings: tuple[Meaning, ...]
+    form: Form
 
     @property
     def terms(self) -> tuple[Term, ...]:
-        return tuple(m.term for m in self.meanings)
+        return tuple(m.term for m in self.form.meanings)
 
 
 class Matcher:
     """Scans text for a fixed vocabulary; build once, share across threads and events."""
 
     def __init__(self, terms: Iterable[Term], morphology: Morphology) -> None:
-        surface = [(term, form) for term in terms for form, _ in morphology.surface_forms(term)]
+        surface = [(term, form) for term in terms for form in morphology.surface_forms(term)]
         # Scan in the one-byte alphabet (fast) unless a term has a letter it lacks.
         coded = [scan_key(form) for _, form in surface]
         self.one_byte = None not in coded
@@ -207,15 +237,47 @@ class Matcher:
                 kept.append((end, form))
         return kept
 
+    def hits(self, text: str) -> list[Hit]:
+        """The hits of ``text`` (which must start and end with a space or newline): overlaps
+        resolved where a careful form occurs, case checked, in original offsets, ordered by
+        start, the longest first."""
+        norm = self.prepare(text)
+        raw = self.scan(norm.text)
+        forms = {form for _, form in raw}
+        if not forms.isdisjoint(self.careful_forms):
+            raw = self.resolve(raw, norm)
+        elif not forms.isdisjoint(self.exact_forms):
+            raw = self.check_case(raw, norm)
+        span = norm.span_to_original
+        out = [Hit(*span(end - form.length + 2, end), form) for end, form in raw]
+        out.sort(key=_by_start_longest_first)
+        return out
+
     def find(self, text: str) -> list[Hit]:
-        """Leftmost-longest, non-overlapping matches, mapped back to ``text``."""
-        norm = self.prepare(f" {text} ")
+        """Leftmost-longest, non-overlapping matches in ``text``."""
+        padded = f" {text} "
+        norm = self.prepare(padded)
         hits = []
         for end, form in self.resolve(self.scan(norm.text), norm):
-            start = end - form.length + 2
-            o_start, o_end = norm.span_to_original(start, end)
-            hits.append(Hit(start - 1, end - 1, o_start - 1, o_end - 1, form.meanings))
+            start, stop = norm.span_to_original(end - form.length + 2, end)
+            hits.append(Hit(start - 1, stop - 1, form))
         return hits
+
+
+def _by_start_longest_first(hit: Hit) -> tuple[int, int]:
+    return hit.start, -hit.end
+
+
+def leftmost_longest(hits: list[Hit]) -> list[Hit]:
+    """``hits`` (ordered by start, the longest first) without those overlapping an earlier
+    kept one: what :meth:`Matcher.find` reports."""
+    kept: list[Hit] = []
+    last_end = -1
+    for hit in hits:
+        if hit.start >= last_end:
+            kept.append(hit)
+            last_end = hit.end
+    return kept
 
 
 __all__ = ["Form", "Hit", "Matcher", "Meaning", "RawHit", "fold", "word_text"]

@@ -13,13 +13,16 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from processors.errors import RuleFileError
 from processors.terms import DATA, TOPICS
+
+if TYPE_CHECKING:
+    from processors.relevance import Relation, Relevance
 
 _ARABIC = re.compile(r"[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff]")
 
@@ -60,11 +63,48 @@ class Proximity(_Model):
     """For ``words``: at most this many words apart."""
 
 
+class RelationCondition(_Model):
+    min: float = Field(default=0.0, ge=0)
+    """Each pair of ``pairs`` needs relation evidence weighing at least this much: sentences
+    that put the two in relation (processors/relevance.py), not names that merely co-occur."""
+
+
+class SalienceCondition(_Model):
+    min: float = Field(default=0.0, ge=0, le=1)
+    """Each country of ``countries.all`` and ``pairs`` must be at least this central to the
+    article (0 to 1: title, lead, share of mentions, spread over paragraphs)."""
+
+
+class ContextCondition(_Model):
+    none: tuple[str, ...] = ()
+    """Contexts (``sports``, ``entertainment``: processors/data/relevance.yaml) in which the
+    rule never fires."""
+    weigh: tuple[str, ...] = ()
+    """Contexts that lower the score by ``weights.context`` each."""
+
+    @field_validator("none", "weigh")
+    @classmethod
+    def _known(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        from processors.relevance import default_model
+
+        known = default_model().contexts
+        unknown = [c for c in value if c not in known]
+        if unknown:
+            raise ValueError(f"unknown contexts {unknown}; the contexts are {', '.join(known)}")
+        return value
+
+
 class Weights(_Model):
     pair: float = Field(default=2.0, ge=0)
     topic: float = Field(default=1.0, ge=0)
     keyword: float = Field(default=1.0, ge=0)
     country: float = Field(default=0.0, ge=0)
+    relation: float = Field(default=0.0, ge=0)
+    """Times the relation evidence of each pair (at most 5)."""
+    salience: float = Field(default=0.0, ge=0)
+    """Times the salience of the least central required country."""
+    context: float = Field(default=0.0, ge=0)
+    """Taken off for each context of ``contexts.weigh`` the article is in."""
 
 
 class Rule(_Model):
@@ -76,6 +116,9 @@ class Rule(_Model):
     proximity: Proximity = Proximity()
     topics: TopicCondition = TopicCondition()
     keywords: KeywordCondition = KeywordCondition()
+    relation: RelationCondition = RelationCondition()
+    salience: SalienceCondition = SalienceCondition()
+    contexts: ContextCondition = ContextCondition()
     languages: tuple[str, ...] = ()
     weights: Weights = Weights()
     threshold: float = Field(default=0.0, ge=0)
@@ -101,6 +144,14 @@ class Rule(_Model):
         for a, b in self.pairs:
             codes |= {a, b}
         return frozenset(codes)
+
+    @cached_property
+    def salient_codes(self) -> tuple[str, ...]:
+        """The countries whose salience the rule reads: ``countries.all`` and the pairs'."""
+        codes = dict.fromkeys(self.countries.all)
+        for a, b in self.pairs:
+            codes.update(dict.fromkeys((a, b)))
+        return tuple(codes)
 
     @cached_property
     def decision(self) -> _Decision:
@@ -189,6 +240,8 @@ class Evidence:
         counts: dict[str, int] | None = None,
         places: dict[str, set[int]] | None = None,
         mentions: list[Mention] | None = None,
+        contexts: frozenset[str] = frozenset(),
+        relevance: Relevance | None = None,
     ) -> None:
         self.language = language
         self.topics = topics
@@ -199,8 +252,29 @@ class Evidence:
         self.places = places or {}
         """Country -> the sentences (numbered across the article) that mention it; filled
         when two countries or more are mentioned."""
-        self.mentions = mentions or []
-        """Mentions with field and word, when a rule counts words between countries."""
+        self._mentions = mentions
+        self.contexts = contexts
+        """The contexts the article is in (``sports`` ...)."""
+        self.relevance = relevance
+        """Salience and relation evidence, worked out when asked for; None in evidence made
+        by hand, which then has neither."""
+
+    @property
+    def mentions(self) -> list[Mention]:
+        """Mentions with field and word, for rules that count words between countries."""
+        if self._mentions is None:
+            self._mentions = self.relevance.word_mentions() if self.relevance else []
+        return self._mentions
+
+    def relation(self, a: str, b: str) -> Relation:
+        if self.relevance is None:
+            from processors.relevance import Relation
+
+            return Relation(f"{min(a, b)}-{max(a, b)}", 0.0)
+        return self.relevance.relation(a, b)
+
+    def salience(self, code: str) -> float:
+        return self.relevance.salience(code).score if self.relevance else 0.0
 
 
 def cooccurrences(evidence: Evidence, a: str, b: str, proximity: Proximity) -> int:
@@ -268,14 +342,14 @@ _NOTHING: frozenset[str] = frozenset()
 class _Decision:
     """A rule's conditions read once into plain values (every article is judged by every rule,
     and walking the pydantic model each time cost a third of the judgement); called, whether
-    the rule fires and its score when it does. The native core (``processors/native``) reads
-    these attributes by name and decides as :func:`_check` does."""
+    the rule fires and its score when it does."""
 
     __slots__ = (
-        "countries_all", "countries_all_set", "countries_any", "country_codes", "key_all",
-        "key_any", "key_none", "keyword_texts", "keywords_all", "keywords_any", "languages",
-        "pairs", "proximity", "threshold", "topic_set", "topics_all", "topics_all_set",
-        "topics_any", "w_country", "w_keyword", "w_pair", "w_topic",
+        "contexts_none", "contexts_weigh", "countries_all", "countries_all_set", "countries_any",
+        "country_codes", "key_all", "key_any", "key_none", "keyword_texts", "keywords_all",
+        "keywords_any", "languages", "pairs", "proximity", "relation_min", "salience_min",
+        "salient_codes", "threshold", "topic_set", "topics_all", "topics_all_set", "topics_any",
+        "w_context", "w_country", "w_keyword", "w_pair", "w_relation", "w_salience", "w_topic",
     )  # fmt: skip
 
     def __init__(self, rule: Rule) -> None:
@@ -297,6 +371,13 @@ class _Decision:
         self.w_keyword, self.w_country = rule.weights.keyword, rule.weights.country
         self.country_codes = tuple(rule.country_codes)
         self.threshold = rule.threshold
+        self.relation_min = rule.relation.min
+        self.salience_min = rule.salience.min
+        self.salient_codes = rule.salient_codes
+        self.contexts_none = frozenset(rule.contexts.none)
+        self.contexts_weigh = frozenset(rule.contexts.weigh)
+        self.w_relation, self.w_salience = rule.weights.relation, rule.weights.salience
+        self.w_context = rule.weights.context
 
     def __call__(self, ev: Evidence) -> tuple[bool, float]:
         fired, score, _ = _check(self, ev, explain=False)
@@ -354,6 +435,11 @@ def _check(  # noqa: PLR0911 - one early return per condition
         if not explain:
             return _NOT_FIRED
         failed.append("none of `keywords.any` present")
+    blocked = ev.contexts & c.contexts_none
+    if blocked:
+        if not explain:
+            return _NOT_FIRED
+        failed.append(f"context {', '.join(sorted(blocked))}")
     score = 0.0
     for a, b in c.pairs:
         n = cooccurrences(ev, a, b, c.proximity)
@@ -361,10 +447,45 @@ def _check(  # noqa: PLR0911 - one early return per condition
             if not explain:
                 return _NOT_FIRED
             failed.append(f"{a} and {b} never within one {c.proximity.unit}")
-        else:
-            if explain:
-                reasons.append(f"{a}-{b} together {n}x")
-            score += c.w_pair * min(n, 5)
+            continue
+        if explain:
+            reasons.append(f"{a}-{b} together {n}x")
+        score += c.w_pair * min(n, 5)
+        if c.relation_min or c.w_relation:
+            relation = ev.relation(a, b)
+            if relation.score < c.relation_min:
+                if not explain:
+                    return _NOT_FIRED
+                failed.append(
+                    f"{a}-{b} relation {relation.score:g} below {c.relation_min:g} "
+                    f"(named together {n}x, related in {len(relation.sentences)} sentences)"
+                )
+                continue
+            if explain and relation.sentences:
+                top = relation.sentences[0]
+                reasons.insert(
+                    0,
+                    f"{a}-{b} related {relation.score:g} in {len(relation.sentences)} "
+                    f"sentences, first {top.kind} ({', '.join(top.cues) or 'side by side'}): "
+                    f"{top.text}",
+                )
+            score += c.w_relation * min(relation.score, 5.0)
+    if c.salient_codes and (c.salience_min or c.w_salience):
+        saliences = {code: ev.salience(code) for code in c.salient_codes}
+        lowest = min(saliences.values())
+        if lowest < c.salience_min:
+            if not explain:
+                return _NOT_FIRED
+            low = {k: v for k, v in saliences.items() if v < c.salience_min}
+            failed.append(f"salience {low} below {c.salience_min:g}")
+        elif explain:
+            reasons.append(f"salience {saliences}")
+        score += c.w_salience * lowest
+    weighed = ev.contexts & c.contexts_weigh
+    if weighed:
+        if explain:
+            reasons.append(f"context {', '.join(sorted(weighed))} weighs down")
+        score -= c.w_context * len(weighed)
     relevant_topics = topics & c.topic_set
     if relevant_topics:
         if explain:

@@ -51,8 +51,11 @@ def classify(
 ) -> None:
     """Classify JSON Lines articles from stdin: one JSON line out per line in, in order.
 
-    Each input line holds `id`, `title` and optionally `summary`, `content`, `language`, `url`.
-    A line that cannot be read gives {"id": ..., "error": "..."} and the run goes on.
+    Each input line holds `id`, `title` and optionally `summary`, `content`, `language`, `url`
+    and `categories` (the feed's categories, a list of strings). Each output line gives the
+    countries, pairs, topics, rules fired, matches, and per country its salience and per pair
+    the relation score with the sentences that make it. A line that cannot be read gives
+    {"id": ..., "error": "..."} and the run goes on.
     """
     from processors.classify import Engine
 
@@ -68,36 +71,51 @@ def classify(
         raise NewsradarError(f"cannot read stdin: {exc}") from None
 
 
+class _BadLine(Exception):
+    """A ``classify`` input line that cannot be read: its id (if any) and why."""
+
+    def __init__(self, article_id: Any, reason: str) -> None:
+        super().__init__(reason)
+        self.article_id = article_id
+
+
 def _classify_line(engine: Any, line: str, number: int) -> dict[str, Any]:
+    try:
+        article_id, article = _article(line, number)
+    except _BadLine as bad:
+        return {"id": bad.article_id, "line": number, "error": str(bad)}
+    out: dict[str, Any] = engine.classify(article).to_json()
+    out["id"] = article_id
+    return out
+
+
+def _article(line: str, number: int) -> tuple[Any, Any]:
+    """The line's id as given and its article."""
     from processors.classify import ArticleText
 
     try:
         data = json.loads(line)
     except json.JSONDecodeError as exc:
-        return {"id": None, "line": number, "error": f"line {number} is not JSON: {exc.msg}"}
+        raise _BadLine(None, f"line {number} is not JSON: {exc.msg}") from None
     if not isinstance(data, dict):
-        return {"id": None, "line": number, "error": f"line {number} is not a JSON object"}
+        raise _BadLine(None, f"line {number} is not a JSON object")
     article_id = data.get("id")
     if not isinstance(article_id, str | int) or str(article_id) == "":
-        return {"id": article_id, "line": number, "error": "`id` is missing or not a string"}
+        raise _BadLine(article_id, "`id` is missing or not a string")
     fields: dict[str, str] = {}
     for name in ("title", "summary", "content", "language", "url"):
         value = data.get(name, "")
         if value is None:
             value = ""
         if not isinstance(value, str):
-            return {"id": article_id, "line": number, "error": f"`{name}` must be a string"}
+            raise _BadLine(article_id, f"`{name}` must be a string")
         fields[name] = value
     if not fields["title"] and not fields["summary"] and not fields["content"]:
-        return {
-            "id": article_id,
-            "line": number,
-            "error": "no text: give title, summary or content",
-        }
-    result = engine.classify(ArticleText(id=str(article_id), **fields), explain=True)
-    out: dict[str, Any] = result.to_json()
-    out["id"] = article_id
-    return out
+        raise _BadLine(article_id, "no text: give title, summary or content")
+    categories = data.get("categories") or []
+    if not isinstance(categories, list) or not all(isinstance(c, str) for c in categories):
+        raise _BadLine(article_id, "`categories` must be a list of strings")
+    return article_id, ArticleText(id=str(article_id), categories=tuple(categories), **fields)
 
 
 @rules_app.command("check")
@@ -130,11 +148,31 @@ def rules_test(
         text = text_file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise NewsradarError(f"{text_file}: cannot read text: {exc}") from None
-    result = engine.classify(ArticleText(id=text_file.name, content=text), explain=True)
+    result = engine.classify(ArticleText(id=text_file.name, content=text))
     typer.echo(f"language: {result.language}")
     typer.echo(f"countries: {', '.join(result.countries) or '-'}")
     typer.echo(f"pairs: {', '.join(f'{p} ({n})' for p, n in result.pair_counts.items()) or '-'}")
     typer.echo(f"topics: {', '.join(result.topics) or '-'}")
+    typer.echo(f"contexts: {', '.join(sorted(result.contexts)) or '-'}")
+    typer.echo(
+        "salience: "
+        + (
+            ", ".join(
+                f"{code} {s.score:g} (title {_yes(s.title)}, lead {_yes(s.lead)}, "
+                f"share {s.share:.2f}, spread {s.spread:.2f})"
+                for code, s in result.salience().items()
+            )
+            or "-"
+        )
+    )
+    for pair, relation in result.relations().items():
+        typer.echo(
+            f"relation {pair}: {relation.score:g} "
+            f"({len(relation.sentences)} of {relation.cooccurrences} sentences naming both)"
+        )
+        for sentence in relation.sentences:
+            cues = ", ".join(sentence.cues) or "side by side"
+            typer.echo(f"  {sentence.kind} {sentence.weight:g} [{cues}] {sentence.text}")
     for verdict in result.verdicts:
         mark = "FIRED" if verdict.fired else "no"
         typer.echo(
@@ -143,6 +181,10 @@ def rules_test(
         )
     typer.echo("")
     typer.echo(highlight(text, [(m.start, m.end, m.denotes) for m in result.matches], color))
+
+
+def _yes(flag: bool) -> str:
+    return "yes" if flag else "no"
 
 
 def highlight(text: str, spans: list[tuple[int, int, str]], color: bool) -> str:

@@ -7,7 +7,7 @@ from processors.classify import Engine
 
 def found(engine: Engine, text: str) -> list[tuple[str, str]]:
     return [
-        (text[h.orig_start : h.orig_end], t.denotes)
+        (text[h.start : h.end], t.denotes)
         for h in engine.matcher.find(text)
         for t in h.terms
         if t.denotes.startswith(("country:", "bloc:"))

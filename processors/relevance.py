@@ -1,0 +1,609 @@
+"""The relevance model: which country mentions count, how central each country is to an article,
+and which of its sentences put two countries in relation.
+
+An alert an analyst trusts needs more than two names in one sentence. Read on real news, most
+articles that name Iraq and Russia together are about something else: one country is the story
+and the other a place, a border or the old territory of a militant group; both react, each on
+its own, to a third country; a list of allies; a World Cup; a "related news" line; a word that
+only looks like a country. This module gives rules what tells those apart, each piece
+explainable:
+
+- **Mentions** (:func:`country_mentions`): a country is mentioned by the article's own words,
+  not by a dateline, byline or related-news line (``boilerplate`` in
+  ``data/relevance.yaml``); a person's short name (a surname that is also a demonym, another
+  official's name) stands for their country only after the article has named them in full.
+- **Salience** (:meth:`Relevance.salience`): how central a country is, from 0 to 1: named in
+  the title, in the lead, its share of the article's country mentions, its spread over
+  paragraphs.
+- **Relation evidence** (:meth:`Relevance.relation`): the sentences that put two countries in
+  relation, each with the kind of evidence and the cues that make it: a bilateral construction
+  ("between Iraq and Russia", "العلاقات العراقية الروسية", "Iraqi-Russian"); one side's
+  officials meeting, visiting, calling the other's; a deal or a dispute between them; one
+  side's company or embassy acting in the other. Not: both in an enumeration of three countries
+  or more; two clauses about separate events ("Moscow condemned ..., while Baghdad said ...");
+  names more than a sentence's length apart.
+- **Contexts** (:func:`contexts`): sports and entertainment, from the feed's own categories or
+  the article's words, weigh an article down for rules that say so.
+
+The vocabulary, weights and patterns are data (``data/relevance.yaml``); this module is the one
+place the decisions are written.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cached_property, lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from processors.document import Document
+from processors.errors import DataFileError
+from processors.match import Form, Hit
+from processors.normalize import fold
+from processors.terms import Language, Term, load_yaml, parse_term
+
+if TYPE_CHECKING:
+    from processors.rules import Mention as WordMention
+
+CUES = ("between", "bilateral", "meeting", "dealing", "actor", "contrast")
+EVIDENCE_KINDS = ("bilateral", "meeting", "dealing", "actor")
+"""Kinds of relation evidence, strongest first."""
+_PLACE_PROCLITICS = ("ب", "ل", "وب", "ول", "فب", "فل", "بال", "لل", "وبال", "ولل", "فبال", "فلل")
+_GLUE = re.compile(r"[\s,،/\-–—]*(?:(?:and|or|&|و|أو|او)\s*)?[\s,،/\-–—]*", re.IGNORECASE)
+"""What may stand between two names of one list: commas, slashes, dashes, "and", "or"."""
+_HYPHEN = re.compile(r"\s*[-–—/]\s*")
+
+
+@dataclass(frozen=True)
+class ContextSpec:
+    name: str
+    min_terms: int
+    min_distinct: int
+    categories: frozenset[str]
+    """Folded feed categories that put an article in the context."""
+
+
+@dataclass(frozen=True)
+class RelevanceModel:
+    """``data/relevance.yaml``, read and checked."""
+
+    terms: tuple[Term, ...]
+    """The cue (``cue:NAME``) and context (``context:NAME``) terms, for the matcher."""
+    contexts: Mapping[str, ContextSpec]
+    places: frozenset[str]
+    salience: Mapping[str, float]
+    relation: Mapping[str, float]
+    boilerplate: re.Pattern[str] | None
+
+    @classmethod
+    def load(cls, path: Path | str = "relevance.yaml") -> RelevanceModel:
+        data = load_yaml(path, "relevance file")
+        try:
+            terms = _terms(data["cues"], "cue", path, known=CUES)
+            specs: dict[str, ContextSpec] = {}
+            for name, entry in (data.get("contexts") or {}).items():
+                terms += _terms({name: entry}, "context", path)
+                specs[name] = ContextSpec(
+                    name,
+                    int(entry.get("min_terms", 3)),
+                    int(entry.get("min_distinct", 2)),
+                    frozenset(fold(str(c)).strip() for c in entry.get("categories", [])),
+                )
+            places = frozenset(
+                fold(str(w)) for lang in ("en", "ar") for w in data["places"].get(lang, [])
+            )
+            salience = {k: float(data["salience"][k]) for k in _SALIENCE_KEYS}
+            relation = {k: float(data["relation"][k]) for k in _RELATION_KEYS}
+            patterns = [
+                str(p)
+                for group in ("datelines", "bylines", "related")
+                for p in (data.get("boilerplate") or {}).get(group, [])
+            ]
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise DataFileError(f"{path}: relevance file lacks or misshapes {exc}") from None
+        try:
+            boilerplate = (
+                re.compile(r"^[ \t]*(?:" + "|".join(f"(?:{p})" for p in patterns) + ")", re.M)
+                if patterns
+                else None
+            )
+        except re.error as exc:
+            raise DataFileError(f"{path}: a boilerplate pattern is not a regex: {exc}") from None
+        return cls(tuple(terms), specs, places, salience, relation, boilerplate)
+
+
+_SALIENCE_KEYS = ("title", "lead", "share", "spread", "lead_sentences")
+_RELATION_KEYS = (
+    *EVIDENCE_KINDS,
+    "title_factor",
+    "lead_factor",
+    "max_words_apart",
+)
+
+
+def _terms(
+    section: Mapping[str, Any], kind: str, path: Path | str, known: Sequence[str] = ()
+) -> list[Term]:
+    out: list[Term] = []
+    for name, entry in section.items():
+        if known and name not in known:
+            raise DataFileError(f"{path}: unknown cue {name!r}; the cues are {', '.join(known)}")
+        languages: tuple[Language, ...] = ("en", "ar")
+        for language in languages:
+            for spec in entry.get(language, []):
+                out.append(
+                    parse_term(
+                        str(spec),
+                        denotes=f"{kind}:{name}",
+                        language=language,
+                        default_class="name",
+                    )
+                )
+    return out
+
+
+@lru_cache(maxsize=1)
+def default_model() -> RelevanceModel:
+    return RelevanceModel.load()
+
+
+# --- mentions ------------------------------------------------------------------------------------
+
+
+class Mention(NamedTuple):
+    """A country named by the article: where, and how (``name``, ``demonym``, ``leader`` ...)."""
+
+    code: str
+    start: int
+    end: int
+    sense: str
+    base: str
+    """The country term written there, folded (``العراق`` for ``بالعراق``)."""
+
+
+def country_mentions(hits: Iterable[Hit], excluded: Sequence[tuple[int, int]]) -> list[Mention]:
+    """The article's country mentions, in order: a hit inside or overlapping the previous one
+    is the same mention ("Iraq" in "Iraq's"); hits in ``excluded`` spans (datelines, bylines,
+    related news) are none; a person's short name stands for their country once the article
+    has named them in full (before that, for whatever else the form means: السوداني, a
+    Sudanese)."""
+    named: set[str] = set()
+    out: list[Mention] = []
+    last_end = -1
+    starts = [s for s, _ in excluded]
+    for hit in hits:
+        form = hit.form
+        if form.persons:
+            named |= form.persons
+        if not (form.countries or form.aliases) or hit.start < last_end:
+            continue
+        if starts:
+            i = bisect.bisect_right(starts, hit.start) - 1
+            if i >= 0 and hit.start < excluded[i][1]:
+                continue
+        codes: Iterable[str] = form.countries
+        sense = form.sense
+        if form.aliases:
+            resolved = [code for code, person in form.aliases if person in named]
+            if resolved:
+                codes, sense = resolved, "leader"
+        last_end = hit.end
+        for code in codes:
+            out.append(Mention(code, hit.start, hit.end, sense, form.base))
+    return out
+
+
+# --- contexts ------------------------------------------------------------------------------------
+
+
+def contexts(
+    model: RelevanceModel, counts: Mapping[str, int], distinct: Mapping[str, int],
+    categories: Iterable[str],
+) -> frozenset[str]:  # fmt: skip
+    """The contexts an article is in: by its feed's categories, or by how often (``counts``)
+    and how variously (``distinct``) its words signal them."""
+    folded = {fold(c).strip() for c in categories}
+    return frozenset(
+        name
+        for name, spec in model.contexts.items()
+        if not folded.isdisjoint(spec.categories)
+        or (counts.get(name, 0) >= spec.min_terms and distinct.get(name, 0) >= spec.min_distinct)
+    )
+
+
+# --- salience and relations ----------------------------------------------------------------------
+
+
+class Placed(NamedTuple):
+    """A mention placed in the article's structure."""
+
+    code: str
+    start: int
+    end: int
+    sense: str
+    base: str
+    field: int
+    sentence: int
+    paragraph: int
+
+
+@dataclass(frozen=True)
+class Salience:
+    """How central a country is to an article (``score``, 0 to 1), and from what."""
+
+    code: str
+    score: float
+    title: bool
+    lead: bool
+    share: float
+    """Its share of the article's country mentions."""
+    spread: float
+    """The share of the article's paragraphs that name it."""
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "score": self.score,
+            "title": self.title,
+            "lead": self.lead,
+            "share": round(self.share, 3),
+            "spread": round(self.spread, 3),
+        }
+
+
+@dataclass(frozen=True)
+class RelationSentence:
+    """A sentence that puts two countries in relation."""
+
+    field: str
+    start: int
+    end: int
+    """The sentence's ``[start, end)`` in its field."""
+    text: str
+    kind: str
+    """The strongest evidence in it: ``bilateral``, ``meeting``, ``dealing`` or ``actor``."""
+    cues: tuple[str, ...]
+    """The words that make it so, as written."""
+    weight: float
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "field": self.field,
+            "start": self.start,
+            "end": self.end,
+            "kind": self.kind,
+            "cues": list(self.cues),
+            "weight": self.weight,
+            "sentence": self.text,
+        }
+
+
+@dataclass(frozen=True)
+class Relation:
+    """The evidence that an article relates two countries: its sentences, strongest first,
+    and their summed weight (``score``)."""
+
+    pair: str
+    score: float
+    sentences: tuple[RelationSentence, ...] = ()
+    cooccurrences: int = 0
+    """Sentences that name both, related or not."""
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "score": self.score,
+            "cooccurrences": self.cooccurrences,
+            "evidence": [s.to_json() for s in self.sentences],
+        }
+
+
+class Relevance:
+    """Salience and relation evidence of one article, each worked out when first asked for
+    (most articles name fewer than two countries, and no rule asks)."""
+
+    def __init__(
+        self,
+        model: RelevanceModel,
+        doc: Document,
+        mentions: list[Mention],
+        cue_hits: list[Hit],
+    ) -> None:
+        self.model = model
+        self.doc = doc
+        self.mentions = mentions
+        self.cue_hits = cue_hits
+        self._salience: dict[str, Salience] = {}
+        self._relations: dict[tuple[str, str], Relation] = {}
+
+    def word_mentions(self) -> list[WordMention]:
+        """Mentions with their field's name and word number, for rules that count words
+        between countries."""
+        from processors.rules import Mention as WordMention
+
+        doc = self.doc
+        return [WordMention(m.code, doc.names[m.field], doc.word_of(m.start)) for m in self.placed]
+
+    @cached_property
+    def placed(self) -> list[Placed]:
+        doc = self.doc
+        return [
+            Placed(*m, doc.field_of(m.start), doc.sentence_of(m.start), doc.paragraph_of(m.start))
+            for m in self.mentions
+        ]
+
+    @cached_property
+    def places(self) -> dict[str, set[int]]:
+        """Country -> the sentences that name it."""
+        out: dict[str, set[int]] = {}
+        for m in self.placed:
+            out.setdefault(m.code, set()).add(m.sentence)
+        return out
+
+    @cached_property
+    def _lead_sentences(self) -> frozenset[int]:
+        """The lead: the summary, else the first sentences of the text (never the title)."""
+        doc = self.doc
+        names = doc.names
+        if "summary" in names:
+            base = doc.bases[names.index("summary")]
+            end = base + len(doc.texts[names.index("summary")])
+            return frozenset(range(doc.sentence_of(base), doc.sentence_of(end - 1) + 1))
+        if "content" not in names:
+            return frozenset()
+        first = doc.sentence_of(doc.bases[names.index("content")])
+        return frozenset(range(first, first + int(self.model.salience["lead_sentences"])))
+
+    def salience(self, code: str) -> Salience:
+        known = self._salience.get(code)
+        if known is not None:
+            return known
+        weights = self.model.salience
+        doc = self.doc
+        title_field = doc.names.index("title") if "title" in doc.names else -1
+        mine = [m for m in self.placed if m.code == code]
+        title = any(m.field == title_field for m in mine)
+        lead = any(m.sentence in self._lead_sentences for m in mine)
+        share = len(mine) / len(self.placed) if self.placed else 0.0
+        paragraphs = max(doc.paragraphs - (title_field >= 0), 1)
+        spread = len({m.paragraph for m in mine if m.field != title_field}) / paragraphs
+        score = (
+            weights["title"] * title
+            + weights["lead"] * lead
+            + weights["share"] * min(1.0, 2 * share)
+            + weights["spread"] * min(1.0, spread)
+        )
+        result = Salience(code, round(score, 3), title, lead, share, spread)
+        self._salience[code] = result
+        return result
+
+    def relation(self, a: str, b: str) -> Relation:
+        """The sentences relating ``a`` and ``b`` (either order)."""
+        key = (a, b) if a <= b else (b, a)
+        known = self._relations.get(key)
+        if known is not None:
+            return known
+        places = self.places
+        both = sorted(places.get(a, set()) & places.get(b, set()))
+        found = [s for s in (self._sentence(n, *key) for n in both) if s is not None]
+        found.sort(key=lambda s: -s.weight)
+        score = round(sum(s.weight for s in found), 3)
+        result = Relation(f"{key[0]}-{key[1]}", score, tuple(found), len(both))
+        self._relations[key] = result
+        return result
+
+    # The evidence in one sentence -------------------------------------------------------------
+
+    def _sentence(self, number: int, a: str, b: str) -> RelationSentence | None:
+        doc, model = self.doc, self.model
+        lo, hi = doc.sentence_span(number)
+        sentence = _Sentence(
+            doc,
+            [m for m in self.placed if m.sentence == number],
+            [h for h in self.cue_hits if lo <= h.start < hi],
+            lo,
+            hi,
+        )
+        max_apart = int(model.relation["max_words_apart"])
+        best: tuple[float, str, tuple[tuple[int, int], ...]] | None = None
+        mentions = sentence.mentions
+        for i, first in enumerate(mentions):
+            for second in mentions[i + 1 :]:
+                if {first.code, second.code} != {a, b} or first.start == second.start:
+                    continue
+                if sentence.clause(first.start) != sentence.clause(second.start):
+                    continue
+                if doc.word_of(second.start) - doc.word_of(first.end) > max_apart:
+                    continue
+                found = self._evidence(sentence, first, second)
+                if found is None:
+                    continue
+                kind, cues = found
+                weight = model.relation[kind]
+                if best is None or weight > best[0]:
+                    best = (weight, kind, tuple((h.start, h.end) for h in cues))
+        if best is None:
+            return None
+        weight, kind, why = best
+        field_index = doc.field_of(lo)
+        name = doc.names[field_index]
+        if name == "title":
+            weight *= model.relation["title_factor"]
+        elif number in self._lead_sentences:
+            weight *= model.relation["lead_factor"]
+        base = doc.bases[field_index]
+        return RelationSentence(
+            name,
+            lo - base,
+            hi - base,
+            doc.text[lo:hi],
+            kind,
+            tuple(dict.fromkeys(doc.text[start:end] for start, end in why)),
+            round(weight, 3),
+        )
+
+    def _evidence(  # noqa: PLR0911 - one return per kind of evidence
+        self, s: _Sentence, first: Placed, second: Placed
+    ) -> tuple[str, tuple[Hit, ...]] | None:
+        """The strongest kind of evidence relating two mentions of one clause (``first``
+        before ``second``), with the cues that make it, or None."""
+        if s.enumerated(first) or s.enumerated(second):
+            return None  # "Egypt, Iran, Iraq, Turkey and Russia"; "Iraq $105m, Russia $95m ..."
+        doc = self.doc
+        w_first, w_second = doc.word_of(first.start), doc.word_of(second.end)
+        if s.run(first) == s.run(second):
+            # Side by side. "between Iraq and Russia", "بين بغداد وموسكو":
+            before = s.cues_near("between", first.start, w_first - 2, w_first)
+            if before:
+                return "bilateral", before
+            # "العلاقات العراقية الروسية", "Iraqi-Russian", "Russia-Iraq":
+            gap = doc.text[first.end : second.start]
+            if _ADJOINED.fullmatch(gap) and (
+                first.sense == second.sense == "demonym" or "-" in gap
+            ):
+                return "bilateral", s.cues_near("bilateral", first.start, w_first - 3, w_second + 3)
+            # "Iraq and Russia signed ...", but not "Iran's ties with Russia and Iraq", "the
+            # Iranian envoys to Iraq and Russia": a third country before them is the actor.
+            if s.third_country_before(first):
+                return None
+            for kind in ("meeting", "dealing"):
+                near = s.cues_near(kind, first.start, w_first - 6, w_second + 6)
+                if near:
+                    return kind, near
+            return None
+        if s.others_between(first, second):
+            return None  # what the sentence relates each of them to is the country between
+        # "Russia's relations with Iraq", "علاقات روسيا مع العراق":
+        if w_second - w_first <= 8:
+            inside = s.cues_near("bilateral", first.start, w_first + 1, w_second - 1)
+            if inside:
+                return "bilateral", inside
+        # One side's officials meeting, calling, dealing with the other's.
+        for kind in ("meeting", "dealing"):
+            near = s.cues_near(kind, first.start, w_first - 6, w_second + 6)
+            if near:
+                return kind, near
+        # An actor of one side in the other: "the Russian embassy in Baghdad", "Gazprom Neft
+        # ... deposits in Iraq", "شركة لوك أويل الروسية ... في البصرة".
+        if w_second - w_first <= 12 and not s.listed(second):
+            if first.sense in _ACTING_SENSES:
+                acting: tuple[Hit, ...] = (Hit(first.start, first.end, _NO_FORM),)
+            else:
+                acting = s.cues_near("actor", first.start, w_first - 4, w_first + 4)
+            if acting and self._placed_in(second):
+                return "actor", acting
+        return None
+
+    def _placed_in(self, mention: Placed) -> bool:
+        """Whether the text places something in the mentioned country: "in Baghdad", "to
+        Moscow", بالعراق."""
+        text = self.doc.text
+        if mention.sense != "demonym":
+            surface = fold(text[mention.start : mention.end])
+            at = surface.find(mention.base) if mention.base else -1
+            if at > 0 and surface[:at] in _PLACE_PROCLITICS:
+                return True  # a proclitic written onto the name: بالعراق، لروسيا
+        before = _LAST_WORD.search(text, max(0, mention.start - 24), mention.start)
+        return bool(before and fold(before.group(1)) in self.model.places)
+
+
+_LAST_WORD = re.compile(r"(\w+)\W*$")
+_ADJOINED = re.compile(r"\s*(?:[-–—/]\s*)?")
+"""Two names written straight one after the other, or joined by a hyphen."""
+_ACTING_SENSES = ("company", "institution")
+_NO_FORM = Form.of(0, (), careful=False, exact=False)
+"""Mentions that are actors by themselves: a company, an institution of the state."""
+_LIST_GAP_WORDS = 5
+
+
+class _Sentence:
+    """One sentence's mentions and cues, cut into clauses at contrast words (while, بينما)
+    and semicolons, with its runs of names (side by side, joined by commas, "and", "or") and
+    its enumerations (three countries or more, each a few words from the next with a comma or
+    "and" between: "Iraq bought $105m, Russia $95m, India ...")."""
+
+    def __init__(
+        self, doc: Document, mentions: list[Placed], cues: list[Hit], lo: int, hi: int
+    ) -> None:
+        self.doc = doc
+        self.mentions = mentions
+        self.cues = cues
+        text = doc.text
+        cuts = [h.start for h in cues if "contrast" in h.form.cues]
+        cuts += [lo + i for i, ch in enumerate(text[lo:hi]) if ch in ";؛"]
+        self.cuts = sorted(cuts)
+        self._run: dict[int, int] = {}
+        self._listed: dict[int, int] = {}
+        run = listed = 0
+        previous: Placed | None = None
+        for m in mentions:
+            if previous is not None and previous.start != m.start:
+                gap = text[previous.end : m.start]
+                if not _GLUE.fullmatch(gap):
+                    run += 1
+                    marked = _LIST_MARK.search(gap) or _conjoined(text, m)
+                    if len(gap.split()) > _LIST_GAP_WORDS or not marked:
+                        listed += 1
+            self._run[m.start] = run
+            self._listed[m.start] = listed
+            previous = m
+        self._listed_codes: dict[int, set[str]] = {}
+        for m in mentions:
+            self._listed_codes.setdefault(self._listed[m.start], set()).add(m.code)
+
+    def clause(self, offset: int) -> int:
+        return bisect.bisect_right(self.cuts, offset)
+
+    def run(self, m: Placed) -> int:
+        return self._run[m.start]
+
+    def listed(self, m: Placed) -> bool:
+        """Whether ``m`` is in a list with another country."""
+        return len(self._listed_codes[self._listed[m.start]]) > 1
+
+    def enumerated(self, m: Placed) -> bool:
+        """Whether ``m`` is one of an enumeration of three countries or more."""
+        return len(self._listed_codes[self._listed[m.start]]) >= 3
+
+    def others_between(self, first: Placed, second: Placed) -> bool:
+        """Whether another country is named between the two, not in a list with either."""
+        ends = {self._run[first.start], self._run[second.start]}
+        return any(
+            self._run[m.start] not in ends
+            for m in self.mentions
+            if first.start < m.start < second.start and m.code not in (first.code, second.code)
+        )
+
+    def third_country_before(self, m: Placed) -> bool:
+        """Whether another country is named earlier in ``m``'s clause."""
+        clause = self.clause(m.start)
+        return any(
+            o.start < m.start and self._run[o.start] != self._run[m.start]
+            and self.clause(o.start) == clause
+            for o in self.mentions
+        )  # fmt: skip
+
+    def cues_near(self, kind: str, at: int, w_from: int, w_to: int) -> tuple[Hit, ...]:
+        """Cues of ``kind`` in the clause of offset ``at``, from word ``w_from`` to
+        ``w_to``."""
+        word_of = self.doc.word_of
+        clause = self.clause(at)
+        return tuple(
+            h
+            for h in self.cues
+            if kind in h.form.cues
+            and self.clause(h.start) == clause
+            and w_from <= word_of(h.start) <= w_to
+        )
+
+
+def _conjoined(text: str, m: Placed) -> bool:
+    """Whether the Arabic "and" (و) is written onto the name: وروسيا."""
+    surface = fold(text[m.start : m.end])
+    at = surface.find(m.base) if m.base else -1
+    return at > 0 and surface.startswith("و")
+
+
+_LIST_MARK = re.compile(r"[,،;؛]|\b(?:and|or)\b|(?:^|\s)(?:و|أو|او)(?:\s|$)")
+"""What separates the items of a list: a comma, "and", "or"."""

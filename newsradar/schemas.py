@@ -141,6 +141,15 @@ class Alert(Record):
     """When the article record reached Kafka (its record timestamp): sinks measure delivery
     latency, article published to Kafka -> alert delivered, from it."""
 
+    def why(self) -> str:
+        """The explanation channels lead with: the sentence that relates the rule's
+        countries, with the kind of evidence (``IQ-RU meeting: ...``); empty when the rule
+        asked for none."""
+        if not self.relations:
+            return ""
+        top = self.relations[0]
+        return f"{top.pair} {top.kind}: {' '.join(top.sentence.split())}"
+
 
 class DeadLetter(Record):
     """A record a stage could not handle. Nothing is dropped: the original bytes ride along."""

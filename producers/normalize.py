@@ -138,6 +138,13 @@ def parse_feed(
             f"({type(broken).__name__}: {broken})",
             error_class="bad_encoding",
         ) from None
+    except Exception as broken:
+        # feedparser raises on some elements it half-knows (a podcast chapter without its
+        # start time: TypeError); such a feed is unreadable, not a crash of the producer.
+        raise PermanentFeedError(
+            f"not a readable feed: feedparser failed on it ({type(broken).__name__}: {broken})",
+            error_class="parser_error",
+        ) from None
     entries = parsed.get("entries") or []
     problem = ""
     if parsed.get("bozo"):
@@ -196,9 +203,22 @@ def parse_feed(
                 feed_name=feed_name or str(feed_meta.get("title") or ""),
                 source_country=source_country,
                 tags=tuple(tags),
+                categories=_categories(entry),
             )
         )
     return ParsedFeed(articles, str(feed_meta.get("title") or ""), problem, ttl, skipped)
+
+
+def _categories(entry: Any) -> tuple[str, ...]:
+    """The entry's own categories (RSS ``<category>``, Atom ``category`` term or label), each
+    once, at most 20 of at most 100 characters."""
+    out: dict[str, None] = {}
+    for tag in dict.get(entry, "tags") or []:
+        value = (tag.get("term") or tag.get("label") or "") if isinstance(tag, dict) else ""
+        text = " ".join(str(value).split())[:100]
+        if text:
+            out[text] = None
+    return tuple(out)[:20]
 
 
 def content_hash(article: Article) -> str:

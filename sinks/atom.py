@@ -47,8 +47,9 @@ def render(alerts: Sequence[Alert], *, rule: str, self_url: str) -> bytes:
         ET.SubElement(entry, f"{{{ATOM}}}published").text = alert.article_published.isoformat()
         ET.SubElement(entry, f"{{{ATOM}}}category", term=alert.rule_id)
         terms = sorted({f"{m.term} ({m.denotes})" for m in alert.matches})[:20]
+        why = alert.why()
         ET.SubElement(entry, f"{{{ATOM}}}summary", type="text").text = (
-            f"Rule {alert.rule_id} (score {alert.score:g}). "
+            (f"Why: {why}. " if why else "") + f"Rule {alert.rule_id} (score {alert.score:g}). "
             f"Pairs: {', '.join(alert.pairs) or '-'}. Topics: {', '.join(alert.topics) or '-'}. "
             f"Matched: {'; '.join(terms) or '-'}."
         )

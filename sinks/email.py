@@ -64,14 +64,18 @@ def build_message(alert: Alert, config: EmailSinkSettings) -> EmailMessage:
         f"Published: {alert.article_published:%Y-%m-%d %H:%M} UTC\n"
     )
     terms = "\n".join(f"- {m.term} ({m.denotes}): {m.snippet}" for m in alert.matches[:30])
+    why = alert.why()
     message.set_content(
-        f"{alert.article_title}\n{alert.article_url}\n\n{facts}\nMatched terms:\n{terms}\n"
+        f"{alert.article_title}\n{alert.article_url}\n\n"
+        + (f"Why: {why}\n\n" if why else "")
+        + f"{facts}\nMatched terms:\n{terms}\n"
     )
     message.add_alternative(
         "<html><body>"
         f'<h2 dir="auto"><a href="{escape(alert.article_url, quote=True)}">'
         f"{escape(alert.article_title or alert.article_id)}</a></h2>"
-        f"<pre>{escape(facts)}</pre><ul>{highlight_html(alert)}</ul>"
+        + (f'<p dir="auto"><strong>Why:</strong> {escape(why)}</p>' if why else "")
+        + f"<pre>{escape(facts)}</pre><ul>{highlight_html(alert)}</ul>"
         "</body></html>",
         subtype="html",
     )

@@ -49,7 +49,8 @@ def slack_payload(alert: Alert) -> dict[str, Any]:
         f"pairs {slack_escape(', '.join(alert.pairs) or '-')} · "
         f"topics {slack_escape(', '.join(alert.topics) or '-')}"
     )
-    text = f"{facts}\n{link}"
+    why = alert.why()
+    text = f"{facts}\n{link}" + (f"\n> {slack_escape(why)}" if why else "")
     return {"text": text, "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]}
 
 

@@ -141,6 +141,15 @@ function showDetail(id) {
     ["Topics", alert.topics.join(", ") || "-"], ["Language", alert.language || "-"],
     ["Published", when(alert.article_published)], ["Feed", alert.feed || "-"],
   ];
+  const relations = alert.relations || [];
+  const why = document.getElementById("d-why");
+  why.setAttribute("dir", dir);
+  why.setAttribute("lang", alert.language || "");
+  why.replaceChildren(...relations.map((r) => el(
+    "li", { "data-kind": r.kind }, r.sentence, " ",
+    el("small", { dir: "ltr" }, `(${r.pair} ${r.kind}${r.cues.length ? ": " + r.cues.join(", ") : ""})`),
+  )));
+  document.getElementById("d-why-box").hidden = relations.length === 0;
   document.getElementById("d-facts").replaceChildren(...facts.flatMap(([k, v]) => [el("dt", {}, k), el("dd", { dir: "auto" }, v)]));
   const list = document.getElementById("d-matches");
   list.setAttribute("dir", dir);

@@ -173,3 +173,27 @@ def test_a_broken_encoding_declaration_is_a_feed_error(declaration: bytes) -> No
     with pytest.raises(PermanentFeedError) as info:
         parse_feed(body, feed_url="http://x/f", fetched_at=datetime.now(UTC))
     assert info.value.error_class == "bad_encoding"
+
+
+def test_feedparser_failing_on_an_element_is_a_feed_error() -> None:
+    """feedparser raises TypeError on a podcast chapter with no start time (found by the
+    mutated-corpus property test): an unreadable feed, not a crash."""
+    body = (
+        b'<rss version="2.0" xmlns:psc="http://podlove.org/simple-chapters"><channel>'
+        b"<title>t</title><item><title>x</title><psc:chapters><psc:chapter title='a'/>"
+        b"</psc:chapters></item></channel></rss>"
+    )
+    with pytest.raises(PermanentFeedError) as info:
+        parse_feed(body, feed_url="http://x/f", fetched_at=datetime.now(UTC))
+    assert info.value.error_class == "parser_error"
+    assert "TypeError" in str(info.value)
+
+
+def test_the_entry_categories_are_read() -> None:
+    body = (
+        b'<rss version="2.0"><channel><title>t</title><item><title>Iraq</title>'
+        b"<category>Sport</category><category domain='x'>Football</category>"
+        b"<category>Sport</category><link>http://a/b</link></item></channel></rss>"
+    )
+    (article,) = parse_feed(body, feed_url="http://x/f", fetched_at=datetime.now(UTC)).articles
+    assert article.categories == ("Sport", "Football")

@@ -22,8 +22,9 @@ from processors.normalize import FIELD_SEPARATOR, SENTENCE_MARKS
 FieldName = Literal["title", "summary", "content"]
 FIELDS: tuple[FieldName, ...] = ("title", "summary", "content")
 BETWEEN_FIELDS = f"\n{FIELD_SEPARATOR}\n"
-_SENTENCE_END = re.compile(f"[{re.escape(SENTENCE_MARKS)}\\n](?:(?<=\\n)|(?=\\s|\\Z))")
-"""A newline, or . ! ? ؟ ؛ … before whitespace or the end of the text."""
+_SENTENCE_END = re.compile(f"\\n|[{re.escape(SENTENCE_MARKS)}][\"'”’»)\\]]*(?=\\s|\\Z)")
+"""A newline, or . ! ? ؟ ؛ … (and the quotes or brackets closing on it) before whitespace or the
+end of the text."""
 _WORD = re.compile(r"[\w\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640]+")
 """A word: letters and digits, with the Arabic marks and tatweel written on them."""
 

@@ -74,6 +74,7 @@ class RelevanceModel:
     """The cue (``cue:NAME``) and context (``context:NAME``) terms, for the matcher."""
     contexts: Mapping[str, ContextSpec]
     places: frozenset[str]
+    venues: frozenset[str]
     salience: Mapping[str, float]
     relation: Mapping[str, float]
     boilerplate: re.Pattern[str] | None
@@ -92,8 +93,9 @@ class RelevanceModel:
                     int(entry.get("min_distinct", 2)),
                     frozenset(fold(str(c)).strip() for c in entry.get("categories", [])),
                 )
-            places = frozenset(
-                fold(str(w)) for lang in ("en", "ar") for w in data["places"].get(lang, [])
+            places, venues = (
+                frozenset(fold(str(w)) for lang in ("en", "ar") for w in data[key].get(lang, []))
+                for key in ("places", "venues")
             )
             salience = {k: float(data["salience"][k]) for k in _SALIENCE_KEYS}
             relation = {k: float(data["relation"][k]) for k in _RELATION_KEYS}
@@ -112,7 +114,7 @@ class RelevanceModel:
             )
         except re.error as exc:
             raise DataFileError(f"{path}: a boilerplate pattern is not a regex: {exc}") from None
-        return cls(tuple(terms), specs, places, salience, relation, boilerplate)
+        return cls(tuple(terms), specs, places, venues, salience, relation, boilerplate)
 
 
 _SALIENCE_KEYS = ("title", "lead", "share", "spread", "lead_sentences")
@@ -121,6 +123,7 @@ _RELATION_KEYS = (
     "title_factor",
     "lead_factor",
     "max_words_apart",
+    "actor_max_words",
 )
 
 
@@ -452,6 +455,9 @@ class Relevance:
             return None  # "Egypt, Iran, Iraq, Turkey and Russia"; "Iraq $105m, Russia $95m ..."
         doc = self.doc
         w_first, w_second = doc.word_of(first.start), doc.word_of(second.end)
+        if not (self._party(s, first) and self._party(s, second)):
+            # "the Sochi meeting", "talks in Moscow" between two others: a place, no party.
+            return self._actor(s, first, second, w_first, w_second)
         if s.run(first) == s.run(second):
             # Side by side. "between Iraq and Russia", "بين بغداد وموسكو":
             before = s.cues_near("between", first.start, w_first - 2, w_first)
@@ -484,31 +490,54 @@ class Relevance:
             near = s.cues_near(kind, first.start, w_first - 6, w_second + 6)
             if near:
                 return kind, near
-        # An actor of one side in the other: "the Russian embassy in Baghdad", "Gazprom Neft
-        # ... deposits in Iraq", "شركة لوك أويل الروسية ... في البصرة".
-        if w_second - w_first <= 12 and not s.listed(second):
-            if first.sense in _ACTING_SENSES:
-                acting: tuple[Hit, ...] = (Hit(first.start, first.end, _NO_FORM),)
+        return self._actor(s, first, second, w_first, w_second)
+
+    def _actor(
+        self, s: _Sentence, first: Placed, second: Placed, w_first: int, w_second: int
+    ) -> tuple[str, tuple[Hit, ...]] | None:
+        """An actor of one side in the other: "the Russian embassy in Baghdad", "Gazprom Neft
+        ... deposits in Iraq", "في محافظة البصرة ... شركة لوك أويل الروسية"."""
+        if w_second - w_first > self.model.relation["actor_max_words"]:
+            return None
+        for actor, place in ((first, second), (second, first)):
+            if actor.sense == "city" or s.listed(place):
+                continue
+            if actor.sense in _ACTING_SENSES:
+                acting: tuple[Hit, ...] = (Hit(actor.start, actor.end, _NO_FORM),)
             else:
-                acting = s.cues_near("actor", first.start, w_first - 4, w_first + 4)
-            if acting and self._placed_in(second):
+                w_actor = self.doc.word_of(actor.start)
+                acting = s.cues_near("actor", actor.start, w_actor - 4, w_actor + 4)
+            if acting and self._placed_in(place):
                 return "actor", acting
         return None
 
+    def _party(self, s: _Sentence, m: Placed) -> bool:
+        """Whether ``m`` can be a party to what the sentence tells: a city other than the
+        capital is a place; a capital "in" which two others meet is the venue."""
+        if m.sense == "city":
+            return False
+        if m.sense == "capital" and self._preceded_by(m, self.model.venues):
+            return not s.third_country(m)
+        return True
+
     def _placed_in(self, mention: Placed) -> bool:
         """Whether the text places something in the mentioned country: "in Baghdad", "to
-        Moscow", بالعراق."""
+        Moscow", "in the province of Basra", بالعراق، "في محافظة البصرة"."""
         text = self.doc.text
         if mention.sense != "demonym":
             surface = fold(text[mention.start : mention.end])
             at = surface.find(mention.base) if mention.base else -1
             if at > 0 and surface[:at] in _PLACE_PROCLITICS:
                 return True  # a proclitic written onto the name: بالعراق، لروسيا
-        before = _LAST_WORD.search(text, max(0, mention.start - 24), mention.start)
-        return bool(before and fold(before.group(1)) in self.model.places)
+        return self._preceded_by(mention, self.model.places, count=3)
+
+    def _preceded_by(self, mention: Placed, words: frozenset[str], *, count: int = 1) -> bool:
+        """Whether one of the ``count`` words before ``mention`` is one of ``words``."""
+        before = self.doc.text[max(0, mention.start - 16 * count) : mention.start]
+        return any(fold(w) in words for w in _WORDS.findall(before)[-count:])
 
 
-_LAST_WORD = re.compile(r"(\w+)\W*$")
+_WORDS = re.compile(r"\w+")
 _ADJOINED = re.compile(r"\s*(?:[-–—/]\s*)?")
 """Two names written straight one after the other, or joined by a hyphen."""
 _ACTING_SENSES = ("company", "institution")
@@ -559,8 +588,9 @@ class _Sentence:
         return self._run[m.start]
 
     def listed(self, m: Placed) -> bool:
-        """Whether ``m`` is in a list with another country."""
-        return len(self._listed_codes[self._listed[m.start]]) > 1
+        """Whether ``m`` is side by side with another country ("in Iraq and Syria")."""
+        run = self._run[m.start]
+        return any(self._run[o.start] == run and o.code != m.code for o in self.mentions)
 
     def enumerated(self, m: Placed) -> bool:
         """Whether ``m`` is one of an enumeration of three countries or more."""
@@ -574,6 +604,10 @@ class _Sentence:
             for m in self.mentions
             if first.start < m.start < second.start and m.code not in (first.code, second.code)
         )
+
+    def third_country(self, m: Placed) -> bool:
+        """Whether the sentence names a country other than ``m``'s and the pair's other."""
+        return len({o.code for o in self.mentions}) > 2
 
     def third_country_before(self, m: Placed) -> bool:
         """Whether another country is named earlier in ``m``'s clause."""

@@ -95,8 +95,8 @@ def test_rules_test_cli_highlights_matches(tmp_path) -> None:  # type: ignore[no
     )
     assert proc.returncode == 0, proc.stderr
     assert "rule iraq-russia v2: FIRED" in proc.stdout
-    assert "relation IQ-RU: 1.125 (1 of 1 sentences naming both)" in proc.stdout
-    assert "  meeting 1.125 [بحث] بحث العراق وروسيا" in proc.stdout
+    assert "relation IQ-RU: 1.5 (1 of 1 sentences naming both)" in proc.stdout
+    assert "  meeting 1.5 [بحث] بحث العراق وروسيا" in proc.stdout
     assert "salience: IQ 0.65 (title no, lead yes, share 0.50, spread 1.00)" in proc.stdout
     assert "[[العراق|country:IQ]]" in proc.stdout
     assert "[[وروسيا|country:RU]]" in proc.stdout

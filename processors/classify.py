@@ -134,13 +134,14 @@ class Classification:
         doc = self.doc
         mentioned = self._mentioned
         for hit in self._resolved:
+            start, _, form = hit
             denotes = [
                 reported
-                for m in hit.form.meanings
+                for m in form.meanings
                 if m.kind in _MATCHED_KINDS
                 for reported in [_reported(m.term.denotes)]
                 if wanted(reported)
-                and (m.kind not in ("country", "alias") or (hit.start, reported) in mentioned)
+                and (m.kind not in ("country", "alias") or (start, reported) in mentioned)
             ]
             if denotes:
                 out.extend(_matches(doc, hit, denotes))
@@ -209,9 +210,9 @@ def _reported(denotes: str) -> str:
 
 def _matches(doc: Document, hit: Hit, denotes: list[str]) -> list[Match]:
     """A hit as matches of ``denotes``: field, offsets in the field, snippet."""
-    i = doc.field_of(hit.start)
+    i = doc.field_of(hit[0])
     base, text = doc.bases[i], doc.texts[i]
-    start, stop = hit.start - base, hit.end - base
+    start, stop = hit[0] - base, hit[1] - base
     lo = max(0, start - SNIPPET_CHARS)
     snippet = " ".join(text[lo : stop + SNIPPET_CHARS].split())
     term = text[start:stop]
@@ -292,7 +293,7 @@ class Engine:
             article.id,
             evidence.language,
             tuple(sorted(counts)),
-            tuple(sorted({b for h in hits for b in h.form.blocs})),
+            tuple(sorted({b for _, _, form in hits for b in form.blocs})),
             tuple(sorted(pair_counts)),
             pair_counts,
             tuple(sorted(evidence.topics)),
@@ -306,7 +307,7 @@ class Engine:
 
     def _evidence(self, doc: Document, language: str, categories: Sequence[str]) -> Evidence:
         """What rules read of the article."""
-        forms = {hit.form for hit in doc.hits}
+        forms = {form for _, _, form in doc.hits}
         topics: set[str] = set()
         keywords: dict[str, set[str]] = {}
         signals: dict[str, int] = {}
@@ -321,20 +322,21 @@ class Engine:
                 distinct[context] = distinct.get(context, 0) + 1
             located = located or form.located
         if distinct:
-            for hit in doc.hits:
-                for context in hit.form.contexts:
+            for _, _, form in doc.hits:
+                for context in form.contexts:
                     signals[context] = signals.get(context, 0) + 1
         contexts = _contexts(self.relevance, signals, distinct, categories)
         if not located:
             return Evidence(language, topics, keywords, contexts=contexts)
-        named = [h for h in doc.hits if h.form.countries or h.form.aliases]
+        named = [h for h in doc.hits if h[2].countries or h[2].aliases]
+        pattern = self.relevance.boilerplate
         mentions = (
-            country_mentions(named, doc.excluded(self.relevance.boilerplate)) if named else []
+            country_mentions(named, lambda at: doc.boilerplate_end(at, pattern)) if named else []
         )
         counts: dict[str, int] = {}
         for m in mentions:
             counts[m.code] = counts.get(m.code, 0) + 1
-        cues = [h for h in doc.hits if h.form.cues]
+        cues = [h for h in doc.hits if h[2].cues]
         relevance = Relevance(self.relevance, doc, mentions, cues)
         # Sentences matter only between two countries or more: most articles name one or none.
         places = relevance.places if len(counts) > 1 else {}

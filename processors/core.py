@@ -19,16 +19,16 @@ from typing import Protocol
 from processors.match import Form, Hit, Matcher
 from processors.normalize import byte_alphabet, scan_bytes
 
-NativeHit = tuple[int, int, int, list[int] | None]
-"""``(start, end, pattern, meanings)``: see :meth:`Core.hits`."""
-
 
 class Native(Protocol):
-    def hits(self, fields: Sequence[str], separator: str) -> list[NativeHit] | None:
+    def hits(
+        self, fields: Sequence[str], separator: str
+    ) -> tuple[list[Hit], list[tuple[int, list[int]]]] | None:
         """The article's fields, the non-empty ones read as joined by ``separator`` with a
-        newline first and last -> its hits: original ``[start, end)``, the pattern's index
-        and, when case removed some of its meanings, the positions of those left. None when a
-        character is outside Windows-1256 or cannot be folded here."""
+        newline first and last -> its hits (original ``[start, end)`` and the pattern's form)
+        and, for each hit whose case removed some of its form's meanings, its index and the
+        positions of the meanings left. None when a character is outside Windows-1256 or
+        cannot be folded here."""
 
     def scan(self, text: bytes) -> list[tuple[int, int]]:
         """The bare scan of normalised one-byte text: (trailing-space offset, pattern)."""
@@ -37,24 +37,21 @@ class Native(Protocol):
 class Core:
     """The native core over a matcher's vocabulary, answering in the matcher's forms."""
 
-    def __init__(self, native: Native, forms: list[Form]) -> None:
+    def __init__(self, native: Native) -> None:
         self.native = native
-        self.forms = forms
 
     def hits(self, fields: Sequence[str], separator: str) -> list[Hit] | None:
-        """:meth:`Native.hits` as :class:`~processors.match.Hit` s, or None."""
+        """The article's hits, as :meth:`~processors.match.Matcher.hits` gives them, or
+        None."""
         found = self.native.hits(fields, separator)
         if found is None:
             return None
-        forms = self.forms
-        out = []
-        for start, end, pattern, kept in found:
-            form = forms[pattern]
-            if kept is not None:
-                meanings = tuple(form.meanings[i] for i in kept)
-                form = Form.of(form.length, meanings, form.careful, exact=False)
-            out.append(Hit(start, end, form))
-        return out
+        hits, filtered = found
+        for i, kept in filtered:  # rare: a name that matches only as written ("US", "us")
+            start, end, form = hits[i]
+            meanings = tuple(form.meanings[j] for j in kept)
+            hits[i] = (start, end, Form.of(form.length, meanings, form.careful, exact=False))
+        return hits
 
     def scan(self, text: bytes) -> list[tuple[int, int]]:
         return self.native.scan(text)
@@ -95,5 +92,5 @@ def build(matcher: Matcher) -> Core | None:
             [(scan_bytes(m.term.text) or b"") if m.term.case_exact else None for m in form.meanings]
         )
         forms.append(form)
-    native: Native = NativeCore(patterns, careful, exact, byte_alphabet())
-    return Core(native, forms)
+    native: Native = NativeCore(patterns, forms, careful, exact, byte_alphabet())
+    return Core(native)

@@ -96,12 +96,23 @@ class Document:
         """Number of the word at (or after) ``offset``, counted across the article."""
         return bisect.bisect_left(self.word_starts, offset)
 
-    def excluded(self, pattern: re.Pattern[str] | None) -> list[tuple[int, int]]:
-        """Spans of the lines, or starts of lines, that ``pattern`` (a MULTILINE pattern
-        anchored at line starts) takes for boilerplate: datelines, bylines, related news."""
+    def boilerplate_end(self, offset: int, pattern: re.Pattern[str] | None) -> int:
+        """Where the boilerplate at the start of ``offset``'s line ends (a dateline, byline or
+        related-news line that ``pattern``, anchored at the line start, takes), or -1 when the
+        line starts with none. Worked out once per line, for the lines that are asked about."""
         if pattern is None:
-            return []
-        return [(m.start(), m.end()) for m in pattern.finditer(self.text) if m.end() > m.start()]
+            return -1
+        line_start = self.text.rfind("\n", 0, offset) + 1
+        known = self._boilerplate.get(line_start)
+        if known is None:
+            found = pattern.match(self.text, line_start)
+            known = found.end() if found and found.end() > line_start else -1
+            self._boilerplate[line_start] = known
+        return known
+
+    @cached_property
+    def _boilerplate(self) -> dict[int, int]:
+        return {}
 
 
 def _bases(texts: list[str]) -> list[int]:

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import NamedTuple
 
 import ahocorasick
 
@@ -129,16 +128,9 @@ RawHit = tuple[int, Form]
 """What the automaton reports: index of the form's trailing space in the word text, and form."""
 
 
-class Hit(NamedTuple):
-    """A term found in a text: original ``[start, end)`` and what it stands for."""
-
-    start: int
-    end: int
-    form: Form
-
-    @property
-    def terms(self) -> tuple[Term, ...]:
-        return tuple(m.term for m in self.form.meanings)
+Hit = tuple[int, int, Form]
+"""A term found in a text: original ``[start, end)`` and what it stands for. A plain tuple
+(the engine makes dozens per article, and the native core makes them in Rust)."""
 
 
 class Matcher:
@@ -249,7 +241,7 @@ class Matcher:
         elif not forms.isdisjoint(self.exact_forms):
             raw = self.check_case(raw, norm)
         span = norm.span_to_original
-        out = [Hit(*span(end - form.length + 2, end), form) for end, form in raw]
+        out = [(*span(end - form.length + 2, end), form) for end, form in raw]
         out.sort(key=_by_start_longest_first)
         return out
 
@@ -260,12 +252,12 @@ class Matcher:
         hits = []
         for end, form in self.resolve(self.scan(norm.text), norm):
             start, stop = norm.span_to_original(end - form.length + 2, end)
-            hits.append(Hit(start - 1, stop - 1, form))
+            hits.append((start - 1, stop - 1, form))
         return hits
 
 
 def _by_start_longest_first(hit: Hit) -> tuple[int, int]:
-    return hit.start, -hit.end
+    return hit[0], -hit[1]
 
 
 def leftmost_longest(hits: list[Hit]) -> list[Hit]:
@@ -274,9 +266,9 @@ def leftmost_longest(hits: list[Hit]) -> list[Hit]:
     kept: list[Hit] = []
     last_end = -1
     for hit in hits:
-        if hit.start >= last_end:
+        if hit[0] >= last_end:
             kept.append(hit)
-            last_end = hit.end
+            last_end = hit[1]
     return kept
 
 

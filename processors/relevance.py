@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -108,7 +108,7 @@ class RelevanceModel:
             raise DataFileError(f"{path}: relevance file lacks or misshapes {exc}") from None
         try:
             boilerplate = (
-                re.compile(r"^[ \t]*(?:" + "|".join(f"(?:{p})" for p in patterns) + ")", re.M)
+                re.compile(r"[ \t]*(?:" + "|".join(f"(?:{p})" for p in patterns) + ")", re.M)
                 if patterns
                 else None
             )
@@ -167,35 +167,31 @@ class Mention(NamedTuple):
     """The country term written there, folded (``العراق`` for ``بالعراق``)."""
 
 
-def country_mentions(hits: Iterable[Hit], excluded: Sequence[tuple[int, int]]) -> list[Mention]:
+def country_mentions(hits: Iterable[Hit], boilerplate: Callable[[int], int]) -> list[Mention]:
     """The article's country mentions, in order: a hit inside or overlapping the previous one
-    is the same mention ("Iraq" in "Iraq's"); hits in ``excluded`` spans (datelines, bylines,
-    related news) are none; a person's short name stands for their country once the article
-    has named them in full (before that, for whatever else the form means: السوداني, a
-    Sudanese)."""
+    is the same mention ("Iraq" in "Iraq's"); a hit in the boilerplate of its line (a dateline,
+    byline, related-news line: ``boilerplate(offset)`` says where it ends) is none; a person's
+    short name stands for their country once the article has named them in full (before that,
+    for whatever else the form means: السوداني, a Sudanese)."""
     named: set[str] = set()
     out: list[Mention] = []
     last_end = -1
-    starts = [s for s, _ in excluded]
-    for hit in hits:
-        form = hit.form
+    for start, end, form in hits:
         if form.persons:
             named |= form.persons
-        if not (form.countries or form.aliases) or hit.start < last_end:
+        if not (form.countries or form.aliases) or start < last_end:
             continue
-        if starts:
-            i = bisect.bisect_right(starts, hit.start) - 1
-            if i >= 0 and hit.start < excluded[i][1]:
-                continue
+        if start < boilerplate(start):
+            continue
         codes: Iterable[str] = form.countries
         sense = form.sense
         if form.aliases:
             resolved = [code for code, person in form.aliases if person in named]
             if resolved:
                 codes, sense = resolved, "leader"
-        last_end = hit.end
+        last_end = end
         for code in codes:
-            out.append(Mention(code, hit.start, hit.end, sense, form.base))
+            out.append(Mention(code, start, end, sense, form.base))
     return out
 
 
@@ -293,6 +289,8 @@ class Relation:
     sentences: tuple[RelationSentence, ...] = ()
     cooccurrences: int = 0
     """Sentences that name both, related or not."""
+    complete: bool = True
+    """Whether every sentence naming both was read (see :meth:`Relevance.relation`)."""
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -331,10 +329,13 @@ class Relevance:
     @cached_property
     def placed(self) -> list[Placed]:
         doc = self.doc
+        bases, ends, lines = doc.bases, doc.sentence_ends, doc.line_ends
+        after, before = bisect.bisect_right, bisect.bisect_left
         return [
-            Placed(*m, doc.field_of(m.start), doc.sentence_of(m.start), doc.paragraph_of(m.start))
-            for m in self.mentions
-        ]
+            Placed(code, start, end, sense, base, after(bases, start) - 1, after(ends, start),
+                   before(lines, start))
+            for code, start, end, sense, base in self.mentions
+        ]  # fmt: skip
 
     @cached_property
     def places(self) -> dict[str, set[int]]:
@@ -381,51 +382,91 @@ class Relevance:
         self._salience[code] = result
         return result
 
-    def relation(self, a: str, b: str) -> Relation:
-        """The sentences relating ``a`` and ``b`` (either order)."""
+    def relation(self, a: str, b: str, *, enough: float | None = None) -> Relation:
+        """The sentences relating ``a`` and ``b`` (either order). With ``enough``, sentences
+        are read strongest place first (title, lead, the rest) and reading stops once their
+        weight reaches it: a rule whose score counts at most that much needs no more (the
+        relation is then ``complete=False``)."""
         key = (a, b) if a <= b else (b, a)
         known = self._relations.get(key)
-        if known is not None:
+        if known is not None and (known.complete or (enough is not None and known.score >= enough)):
             return known
         places = self.places
         both = sorted(places.get(a, set()) & places.get(b, set()))
-        found = [s for s in (self._sentence(n, *key) for n in both) if s is not None]
+        if enough is not None:
+            both.sort(key=self._place_rank)
+        found: list[RelationSentence] = []
+        total = 0.0
+        complete = True
+        for i, number in enumerate(both):
+            sentence = self._sentence(number, *key)
+            if sentence is None:
+                continue
+            found.append(sentence)
+            total += sentence.weight
+            if enough is not None and total >= enough and i < len(both) - 1:
+                complete = False
+                break
         found.sort(key=lambda s: -s.weight)
         score = round(sum(s.weight for s in found), 3)
-        result = Relation(f"{key[0]}-{key[1]}", score, tuple(found), len(both))
+        result = Relation(f"{key[0]}-{key[1]}", score, tuple(found), len(both), complete)
         self._relations[key] = result
         return result
+
+    def _place_rank(self, sentence: int) -> int:
+        """0 for a sentence of the title, 1 of the lead, 2 for the rest."""
+        doc = self.doc
+        if doc.names[doc.field_of(doc.sentence_span(sentence)[0])] == "title":
+            return 0
+        return 1 if sentence in self._lead_sentences else 2
+
+    @cached_property
+    def _by_sentence(self) -> dict[int, list[Placed]]:
+        out: dict[int, list[Placed]] = {}
+        for m in self.placed:
+            out.setdefault(m.sentence, []).append(m)
+        return out
+
+    @cached_property
+    def _cue_starts(self) -> list[int]:
+        return [h[0] for h in self.cue_hits]
+
+    def _cues_in(self, lo: int, hi: int) -> list[Hit]:
+        starts = self._cue_starts
+        return self.cue_hits[bisect.bisect_left(starts, lo) : bisect.bisect_left(starts, hi)]
 
     # The evidence in one sentence -------------------------------------------------------------
 
     def _sentence(self, number: int, a: str, b: str) -> RelationSentence | None:
         doc, model = self.doc, self.model
         lo, hi = doc.sentence_span(number)
-        sentence = _Sentence(
-            doc,
-            [m for m in self.placed if m.sentence == number],
-            [h for h in self.cue_hits if lo <= h.start < hi],
-            lo,
-            hi,
-        )
+        sentence = _Sentence(doc, self._by_sentence[number], self._cues_in(lo, hi), lo, hi)
         max_apart = int(model.relation["max_words_apart"])
+        strongest = max(model.relation[k] for k in EVIDENCE_KINDS)
         best: tuple[float, str, tuple[tuple[int, int], ...]] | None = None
         mentions = sentence.mentions
         for i, first in enumerate(mentions):
+            if first.code not in (a, b):
+                continue
+            other = b if first.code == a else a
             for second in mentions[i + 1 :]:
-                if {first.code, second.code} != {a, b} or first.start == second.start:
+                if second.code != other or first.start == second.start:
                     continue
                 if sentence.clause(first.start) != sentence.clause(second.start):
                     continue
-                if doc.word_of(second.start) - doc.word_of(first.end) > max_apart:
-                    continue
+                if sentence.word_of(second.start) - sentence.word_of(first.end) > max_apart:
+                    break  # the next ones are further still
                 found = self._evidence(sentence, first, second)
                 if found is None:
                     continue
                 kind, cues = found
                 weight = model.relation[kind]
                 if best is None or weight > best[0]:
-                    best = (weight, kind, tuple((h.start, h.end) for h in cues))
+                    best = (weight, kind, tuple((h[0], h[1]) for h in cues))
+                    if weight >= strongest:
+                        break
+            if best is not None and best[0] >= strongest:
+                break
         if best is None:
             return None
         weight, kind, why = best
@@ -454,7 +495,7 @@ class Relevance:
         if s.enumerated(first) or s.enumerated(second):
             return None  # "Egypt, Iran, Iraq, Turkey and Russia"; "Iraq $105m, Russia $95m ..."
         doc = self.doc
-        w_first, w_second = doc.word_of(first.start), doc.word_of(second.end)
+        w_first, w_second = s.word_of(first.start), s.word_of(second.end)
         if not (self._party(s, first) and self._party(s, second)):
             # "the Sochi meeting", "talks in Moscow" between two others: a place, no party.
             return self._actor(s, first, second, w_first, w_second)
@@ -503,9 +544,9 @@ class Relevance:
             if actor.sense == "city" or s.listed(place):
                 continue
             if actor.sense in _ACTING_SENSES:
-                acting: tuple[Hit, ...] = (Hit(actor.start, actor.end, _NO_FORM),)
+                acting: tuple[Hit, ...] = ((actor.start, actor.end, _NO_FORM),)
             else:
-                w_actor = self.doc.word_of(actor.start)
+                w_actor = s.word_of(actor.start)
                 acting = s.cues_near("actor", actor.start, w_actor - 4, w_actor + 4)
             if acting and self._placed_in(place):
                 return "actor", acting
@@ -557,11 +598,17 @@ class _Sentence:
     ) -> None:
         self.doc = doc
         self.mentions = mentions
-        self.cues = cues
         text = doc.text
-        cuts = [h.start for h in cues if "contrast" in h.form.cues]
-        cuts += [lo + i for i, ch in enumerate(text[lo:hi]) if ch in ";؛"]
+        self.word_starts = [m.start() for m in _WORD_IN_SENTENCE.finditer(text, lo, hi)]
+        cuts = [h[0] for h in cues if "contrast" in h[2].cues]
+        cuts += [m.start() for m in _SEMICOLON.finditer(text, lo, hi)]
         self.cuts = sorted(cuts)
+        self.cues: dict[str, list[tuple[int, int, Hit]]] = {}
+        """Cue kind -> (word, clause, hit) of each cue of that kind."""
+        for h in cues:
+            placed = (self.word_of(h[0]), self.clause(h[0]), h)
+            for kind in h[2].cues:
+                self.cues.setdefault(kind, []).append(placed)
         self._run: dict[int, int] = {}
         self._listed: dict[int, int] = {}
         run = listed = 0
@@ -583,6 +630,10 @@ class _Sentence:
 
     def clause(self, offset: int) -> int:
         return bisect.bisect_right(self.cuts, offset)
+
+    def word_of(self, offset: int) -> int:
+        """Number of the sentence's word at (or after) ``offset``."""
+        return bisect.bisect_left(self.word_starts, offset)
 
     def run(self, m: Placed) -> int:
         return self._run[m.start]
@@ -621,14 +672,11 @@ class _Sentence:
     def cues_near(self, kind: str, at: int, w_from: int, w_to: int) -> tuple[Hit, ...]:
         """Cues of ``kind`` in the clause of offset ``at``, from word ``w_from`` to
         ``w_to``."""
-        word_of = self.doc.word_of
         clause = self.clause(at)
         return tuple(
             h
-            for h in self.cues
-            if kind in h.form.cues
-            and self.clause(h.start) == clause
-            and w_from <= word_of(h.start) <= w_to
+            for word, where, h in self.cues.get(kind, ())
+            if where == clause and w_from <= word <= w_to
         )
 
 
@@ -639,5 +687,7 @@ def _conjoined(text: str, m: Placed) -> bool:
     return at > 0 and surface.startswith("و")
 
 
+_SEMICOLON = re.compile("[;؛]")
+_WORD_IN_SENTENCE = re.compile(r"[\w\u064b-\u065f\u0670\u0640]+")
 _LIST_MARK = re.compile(r"[,،;؛]|\b(?:and|or)\b|(?:^|\s)(?:و|أو|او)(?:\s|$)")
 """What separates the items of a list: a comma, "and", "or"."""

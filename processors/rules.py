@@ -266,12 +266,12 @@ class Evidence:
             self._mentions = self.relevance.word_mentions() if self.relevance else []
         return self._mentions
 
-    def relation(self, a: str, b: str) -> Relation:
+    def relation(self, a: str, b: str, *, enough: float | None = None) -> Relation:
         if self.relevance is None:
             from processors.relevance import Relation
 
             return Relation(f"{min(a, b)}-{max(a, b)}", 0.0)
-        return self.relevance.relation(a, b)
+        return self.relevance.relation(a, b, enough=enough)
 
     def salience(self, code: str) -> float:
         return self.relevance.salience(code).score if self.relevance else 0.0
@@ -335,6 +335,8 @@ def evaluate(rule: Rule, evidence: Evidence) -> Verdict:
 
 
 _NOT_FIRED = (False, 0.0, ())
+RELATION_CAP = 5.0
+"""How much relation evidence a rule's score counts at most."""
 _NO = (False, 0.0)
 _NOTHING: frozenset[str] = frozenset()
 
@@ -347,9 +349,10 @@ class _Decision:
     __slots__ = (
         "contexts_none", "contexts_weigh", "countries_all", "countries_all_set", "countries_any",
         "country_codes", "key_all", "key_any", "key_none", "keyword_texts", "keywords_all",
-        "keywords_any", "languages", "pairs", "proximity", "relation_min", "salience_min",
-        "salient_codes", "threshold", "topic_set", "topics_all", "topics_all_set", "topics_any",
-        "w_context", "w_country", "w_keyword", "w_pair", "w_relation", "w_salience", "w_topic",
+        "keywords_any", "languages", "pairs", "proximity", "relation_enough", "relation_min",
+        "salience_min", "salient_codes", "threshold", "topic_set", "topics_all",
+        "topics_all_set", "topics_any", "w_context", "w_country", "w_keyword", "w_pair",
+        "w_relation", "w_salience", "w_topic",
     )  # fmt: skip
 
     def __init__(self, rule: Rule) -> None:
@@ -372,6 +375,7 @@ class _Decision:
         self.country_codes = tuple(rule.country_codes)
         self.threshold = rule.threshold
         self.relation_min = rule.relation.min
+        self.relation_enough = max(rule.relation.min, RELATION_CAP)
         self.salience_min = rule.salience.min
         self.salient_codes = rule.salient_codes
         self.contexts_none = frozenset(rule.contexts.none)
@@ -452,7 +456,9 @@ def _check(  # noqa: PLR0911 - one early return per condition
             reasons.append(f"{a}-{b} together {n}x")
         score += c.w_pair * min(n, 5)
         if c.relation_min or c.w_relation:
-            relation = ev.relation(a, b)
+            # The score counts at most RELATION_CAP of it: reading further changes nothing
+            # but the explanation, which reads every sentence.
+            relation = ev.relation(a, b, enough=None if explain else c.relation_enough)
             if relation.score < c.relation_min:
                 if not explain:
                     return _NOT_FIRED
@@ -469,7 +475,7 @@ def _check(  # noqa: PLR0911 - one early return per condition
                     f"sentences, first {top.kind} ({', '.join(top.cues) or 'side by side'}): "
                     f"{top.text}",
                 )
-            score += c.w_relation * min(relation.score, 5.0)
+            score += c.w_relation * min(relation.score, RELATION_CAP)
     if c.salient_codes and (c.salience_min or c.w_salience):
         saliences = {code: ev.salience(code) for code in c.salient_codes}
         lowest = min(saliences.values())

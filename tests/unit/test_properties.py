@@ -125,19 +125,19 @@ def test_the_engine_agrees_with_full_leftmost_longest_resolution(text: str) -> N
     hits = ENGINE.matcher.find(text)  # every overlap resolved, case checked
 
     def found(kind: str) -> list[str]:
-        return sorted({m.what for h in hits for m in h.form.meanings if m.kind == kind})
+        return sorted({m.what for _, _, form in hits for m in form.meanings if m.kind == kind})
 
     assert list(result.countries) == found("country")
     assert list(result.topics) == found("topic")
     assert list(result.blocs) == found("bloc")
     assert result.country_counts == dict(
-        Counter(m.what for h in hits for m in h.form.meanings if m.kind == "country")
+        Counter(m.what for _, _, form in hits for m in form.meanings if m.kind == "country")
     )
     reported = ("country", "bloc", "topic", "keyword")  # not the engine's own cues
     assert [(m.start, m.end, m.denotes) for m in result.matches] == [
-        (h.start, h.end, m.term.denotes)
-        for h in hits
-        for m in h.form.meanings
+        (start, end, m.term.denotes)
+        for start, end, form in hits
+        for m in form.meanings
         if m.kind in reported
     ][:200]
 

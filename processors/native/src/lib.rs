@@ -21,7 +21,7 @@ use aho_corasick::{AhoCorasick, MatchKind};
 use pyo3::exceptions::PyValueError;
 use pyo3::ffi;
 use pyo3::prelude::*;
-use pyo3::types::PyString;
+use pyo3::types::{PyList, PyString, PyTuple};
 
 /// Flags of a byte's entry (`Core::bytes`): the core reads it; folding deletes it.
 const READABLE: u32 = 1 << 16;
@@ -67,6 +67,8 @@ struct Alphabet {
 #[pyclass(frozen)]
 struct Core {
     automaton: AhoCorasick,
+    /// The Python object each pattern stands for (its `processors.match.Form`).
+    forms: Vec<Py<PyAny>>,
     careful: Vec<bool>,
     /// Per pattern, per meaning: `Some` (its text in Windows-1256; empty when it has a
     /// character outside it, so that it never matches) when the meaning matches only as
@@ -82,19 +84,24 @@ struct Core {
 
 #[pymethods]
 impl Core {
-    /// `patterns`: padded keys in the one-byte alphabet; `careful[i]` and `exact[i]` (one
-    /// entry per meaning: None, or the Windows-1256 text it must be written as) per pattern;
-    /// `alphabet`: `processors.normalize.ByteAlphabet`.
+    /// `patterns`: padded keys in the one-byte alphabet; `forms[i]`, the object a hit of
+    /// pattern `i` reports; `careful[i]` and `exact[i]` (one entry per meaning: None, or the
+    /// Windows-1256 text it must be written as) per pattern; `alphabet`:
+    /// `processors.normalize.ByteAlphabet`.
     #[new]
     fn new(
         patterns: Vec<Vec<u8>>,
+        forms: Vec<Py<PyAny>>,
         careful: Vec<bool>,
         exact: Vec<Vec<Option<Vec<u8>>>>,
         alphabet: Alphabet,
     ) -> PyResult<Self> {
-        if careful.len() != patterns.len() || exact.len() != patterns.len() {
+        if careful.len() != patterns.len()
+            || exact.len() != patterns.len()
+            || forms.len() != patterns.len()
+        {
             return Err(PyValueError::new_err(
-                "one careful flag and one meaning list per pattern",
+                "one form, one careful flag and one meaning list per pattern",
             ));
         }
         if alphabet.table.len() != 256 {
@@ -107,6 +114,7 @@ impl Core {
         let (code_page, bytes) = Core::tables(&alphabet);
         Ok(Core {
             automaton,
+            forms,
             careful,
             exact,
             code_page,
@@ -115,32 +123,43 @@ impl Core {
     }
 
     /// The article's fields (str), read as the engine joins the non-empty ones (a newline
-    /// first and last, `separator` between) -> the kept hits as `(start, end, pattern,
-    /// meanings)`: the term's original `[start, end)` in the joined text, the pattern's index
-    /// and, when case removed some of its meanings, the positions of those left (else None),
-    /// ordered by start, the longest first. None when a character is outside Windows-1256 or cannot be folded
-    /// here.
+    /// first and last, `separator` between) -> `(hits, filtered)`: the kept hits as `(start,
+    /// end, form)`, the term's original `[start, end)` in the joined text and its pattern's
+    /// form, ordered by start, the longest first; and `(index, meanings)` for each hit whose
+    /// case removed some of its form's meanings: the positions of those left. None when a
+    /// character is outside Windows-1256 or cannot be folded here.
     #[allow(clippy::type_complexity)]
-    fn hits(
+    fn hits<'py>(
         &self,
-        fields: Vec<Bound<'_, PyString>>,
+        py: Python<'py>,
+        fields: Vec<Bound<'py, PyString>>,
         separator: &str,
-    ) -> PyResult<Option<Vec<(u32, u32, u32, Option<Vec<u32>>)>>> {
+    ) -> PyResult<Option<(Bound<'py, PyList>, Vec<(usize, Vec<u32>)>)>> {
         let points = Core::joined(&fields, separator)?;
         let Some(text) = self.read(&points) else {
             return Ok(None);
         };
         let mut kept = self.kept(&text);
         kept.sort_by_key(|(hit, _)| (hit.start, std::cmp::Reverse(hit.end)));
-        Ok(Some(
-            kept.into_iter()
-                .map(|(hit, meanings)| {
-                    let start = text.origin(hit.start + 1);
-                    let end = text.origin(hit.end - 1) + 1;
-                    (start, end, hit.pattern, meanings)
-                })
-                .collect(),
-        ))
+        let hits = PyList::empty(py);
+        let mut filtered = Vec::new();
+        for (i, (hit, meanings)) in kept.into_iter().enumerate() {
+            let start = text.origin(hit.start + 1);
+            let end = text.origin(hit.end - 1) + 1;
+            let form = self.forms[hit.pattern as usize].bind(py);
+            hits.append(PyTuple::new(
+                py,
+                [
+                    start.into_pyobject(py)?.into_any(),
+                    end.into_pyobject(py)?.into_any(),
+                    form.clone(),
+                ],
+            )?)?;
+            if let Some(meanings) = meanings {
+                filtered.push((i, meanings));
+            }
+        }
+        Ok(Some((hits, filtered)))
     }
 
     /// Raw hits of already-normalised one-byte text, as `(trailing-space offset, pattern)`:

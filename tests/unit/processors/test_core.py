@@ -30,8 +30,8 @@ def same_hits(native: Engine, article: ArticleText) -> None:
     got = native.core.hits(fields, BETWEEN_FIELDS)
     if got is not None:
         want = ENGINE.matcher.hits(joined(article))
-        assert [(h.start, h.end, [m.term.denotes for m in h.form.meanings]) for h in got] == [
-            (h.start, h.end, [m.term.denotes for m in h.form.meanings]) for h in want
+        assert [(s, e, [m.term.denotes for m in f.meanings]) for s, e, f in got] == [
+            (s, e, [m.term.denotes for m in f.meanings]) for s, e, f in want
         ]
     mine, theirs = native.classify(article), ENGINE.classify(article)
     assert mine.to_json() == theirs.to_json()

@@ -7,10 +7,10 @@ from processors.classify import Engine
 
 def found(engine: Engine, text: str) -> list[tuple[str, str]]:
     return [
-        (text[h.start : h.end], t.denotes)
-        for h in engine.matcher.find(text)
-        for t in h.terms
-        if t.denotes.startswith(("country:", "bloc:"))
+        (text[start:end], m.term.denotes)
+        for start, end, form in engine.matcher.find(text)
+        for m in form.meanings
+        if m.term.denotes.startswith(("country:", "bloc:"))
     ]
 
 

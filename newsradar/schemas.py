@@ -99,7 +99,7 @@ class RelationEvidence(BaseModel):
     """``IQ-RU``."""
     score: float = 0.0
     """The pair's relation score over the whole article."""
-    kind: Literal["bilateral", "meeting", "dealing", "actor"]
+    kind: Literal["bilateral", "meeting", "dealing", "directed", "actor"]
     field: Literal["title", "summary", "content"]
     start: int = Field(ge=0)
     end: int = Field(ge=0)

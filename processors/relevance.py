@@ -48,8 +48,8 @@ from processors.terms import Language, Term, load_yaml, parse_term
 if TYPE_CHECKING:
     from processors.rules import Mention as WordMention
 
-CUES = ("between", "bilateral", "meeting", "dealing", "actor", "contrast")
-EVIDENCE_KINDS = ("bilateral", "meeting", "dealing", "actor")
+CUES = ("between", "bilateral", "meeting", "dealing", "directed", "actor", "contrast")
+EVIDENCE_KINDS = ("bilateral", "meeting", "dealing", "directed", "actor")
 """Kinds of relation evidence, strongest first."""
 _PLACE_PROCLITICS = ("ب", "ل", "وب", "ول", "فب", "فل", "بال", "لل", "وبال", "ولل", "فبال", "فلل")
 _GLUE = re.compile(r"[\s,،/\-–—]*(?:(?:and|or|&|و|أو|او)\s*)?[\s,،/\-–—]*", re.IGNORECASE)
@@ -171,14 +171,14 @@ def country_mentions(hits: Iterable[Hit], boilerplate: Callable[[int], int]) -> 
     """The article's country mentions, in order: a hit inside or overlapping the previous one
     is the same mention ("Iraq" in "Iraq's"); a hit in the boilerplate of its line (a dateline,
     byline, related-news line: ``boilerplate(offset)`` says where it ends) is none; a person's
-    short name stands for their country once the article has named them in full (before that,
-    for whatever else the form means: السوداني, a Sudanese)."""
-    named: set[str] = set()
+    short name stands for their country where the article names them in full (a title often
+    gives the short name first), and otherwise for whatever else the form means (السوداني, a
+    Sudanese)."""
+    hits = list(hits)
+    named = {person for _, _, form in hits for person in form.persons}
     out: list[Mention] = []
     last_end = -1
     for start, end, form in hits:
-        if form.persons:
-            named |= form.persons
         if not (form.countries or form.aliases) or start < last_end:
             continue
         if start < boilerplate(start):
@@ -262,7 +262,8 @@ class RelationSentence:
     """The sentence's ``[start, end)`` in its field."""
     text: str
     kind: str
-    """The strongest evidence in it: ``bilateral``, ``meeting``, ``dealing`` or ``actor``."""
+    """The strongest evidence in it: ``bilateral``, ``meeting``, ``dealing``, ``directed``
+    or ``actor``."""
     cues: tuple[str, ...]
     """The words that make it so, as written."""
     weight: float
@@ -495,7 +496,7 @@ class Relevance:
         if s.enumerated(first) or s.enumerated(second):
             return None  # "Egypt, Iran, Iraq, Turkey and Russia"; "Iraq $105m, Russia $95m ..."
         doc = self.doc
-        w_first, w_second = s.word_of(first.start), s.word_of(second.end)
+        w_first, w_second = s.word_of(first.start), s.word_of(second.end) - 1
         if not (self._party(s, first) and self._party(s, second)):
             # "the Sochi meeting", "talks in Moscow" between two others: a place, no party.
             return self._actor(s, first, second, w_first, w_second)
@@ -514,11 +515,15 @@ class Relevance:
             # Iranian envoys to Iraq and Russia": a third country before them is the actor.
             if s.third_country_before(first):
                 return None
-            for kind in ("meeting", "dealing"):
-                near = s.cues_near(kind, first.start, w_first - 6, w_second + 6)
-                if near:
-                    return kind, near
-            return None
+            # What they do together is the nearest verb or noun: "Iraq and Russia signed an
+            # agreement", not "Russia and Iraq welcomed the agreement" (two reactions).
+            nearest = s.nearest_cue(
+                ("meeting", "dealing", "directed"), first.start, w_first, w_second, 6
+            )
+            if nearest is None or not nearest[2].cues & {"meeting", "dealing"}:
+                return None
+            kind = "meeting" if "meeting" in nearest[2].cues else "dealing"
+            return kind, (nearest,)
         if s.others_between(first, second):
             return None  # what the sentence relates each of them to is the country between
         # "Russia's relations with Iraq", "علاقات روسيا مع العراق":
@@ -526,8 +531,8 @@ class Relevance:
             inside = s.cues_near("bilateral", first.start, w_first + 1, w_second - 1)
             if inside:
                 return "bilateral", inside
-        # One side's officials meeting, calling, dealing with the other's.
-        for kind in ("meeting", "dealing"):
+        # One side's officials meeting, calling, dealing with the other's, or acting on them.
+        for kind in ("meeting", "dealing", "directed"):
             near = s.cues_near(kind, first.start, w_first - 6, w_second + 6)
             if near:
                 return kind, near
@@ -668,6 +673,22 @@ class _Sentence:
             and self.clause(o.start) == clause
             for o in self.mentions
         )  # fmt: skip
+
+    def nearest_cue(
+        self, kinds: Sequence[str], at: int, w_from: int, w_to: int, slack: int
+    ) -> Hit | None:
+        """The cue of one of ``kinds`` in the clause of ``at`` nearest to words ``w_from`` to
+        ``w_to``, at most ``slack`` words out."""
+        clause = self.clause(at)
+        best: tuple[int, int, Hit] | None = None
+        for kind in kinds:
+            for word, where, h in self.cues.get(kind, ()):
+                if where != clause or not w_from - slack <= word <= w_to + slack:
+                    continue
+                distance = max(w_from - word, word - w_to, 0)
+                if best is None or (distance, h[0]) < best[:2]:
+                    best = (distance, h[0], h)
+        return best[2] if best else None
 
     def cues_near(self, kind: str, at: int, w_from: int, w_to: int) -> tuple[Hit, ...]:
         """Cues of ``kind`` in the clause of offset ``at``, from word ``w_from`` to

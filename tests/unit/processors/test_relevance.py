@@ -101,6 +101,16 @@ PARALLEL = [
         language="ar",
     ),
     ArticleText(
+        id="reactions-ar",
+        title="ترحيب دولي باتفاق السلام بين إثيوبيا وإريتريا",
+        content=(
+            "رحبت روسيا والعراق باتفاق السلام الذي وقعته إثيوبيا وإريتريا في جدة.\n"
+            "وقالت الخارجية الروسية إن الاتفاق خطوة مهمة، فيما أكدت بغداد دعمها للسلام في "
+            "القرن الأفريقي."
+        ),
+        language="ar",
+    ),
+    ArticleText(
         id="third-country-en",
         title="Iran's ties with Russia and Iraq worry the West, MP says",
         content=(
@@ -242,6 +252,16 @@ BILATERAL = [
         language="en",
     ),
     ArticleText(
+        id="surname-title-ar",
+        title="العبادي يستقبل السفير الروسي ويبحث معه صفقات الأسلحة",
+        content=(
+            "استقبل رئيس الوزراء حيدر العبادي في بغداد السفير الروسي، وبحث معه تنفيذ عقود "
+            "التسليح الموقعة بين البلدين.\n"
+            "وأكد السفير أن موسكو ستواصل دعم العراق في حربه على الإرهاب."
+        ),
+        language="ar",
+    ),
+    ArticleText(
         id="call-ar",
         title="بوتين يبحث مع رئيس الوزراء العراقي هاتفيا التعاون الاقتصادي",
         content=(
@@ -278,10 +298,10 @@ def test_the_alert_leads_with_the_sentence_relating_the_countries(engine: Engine
     )
     (alert,) = engine.alerts(article)
     top = alert.relations[0]
-    assert (top.pair, top.field, top.kind) == ("IQ-RU", "title", "dealing")
+    assert (top.pair, top.field, top.kind) == ("IQ-RU", "title", "directed")
     assert top.sentence == "Russia delivers T-90 tanks to Iraq"
     assert "delivers" in top.cues
-    assert alert.why() == "IQ-RU dealing: Russia delivers T-90 tanks to Iraq"
+    assert alert.why() == "IQ-RU directed: Russia delivers T-90 tanks to Iraq"
     assert alert.reasons[0].startswith("IQ-RU related")
 
 

@@ -3,6 +3,7 @@ classification and feed parsing (mutated versions of the shared feed corpora).""
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,6 +13,7 @@ from hypothesis import HealthCheck, assume, find, given, settings
 from hypothesis import strategies as st
 
 from processors.classify import ArticleText, Engine
+from processors.relevance import EVIDENCE_KINDS
 from processors.normalize import normalize, scan_text
 from producers.errors import FeedError
 from producers.normalize import parse_feed
@@ -76,6 +78,60 @@ def mutate(body: bytes, data: st.DataObject) -> bytes:
         return body[:at] + body[other:] + body[at:]
     declared = data.draw(st.sampled_from([b"windows-1256", b"utf-16", b"koi8-r", b"bogus"]))
     return body.replace(b"utf-8", declared, 1).replace(b"UTF-8", declared, 1)
+
+
+# Sentences that relate Iraq and Russia, or only name them, in pieces the relevance model reads:
+# names, demonyms, people, cues, contrast words, lists, datelines.
+RELATION_PIECES = [
+    "Iraq", "Russia", "Iraqi", "Russian", "Moscow", "Baghdad", "Syria", "Iran", "Lavrov",
+    "Sergei Lavrov", "Abadi", "Haider al-Abadi", "Lukoil", "Basra", "العراق", "وروسيا",
+    "الروسية", "العراقية", "الروس", "السوداني", "محمد شياع السوداني", "بين", "between",
+    "relations", "العلاقات", "met", "signed", "agreement", "supplies", "بحث", "صفقة", "while",
+    "بينما", "and", "و", ",", "،", ".", ";", "-", "in", "في", "embassy", "شركة", "\n",
+    "BAGHDAD (Reuters) -", "إيلاف من لندن:", "World Cup", "match", "Read more:",
+]  # fmt: skip
+relation_texts = st.lists(st.sampled_from(RELATION_PIECES), max_size=60).map(" ".join)
+
+
+@settings(deadline=None, max_examples=300)
+@given(relation_texts, relation_texts, st.sampled_from(["ar", "en"]))
+def test_relation_evidence_points_into_the_article(title: str, content: str, lang: str) -> None:
+    """Whatever the text, relation evidence and salience are consistent: each sentence is the
+    field's own text at its offsets, the score is the sum of the sentences' weights, a partial
+    reading (what rules read) never says more than the whole, and salience stays in [0, 1]."""
+    article = ArticleText(id="r", title=title, content=content, language=lang)
+    result = ENGINE.classify(article)
+    json.dumps(result.to_json())
+    relevance = result.evidence.relevance
+    if relevance is None:
+        return
+    fields = {"title": title, "content": content}
+    for code in result.countries:
+        assert 0.0 <= relevance.salience(code).score <= 1.0
+    for a, b in [("IQ", "RU"), *(tuple(p.split("-")) for p in result.pairs)]:
+        partial = relevance.relation(a, b, enough=1.5)
+        whole = relevance.relation(a, b)
+        assert whole.complete
+        assert partial.score <= whole.score
+        assert whole.score == round(sum(s.weight for s in whole.sentences), 3)
+        for sentence in whole.sentences:
+            assert fields[sentence.field][sentence.start : sentence.end] == sentence.text
+            assert sentence.kind in EVIDENCE_KINDS
+            assert all(cue in sentence.text for cue in sentence.cues)
+
+
+def test_the_generated_texts_relate_countries() -> None:
+    """The property above sees relation evidence of every kind, not only empty relations."""
+    for kind in EVIDENCE_KINDS:
+
+        def related(text: str, kind: str = kind) -> bool:
+            result = ENGINE.classify(ArticleText(id="r", content=text, language="en"))
+            relevance = result.evidence.relevance
+            return relevance is not None and any(
+                s.kind == kind for s in relevance.relation("IQ", "RU").sentences
+            )
+
+        find(relation_texts, related, settings=settings(max_examples=5000, deadline=None))
 
 
 @pytest.mark.skipif(not CORPUS, reason=f"{SHARED_DATA}/feeds not present (shared test corpus)")

@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, assume, find, given, settings
 from hypothesis import strategies as st
 
 from processors.classify import ArticleText, Engine
-from processors.relevance import EVIDENCE_KINDS
 from processors.normalize import normalize, scan_text
+from processors.relevance import EVIDENCE_KINDS
 from producers.errors import FeedError
 from producers.normalize import parse_feed
 from tests.conftest import SHARED_DATA

@@ -275,12 +275,16 @@ class Engine:
         """What ``article`` is about and which rules fire."""
         names, texts = _fields(article)
         text = _joined(texts)
-        hits = None
+        found = None
         if self.core is not None:
-            hits = self.core.hits((article.title, article.summary, article.content), BETWEEN_FIELDS)
-        if hits is None:
-            hits = self.matcher.hits(text)
-        doc = Document(names, texts, text, hits)
+            found = self.core.hits(
+                (article.title, article.summary, article.content), BETWEEN_FIELDS
+            )
+        if found is None:
+            doc = Document(names, texts, text, self.matcher.hits(text))
+        else:
+            hits, ends = found
+            doc = Document(names, texts, text, hits, sentence_ends=ends)
         evidence = self._evidence(doc, _language(article), article.categories)
         counts = evidence.counts
         pair_counts = self._pair_counts(evidence) if len(counts) > 1 else {}
@@ -293,7 +297,7 @@ class Engine:
             article.id,
             evidence.language,
             tuple(sorted(counts)),
-            tuple(sorted({b for _, _, form in hits for b in form.blocs})),
+            tuple(sorted({b for _, _, form in doc.hits for b in form.blocs})),
             tuple(sorted(pair_counts)),
             pair_counts,
             tuple(sorted(evidence.topics)),
@@ -330,9 +334,7 @@ class Engine:
             return Evidence(language, topics, keywords, contexts=contexts)
         named = [h for h in doc.hits if h[2].countries or h[2].aliases]
         pattern = self.relevance.boilerplate
-        mentions = (
-            country_mentions(named, lambda at: doc.boilerplate_end(at, pattern)) if named else []
-        )
+        mentions = country_mentions(named, doc.text, pattern) if named else []
         counts: dict[str, int] = {}
         for m in mentions:
             counts[m.code] = counts.get(m.code, 0) + 1

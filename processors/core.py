@@ -23,12 +23,12 @@ from processors.normalize import byte_alphabet, scan_bytes
 class Native(Protocol):
     def hits(
         self, fields: Sequence[str], separator: str
-    ) -> tuple[list[Hit], list[tuple[int, list[int]]]] | None:
+    ) -> tuple[list[Hit], list[tuple[int, list[int]]], list[int]] | None:
         """The article's fields, the non-empty ones read as joined by ``separator`` with a
-        newline first and last -> its hits (original ``[start, end)`` and the pattern's form)
-        and, for each hit whose case removed some of its form's meanings, its index and the
-        positions of the meanings left. None when a character is outside Windows-1256 or
-        cannot be folded here."""
+        newline first and last -> its hits (original ``[start, end)`` and the pattern's form);
+        for each hit whose case removed some of its form's meanings, its index and the
+        positions of the meanings left; and its sentence ends. None when a character is outside
+        Windows-1256 or cannot be folded here."""
 
     def scan(self, text: bytes) -> list[tuple[int, int]]:
         """The bare scan of normalised one-byte text: (trailing-space offset, pattern)."""
@@ -40,18 +40,19 @@ class Core:
     def __init__(self, native: Native) -> None:
         self.native = native
 
-    def hits(self, fields: Sequence[str], separator: str) -> list[Hit] | None:
-        """The article's hits, as :meth:`~processors.match.Matcher.hits` gives them, or
+    def hits(self, fields: Sequence[str], separator: str) -> tuple[list[Hit], list[int]] | None:
+        """The article's hits, as :meth:`~processors.match.Matcher.hits` gives them, and its
+        sentence ends, as :attr:`~processors.document.Document.sentence_ends` has them; or
         None."""
         found = self.native.hits(fields, separator)
         if found is None:
             return None
-        hits, filtered = found
+        hits, filtered, ends = found
         for i, kept in filtered:  # rare: a name that matches only as written ("US", "us")
             start, end, form = hits[i]
             meanings = tuple(form.meanings[j] for j in kept)
             hits[i] = (start, end, Form.of(form.length, meanings, form.careful, exact=False))
-        return hits
+        return hits, ends
 
     def scan(self, text: bytes) -> list[tuple[int, int]]:
         return self.native.scan(text)

@@ -17,12 +17,14 @@ from functools import cached_property
 from typing import Literal
 
 from processors.match import Hit
-from processors.normalize import FIELD_SEPARATOR, SENTENCE_MARKS
+from processors.normalize import FIELD_SEPARATOR, SENTENCE_CLOSERS, SENTENCE_MARKS
 
 FieldName = Literal["title", "summary", "content"]
 FIELDS: tuple[FieldName, ...] = ("title", "summary", "content")
 BETWEEN_FIELDS = f"\n{FIELD_SEPARATOR}\n"
-_SENTENCE_END = re.compile(f"\\n|[{re.escape(SENTENCE_MARKS)}][\"'”’»)\\]]*(?=\\s|\\Z)")
+_SENTENCE_END = re.compile(
+    f"\\n|[{re.escape(SENTENCE_MARKS)}][{re.escape(SENTENCE_CLOSERS)}]*(?=\\s|\\Z)"
+)
 """A newline, or . ! ? ؟ ؛ … (and the quotes or brackets closing on it) before whitespace or the
 end of the text."""
 _WORD = re.compile(r"[\w\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640]+")
@@ -40,13 +42,23 @@ class Document:
     __slots__ = ("__dict__", "bases", "hits", "names", "text", "texts")
 
     def __init__(
-        self, names: list[FieldName], texts: list[str], text: str, hits: list[Hit]
+        self,
+        names: list[FieldName],
+        texts: list[str],
+        text: str,
+        hits: list[Hit],
+        *,
+        sentence_ends: list[int] | None = None,
     ) -> None:
+        """``sentence_ends``: as :attr:`sentence_ends` has them, when the scan found them
+        (the native core does)."""
         self.names = names
         self.texts = texts
         self.text = text
         self.hits = hits
         self.bases = _bases(texts)  # where each field starts in ``text``
+        if sentence_ends is not None:
+            self.__dict__["sentence_ends"] = sentence_ends
 
     def field_of(self, offset: int) -> int:
         """Index of the field holding ``offset``."""
@@ -95,24 +107,6 @@ class Document:
     def word_of(self, offset: int) -> int:
         """Number of the word at (or after) ``offset``, counted across the article."""
         return bisect.bisect_left(self.word_starts, offset)
-
-    def boilerplate_end(self, offset: int, pattern: re.Pattern[str] | None) -> int:
-        """Where the boilerplate at the start of ``offset``'s line ends (a dateline, byline or
-        related-news line that ``pattern``, anchored at the line start, takes), or -1 when the
-        line starts with none. Worked out once per line, for the lines that are asked about."""
-        if pattern is None:
-            return -1
-        line_start = self.text.rfind("\n", 0, offset) + 1
-        known = self._boilerplate.get(line_start)
-        if known is None:
-            found = pattern.match(self.text, line_start)
-            known = found.end() if found and found.end() > line_start else -1
-            self._boilerplate[line_start] = known
-        return known
-
-    @cached_property
-    def _boilerplate(self) -> dict[int, int]:
-        return {}
 
 
 def _bases(texts: list[str]) -> list[int]:

@@ -192,6 +192,9 @@ def _mapped(normalized: str, text: str) -> Normalized:
 SENTENCE_MARKS = ".!?؟؛…"
 """Characters that end a sentence before whitespace or the end of the text (a newline always
 does); all in the one-byte alphabet."""
+SENTENCE_CLOSERS = "\"'”’»)]"
+"""Quotes and brackets that close on a sentence mark and belong to its sentence (“it is
+over.”); all in the one-byte alphabet."""
 
 _CODEPAGE = "cp1256"
 _OTHER_LETTER = "newsradar-other-letter"
@@ -255,6 +258,8 @@ class ByteAlphabet(NamedTuple):
     """Bytes whose character is whitespace."""
     marks: bytes
     """:data:`SENTENCE_MARKS` in bytes."""
+    closers: bytes
+    """:data:`SENTENCE_CLOSERS` in bytes."""
 
 
 def byte_alphabet() -> ByteAlphabet:
@@ -267,6 +272,7 @@ def byte_alphabet() -> ByteAlphabet:
         encode=[(ord(c), b) for b, c in chars if c != "\ufffd"],
         spaces=bytes(b for b, c in chars if c.isspace()),
         marks=SENTENCE_MARKS.encode(_CODEPAGE),
+        closers=SENTENCE_CLOSERS.encode(_CODEPAGE),
     )
 
 

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -167,22 +167,37 @@ class Mention(NamedTuple):
     """The country term written there, folded (``العراق`` for ``بالعراق``)."""
 
 
-def country_mentions(hits: Iterable[Hit], boilerplate: Callable[[int], int]) -> list[Mention]:
+BOILERPLATE_REACH = 200
+"""How far from a line's start boilerplate reaches (a dateline, a byline, a related-news
+line): a name further in is the article's own."""
+
+
+def country_mentions(
+    hits: Iterable[Hit], text: str, boilerplate: re.Pattern[str] | None
+) -> list[Mention]:
     """The article's country mentions, in order: a hit inside or overlapping the previous one
-    is the same mention ("Iraq" in "Iraq's"); a hit in the boilerplate of its line (a dateline,
-    byline, related-news line: ``boilerplate(offset)`` says where it ends) is none; a person's
-    short name stands for their country where the article names them in full (a title often
-    gives the short name first), and otherwise for whatever else the form means (السوداني, a
-    Sudanese)."""
+    is the same mention ("Iraq" in "Iraq's"); a hit in the boilerplate that ``boilerplate``
+    (anchored at a line's start) finds at the start of its line (a dateline, byline,
+    related-news line) is none; a person's short name stands for their country where the
+    article names them in full (a title often gives the short name first), and otherwise for
+    whatever else the form means (السوداني, a Sudanese)."""
     hits = list(hits)
     named = {person for _, _, form in hits for person in form.persons}
     out: list[Mention] = []
     last_end = -1
+    lines: dict[int, int] = {}  # line start -> where its boilerplate ends (-1: none)
     for start, end, form in hits:
         if not (form.countries or form.aliases) or start < last_end:
             continue
-        if start < boilerplate(start):
-            continue
+        if boilerplate is not None:
+            line = text.rfind("\n", max(0, start - BOILERPLATE_REACH), start) + 1
+            if line or start < BOILERPLATE_REACH:
+                until = lines.get(line)
+                if until is None:
+                    found = boilerplate.match(text, line)
+                    until = lines[line] = found.end() if found else -1
+                if start < until:
+                    continue
         codes: Iterable[str] = form.countries
         sense = form.sense
         if form.aliases:
@@ -604,7 +619,7 @@ class _Sentence:
         self.doc = doc
         self.mentions = mentions
         text = doc.text
-        self.word_starts = [m.start() for m in _WORD_IN_SENTENCE.finditer(text, lo, hi)]
+        self.text, self.lo = text, lo
         cuts = [h[0] for h in cues if "contrast" in h[2].cues]
         cuts += [m.start() for m in _SEMICOLON.finditer(text, lo, hi)]
         self.cuts = sorted(cuts)
@@ -637,8 +652,9 @@ class _Sentence:
         return bisect.bisect_right(self.cuts, offset)
 
     def word_of(self, offset: int) -> int:
-        """Number of the sentence's word at (or after) ``offset``."""
-        return bisect.bisect_left(self.word_starts, offset)
+        """Number of the sentence's word at (or after) ``offset``: the spaces before it (a
+        sentence holds no newline, and news text separates words by one space)."""
+        return self.text.count(" ", self.lo, offset)
 
     def run(self, m: Placed) -> int:
         return self._run[m.start]
@@ -709,6 +725,5 @@ def _conjoined(text: str, m: Placed) -> bool:
 
 
 _SEMICOLON = re.compile("[;؛]")
-_WORD_IN_SENTENCE = re.compile(r"[\w\u064b-\u065f\u0670\u0640]+")
 _LIST_MARK = re.compile(r"[,،;؛]|\b(?:and|or)\b|(?:^|\s)(?:و|أو|او)(?:\s|$)")
 """What separates the items of a list: a comma, "and", "or"."""

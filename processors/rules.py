@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -296,12 +296,9 @@ def cooccurrences(evidence: Evidence, a: str, b: str, proximity: Proximity) -> i
 class Verdict:
     """Whether ``rule`` fires, its score and, on demand, why (or why not)."""
 
-    def __init__(
-        self, rule: Rule, fired: bool, score: float, evidence: Evidence | Callable[[], Evidence]
-    ) -> None:
-        """``score``: the score when the rule fired. The score of a rule that did not fire,
-        and the reasons, are worked out from ``evidence`` (or what it returns, when the
-        native core decided and the evidence must be gathered first) only when asked for."""
+    def __init__(self, rule: Rule, fired: bool, score: float | None, evidence: Evidence) -> None:
+        """``score``: the score when the rule fired, if the decision worked it out whole. Any
+        other score, and the reasons, are worked out from ``evidence`` when asked for."""
         self.rule = rule
         self.fired = fired
         self._score = score
@@ -315,12 +312,11 @@ class Verdict:
 
     @cached_property
     def _explained(self) -> tuple[bool, float, tuple[str, ...]]:
-        ev = self._evidence
-        return _judge(self.rule, ev if isinstance(ev, Evidence) else ev(), explain=True)
+        return _judge(self.rule, self._evidence, explain=True)
 
     @property
     def score(self) -> float:
-        return self._score if self.fired else self._explained[1]
+        return self._score if self.fired and self._score is not None else self._explained[1]
 
     @property
     def reasons(self) -> tuple[str, ...]:
@@ -334,7 +330,7 @@ def evaluate(rule: Rule, evidence: Evidence) -> Verdict:
     return Verdict.of(rule, evidence)
 
 
-_NOT_FIRED = (False, 0.0, ())
+_NOT_FIRED = (False, 0.0, (), True)
 RELATION_CAP = 5.0
 """How much relation evidence a rule's score counts at most."""
 _NO = (False, 0.0)
@@ -383,21 +379,26 @@ class _Decision:
         self.w_relation, self.w_salience = rule.weights.relation, rule.weights.salience
         self.w_context = rule.weights.context
 
-    def __call__(self, ev: Evidence) -> tuple[bool, float]:
-        fired, score, _ = _check(self, ev, explain=False)
-        return (True, score) if fired else _NO
+    def __call__(self, ev: Evidence) -> tuple[bool, float | None]:
+        """Whether the rule fires on ``ev``, and its score when it does (None when the
+        decision did not need all of it: :attr:`Verdict.score` works it out on demand)."""
+        fired, score, _, exact = _check(self, ev, explain=False)
+        return (True, score if exact else None) if fired else _NO
 
 
 def _judge(rule: Rule, ev: Evidence, *, explain: bool) -> tuple[bool, float, tuple[str, ...]]:
-    return _check(rule.decision, ev, explain=explain)
+    fired, score, reasons, _ = _check(rule.decision, ev, explain=explain)
+    return fired, score, reasons
 
 
 def _check(  # noqa: PLR0911 - one early return per condition
     c: _Decision, ev: Evidence, *, explain: bool
-) -> tuple[bool, float, tuple[str, ...]]:
-    """The rule's conditions in order. Without ``explain`` it returns at the first failure
-    (most articles fail the first condition, and nobody reads why); with it, every failure and
-    every reason is collected."""
+) -> tuple[bool, float, tuple[str, ...], bool]:
+    """The rule's conditions in order: whether it fires, the score, the reasons (or what
+    failed), and whether the score is exact. Without ``explain`` it returns at the first
+    failure (most articles fail the first condition, and nobody reads why) and reads relation
+    evidence only as far as the decision needs (the score of a rule that fires may then be a
+    lower bound: not exact); with it, every failure and every reason is collected."""
     reasons: list[str] = []
     failed: list[str] = []
     counts = ev.counts
@@ -445,6 +446,7 @@ def _check(  # noqa: PLR0911 - one early return per condition
             return _NOT_FIRED
         failed.append(f"context {', '.join(sorted(blocked))}")
     score = 0.0
+    together: list[tuple[str, str, int]] = []
     for a, b in c.pairs:
         n = cooccurrences(ev, a, b, c.proximity)
         if n == 0:
@@ -455,27 +457,7 @@ def _check(  # noqa: PLR0911 - one early return per condition
         if explain:
             reasons.append(f"{a}-{b} together {n}x")
         score += c.w_pair * min(n, 5)
-        if c.relation_min or c.w_relation:
-            # The score counts at most RELATION_CAP of it: reading further changes nothing
-            # but the explanation, which reads every sentence.
-            relation = ev.relation(a, b, enough=None if explain else c.relation_enough)
-            if relation.score < c.relation_min:
-                if not explain:
-                    return _NOT_FIRED
-                failed.append(
-                    f"{a}-{b} relation {relation.score:g} below {c.relation_min:g} "
-                    f"(named together {n}x, related in {len(relation.sentences)} sentences)"
-                )
-                continue
-            if explain and relation.sentences:
-                top = relation.sentences[0]
-                reasons.insert(
-                    0,
-                    f"{a}-{b} related {relation.score:g} in {len(relation.sentences)} "
-                    f"sentences, first {top.kind} ({', '.join(top.cues) or 'side by side'}): "
-                    f"{top.text}",
-                )
-            score += c.w_relation * min(relation.score, RELATION_CAP)
+        together.append((a, b, n))
     if c.salient_codes and (c.salience_min or c.w_salience):
         saliences = {code: ev.salience(code) for code in c.salient_codes}
         lowest = min(saliences.values())
@@ -501,7 +483,37 @@ def _check(  # noqa: PLR0911 - one early return per condition
     if c.w_country:
         mentions = sum(counts.get(code, 0) for code in c.country_codes)
         score += c.w_country * min(mentions, 5)
+    exact = True
+    if c.relation_min or c.w_relation:
+        for i, (a, b, n) in enumerate(together):
+            # Relation evidence is read last, and only as far as the decision needs: its
+            # sentences are the engine's costliest work. The score counts at most
+            # RELATION_CAP of it; an explanation reads every sentence.
+            enough = None
+            if not explain:
+                later = (len(together) - i - 1) * RELATION_CAP * c.w_relation
+                needed = (c.threshold - score - later) / c.w_relation if c.w_relation else 0.0
+                enough = max(c.relation_min, min(needed, RELATION_CAP))
+            relation = ev.relation(a, b, enough=enough)
+            if relation.score < c.relation_min:
+                if not explain:
+                    return _NOT_FIRED
+                failed.append(
+                    f"{a}-{b} relation {relation.score:g} below {c.relation_min:g} "
+                    f"(named together {n}x, related in {len(relation.sentences)} sentences)"
+                )
+                continue
+            if explain and relation.sentences:
+                top = relation.sentences[0]
+                reasons.insert(
+                    0,
+                    f"{a}-{b} related {relation.score:g} in {len(relation.sentences)} "
+                    f"sentences, first {top.kind} ({', '.join(top.cues) or 'side by side'}): "
+                    f"{top.text}",
+                )
+            exact = exact and (relation.complete or relation.score >= RELATION_CAP)
+            score += c.w_relation * min(relation.score, RELATION_CAP)
     score = round(score, 3)
     if not failed and score < c.threshold:
         failed.append(f"score {score:g} below threshold {c.threshold:g}")
-    return not failed, score, tuple(failed if failed else reasons)
+    return not failed, score, tuple(failed if failed else reasons), exact

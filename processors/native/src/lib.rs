@@ -12,7 +12,9 @@
 //!   each byte's original offset;
 //! - scanning: every padded surface form at once, overlapping (the aho-corasick crate);
 //! - `Matcher.resolve` (leftmost longest, when a careful form occurs) or
-//!   `Matcher.check_case` (meanings that match only as written).
+//!   `Matcher.check_case` (meanings that match only as written);
+//! - sentence ends (`processors.document.Document.sentence_ends`): a newline, or a sentence mark
+//!   with the quotes and brackets closing on it before whitespace or the end.
 //!
 //! A character outside Windows-1256, or one the table cannot fold, yields `None`, and the
 //! engine takes its Python steps.
@@ -23,9 +25,11 @@ use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyString, PyTuple};
 
-/// Flags of a byte's entry (`Core::bytes`): the core reads it; folding deletes it.
+/// Flags of a byte's entry (`Core::bytes`): the core reads it; folding deletes it; it may end a
+/// sentence (a newline or sentence mark).
 const READABLE: u32 = 1 << 16;
 const DELETED: u32 = 1 << 17;
+const END: u32 = 1 << 18;
 
 /// An article's fields joined: in Windows-1256 (`raw`) and folded, deleted bytes dropped
 /// (`text`).
@@ -34,6 +38,8 @@ struct Text {
     text: Vec<u8>,
     /// For each deleted byte, the index in `text` of the next kept one.
     shifts: Vec<u32>,
+    /// Where in `raw` a newline or sentence mark is.
+    ends: Vec<u32>,
 }
 
 impl Text {
@@ -62,6 +68,9 @@ struct Alphabet {
     delete: Vec<u8>,
     unsupported: u8,
     encode: Vec<(u32, u8)>,
+    spaces: Vec<u8>,
+    marks: Vec<u8>,
+    closers: Vec<u8>,
 }
 
 #[pyclass(frozen)]
@@ -80,6 +89,16 @@ struct Core {
     /// Windows-1256 byte -> the byte (bits 0-7), the folded byte (8-15) and flags; 0 for a
     /// byte the core does not read (it folds to more than one byte).
     bytes: [u32; 256],
+    space: [bool; 256],
+    closer: [bool; 256],
+}
+
+fn flags(bytes: &[u8]) -> [bool; 256] {
+    let mut out = [false; 256];
+    for &b in bytes {
+        out[b as usize] = true;
+    }
+    out
 }
 
 #[pymethods]
@@ -119,22 +138,25 @@ impl Core {
             exact,
             code_page,
             bytes,
+            space: flags(&alphabet.spaces),
+            closer: flags(&alphabet.closers),
         })
     }
 
     /// The article's fields (str), read as the engine joins the non-empty ones (a newline
-    /// first and last, `separator` between) -> `(hits, filtered)`: the kept hits as `(start,
-    /// end, form)`, the term's original `[start, end)` in the joined text and its pattern's
-    /// form, ordered by start, the longest first; and `(index, meanings)` for each hit whose
-    /// case removed some of its form's meanings: the positions of those left. None when a
-    /// character is outside Windows-1256 or cannot be folded here.
+    /// first and last, `separator` between) -> `(hits, filtered, sentence_ends)`: the kept
+    /// hits as `(start, end, form)`, the term's original `[start, end)` in the joined text and
+    /// its pattern's form, ordered by start, the longest first; `(index, meanings)` for each
+    /// hit whose case removed some of its form's meanings: the positions of those left; and
+    /// the offsets just past each sentence end. None when a character is outside Windows-1256
+    /// or cannot be folded here.
     #[allow(clippy::type_complexity)]
     fn hits<'py>(
         &self,
         py: Python<'py>,
         fields: Vec<Bound<'py, PyString>>,
         separator: &str,
-    ) -> PyResult<Option<(Bound<'py, PyList>, Vec<(usize, Vec<u32>)>)>> {
+    ) -> PyResult<Option<(Bound<'py, PyList>, Vec<(usize, Vec<u32>)>, Vec<u32>)>> {
         let points = Core::joined(&fields, separator)?;
         let Some(text) = self.read(&points) else {
             return Ok(None);
@@ -159,7 +181,7 @@ impl Core {
                 filtered.push((i, meanings));
             }
         }
-        Ok(Some((hits, filtered)))
+        Ok(Some((hits, filtered, self.sentence_ends(&text))))
     }
 
     /// Raw hits of already-normalised one-byte text, as `(trailing-space offset, pattern)`:
@@ -175,10 +197,7 @@ impl Core {
 impl Core {
     /// [`Core::code_page`] and [`Core::bytes`].
     fn tables(alphabet: &Alphabet) -> (Vec<u8>, [u32; 256]) {
-        let mut delete = [false; 256];
-        for &b in &alphabet.delete {
-            delete[b as usize] = true;
-        }
+        let (delete, marks) = (flags(&alphabet.delete), flags(&alphabet.marks));
         let size = alphabet.encode.iter().map(|&(c, _)| c as usize + 1).max();
         let mut code_page = vec![0u8; size.unwrap_or(0).max(0x80)];
         let ascii = (0u32..0x80).map(|c| (c, c as u8));
@@ -193,7 +212,12 @@ impl Core {
             } else if folded == alphabet.unsupported {
                 0
             } else {
-                READABLE | u32::from(folded) << 8 | b as u32
+                let end = if b == usize::from(b'\n') || marks[b] {
+                    END
+                } else {
+                    0
+                };
+                READABLE | end | u32::from(folded) << 8 | b as u32
             };
         }
         (code_page, bytes)
@@ -245,11 +269,14 @@ impl Core {
         // One byte a character: written by index, with no check for room.
         let (mut raw, mut text) = (vec![0u8; points.len()], vec![0u8; points.len()]);
         let mut t = 0usize;
-        let mut shifts = Vec::new();
+        let (mut shifts, mut ends) = (Vec::new(), Vec::new());
         for (r, &c) in points.iter().enumerate() {
             let entry = self.bytes[usize::from(*self.code_page.get(c as usize)?)];
             if entry & READABLE == 0 {
                 return None;
+            }
+            if entry & END != 0 {
+                ends.push(r as u32);
             }
             raw[r] = entry as u8;
             if entry & DELETED != 0 {
@@ -260,7 +287,12 @@ impl Core {
             }
         }
         text.truncate(t);
-        Some(Text { raw, text, shifts })
+        Some(Text {
+            raw,
+            text,
+            shifts,
+            ends,
+        })
     }
 
     /// Every hit, overlaps resolved where a careful form occurs, case checked.
@@ -279,6 +311,28 @@ impl Core {
         } else {
             self.check_case(&hits, text)
         }
+    }
+
+    /// Offsets just past each sentence end: a newline, or a mark with the closers after it,
+    /// followed by a space or the end (`processors.document._SENTENCE_END`).
+    fn sentence_ends(&self, text: &Text) -> Vec<u32> {
+        let raw = &text.raw;
+        let mut out = Vec::with_capacity(text.ends.len());
+        for &i in &text.ends {
+            let i = i as usize;
+            if raw[i] == b'\n' {
+                out.push(i as u32 + 1);
+                continue;
+            }
+            let mut j = i + 1;
+            while j < raw.len() && self.closer[raw[j] as usize] {
+                j += 1;
+            }
+            if j == raw.len() || self.space[raw[j] as usize] {
+                out.push(j as u32);
+            }
+        }
+        out
     }
 
     fn is_exact(&self, pattern: u32) -> bool {

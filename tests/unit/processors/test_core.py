@@ -12,14 +12,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from processors.classify import ArticleText, Engine, joined
-from processors.document import BETWEEN_FIELDS
+from processors.document import BETWEEN_FIELDS, Document
 from tests.conftest import REPO, native_engine, reference_text
 from tests.unit.test_properties import CP1256, ENGINE, nested_texts, texts
 
 DEMO = REPO / "newsradar" / "demo" / "articles.jsonl"
 # Case-exact names among plain words and sentence ends, with no overlapping form nearby: the
 # core's path for texts where only case needs checking.
-PLAIN = ["us", "US", "Iraq", "Russia", "Syria", "talks", "oil", ".", "!", "\n", "؟", "،", "—"]
+PLAIN = ["us", "US", "Iraq", "Russia", "Syria", "talks", "oil", ".", "!", "\n", "؟", "،", "—",
+         '"', "”", "’", "»", ")", "]", "…", "\xa0"]  # fmt: skip
 plain_texts = st.lists(st.sampled_from(PLAIN), max_size=30).map(" ".join)
 
 
@@ -27,12 +28,15 @@ def same_hits(native: Engine, article: ArticleText) -> None:
     """The core's hits are the Python scan's, and so is everything decided from them."""
     assert native.core is not None
     fields = (article.title, article.summary, article.content)
-    got = native.core.hits(fields, BETWEEN_FIELDS)
-    if got is not None:
-        want = ENGINE.matcher.hits(joined(article))
+    found = native.core.hits(fields, BETWEEN_FIELDS)
+    if found is not None:
+        got, ends = found
+        text = joined(article)
+        want = ENGINE.matcher.hits(text)
         assert [(s, e, [m.term.denotes for m in f.meanings]) for s, e, f in got] == [
             (s, e, [m.term.denotes for m in f.meanings]) for s, e, f in want
         ]
+        assert ends == Document(["content"], [text], text, want).sentence_ends
     mine, theirs = native.classify(article), ENGINE.classify(article)
     assert mine.to_json() == theirs.to_json()
     assert mine.country_counts == theirs.country_counts

@@ -322,3 +322,24 @@ def test_a_sports_context_weighs_an_article_down(engine: Engine) -> None:
     assert not fires(engine, match)
     by_category = ArticleText(id="c", title=match.title, categories=("Sport",))
     assert "sports" in engine.classify(by_category).contexts
+
+
+@pytest.mark.parametrize(
+    "article", [*BILATERAL, *PASSING, *PARALLEL, *WRONG_WORDS], ids=lambda a: a.id
+)
+def test_the_decision_reads_no_more_than_it_needs_and_decides_as_the_judgement(
+    engine: Engine, article: ArticleText
+) -> None:
+    """The decision reads relation evidence only until the rule is decided; it fires exactly
+    when the full judgement does, and a score it gives is the full judgement's."""
+    from processors.rules import _judge
+
+    (rule,) = engine.rules.rules
+    fired, score = rule.decision(engine.classify(article).evidence)
+    full = _judge(rule, engine.classify(article).evidence, explain=True)
+    assert fired == full[0]
+    if fired and score is not None:
+        assert score == full[1]
+    if fired:
+        (verdict,) = engine.classify(article).fired
+        assert verdict.score == full[1]

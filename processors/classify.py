@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cached_property, lru_cache
+from functools import lru_cache
 from itertools import combinations
 from pathlib import Path
 
@@ -24,6 +24,7 @@ from newsradar.schemas import Alert, Article, Match, RelationEvidence, alert_id
 from processors import core as native_core
 from processors.document import BETWEEN_FIELDS, FIELDS, Document, FieldName
 from processors.document import joined as _joined
+from processors.lazy import lazy
 from processors.match import Hit, Matcher, leftmost_longest
 from processors.relevance import (
     Relation,
@@ -113,7 +114,7 @@ class Classification:
     doc: Document = field(repr=False)
     rules: tuple[Rule, ...] = field(repr=False)
 
-    @cached_property
+    @lazy
     def verdicts(self) -> tuple[Verdict, ...]:
         """Every rule's verdict, fired or not, in rule order."""
         by_rule = {v.rule.id: v for v in self.fired}
@@ -121,7 +122,7 @@ class Classification:
             by_rule.get(rule.id) or Verdict(rule, False, 0.0, self.evidence) for rule in self.rules
         )
 
-    @cached_property
+    @lazy
     def matches(self) -> tuple[Match, ...]:
         """Every matched term with field, original offsets and snippet; built on first use
         (most articles raise no alert and nobody asks)."""
@@ -149,13 +150,13 @@ class Classification:
                     break
         return tuple(out[:MAX_MATCHES])
 
-    @cached_property
+    @lazy
     def _resolved(self) -> list[Hit]:
         """The hits with every overlap resolved, leftmost longest (the engine resolves them
         only where a form that means something else is involved)."""
         return leftmost_longest(self.doc.hits)
 
-    @cached_property
+    @lazy
     def _mentioned(self) -> frozenset[tuple[int, str]]:
         """Where each country mention starts, and ``country:CODE``: a country hit that is no
         mention (in a dateline; a short name the article never gave in full) is no match

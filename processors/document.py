@@ -13,9 +13,9 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Sequence
-from functools import cached_property
 from typing import Literal
 
+from processors.lazy import lazy
 from processors.match import Hit
 from processors.normalize import FIELD_SEPARATOR, SENTENCE_CLOSERS, SENTENCE_MARKS
 
@@ -67,7 +67,7 @@ class Document:
     def field_name(self, offset: int) -> FieldName:
         return self.names[self.field_of(offset)]
 
-    @cached_property
+    @lazy
     def sentence_ends(self) -> list[int]:
         """Offsets just past each sentence end (:data:`_SENTENCE_END`); sentences are numbered
         across the article and none spans two fields."""
@@ -87,7 +87,7 @@ class Document:
             end -= 1
         return start, end
 
-    @cached_property
+    @lazy
     def line_ends(self) -> list[int]:
         """Offsets of every newline: paragraphs are the lines between them."""
         return [m.start() for m in re.finditer("\n", self.text)]
@@ -95,12 +95,12 @@ class Document:
     def paragraph_of(self, offset: int) -> int:
         return bisect.bisect_left(self.line_ends, offset)
 
-    @cached_property
+    @lazy
     def paragraphs(self) -> int:
         """How many lines of the article hold text (the field separators hold none)."""
         return sum(1 for line in self.text.split("\n") if line.strip(f" \t{FIELD_SEPARATOR}"))
 
-    @cached_property
+    @lazy
     def word_starts(self) -> list[int]:
         return [m.start() for m in _WORD.finditer(self.text)]
 

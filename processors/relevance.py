@@ -35,12 +35,13 @@ import bisect
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from processors.document import Document
 from processors.errors import DataFileError
+from processors.lazy import lazy
 from processors.match import Form, Hit
 from processors.normalize import fold
 from processors.terms import Language, Term, load_yaml, parse_term
@@ -331,7 +332,6 @@ class Relevance:
         self.doc = doc
         self.mentions = mentions
         self.cue_hits = cue_hits
-        self._salience: dict[str, Salience] = {}
         self._relations: dict[tuple[str, str], Relation] = {}
 
     def word_mentions(self) -> list[WordMention]:
@@ -342,7 +342,7 @@ class Relevance:
         doc = self.doc
         return [WordMention(m.code, doc.names[m.field], doc.word_of(m.start)) for m in self.placed]
 
-    @cached_property
+    @lazy
     def placed(self) -> list[Placed]:
         doc = self.doc
         bases, ends, lines = doc.bases, doc.sentence_ends, doc.line_ends
@@ -353,7 +353,7 @@ class Relevance:
             for code, start, end, sense, base in self.mentions
         ]  # fmt: skip
 
-    @cached_property
+    @lazy
     def places(self) -> dict[str, set[int]]:
         """Country -> the sentences that name it."""
         out: dict[str, set[int]] = {}
@@ -361,7 +361,7 @@ class Relevance:
             out.setdefault(m.code, set()).add(m.sentence)
         return out
 
-    @cached_property
+    @lazy
     def _lead_sentences(self) -> frozenset[int]:
         """The lead: the summary, else the first sentences of the text (never the title)."""
         doc = self.doc
@@ -376,27 +376,38 @@ class Relevance:
         return frozenset(range(first, first + int(self.model.salience["lead_sentences"])))
 
     def salience(self, code: str) -> Salience:
-        known = self._salience.get(code)
-        if known is not None:
-            return known
+        """How central ``code`` is to the article (0 when it is not named)."""
+        return self._saliences.get(code) or Salience(code, 0.0, False, False, 0.0, 0.0)
+
+    @lazy
+    def _saliences(self) -> dict[str, Salience]:
+        """Every named country's salience, worked out in one pass over the mentions."""
         weights = self.model.salience
         doc = self.doc
         title_field = doc.names.index("title") if "title" in doc.names else -1
-        mine = [m for m in self.placed if m.code == code]
-        title = any(m.field == title_field for m in mine)
-        lead = any(m.sentence in self._lead_sentences for m in mine)
-        share = len(mine) / len(self.placed) if self.placed else 0.0
-        paragraphs = max(doc.paragraphs - (title_field >= 0), 1)
-        spread = len({m.paragraph for m in mine if m.field != title_field}) / paragraphs
-        score = (
-            weights["title"] * title
-            + weights["lead"] * lead
-            + weights["share"] * min(1.0, 2 * share)
-            + weights["spread"] * min(1.0, spread)
-        )
-        result = Salience(code, round(score, 3), title, lead, share, spread)
-        self._salience[code] = result
-        return result
+        lead_sentences = self._lead_sentences
+        seen: dict[str, tuple[bool, bool, int, set[int]]] = {}
+        for m in self.placed:
+            title, lead, count, paragraphs = seen.get(m.code) or (False, False, 0, set())
+            if m.field == title_field:
+                title = True
+            else:
+                paragraphs.add(m.paragraph)
+            seen[m.code] = (title, lead or m.sentence in lead_sentences, count + 1, paragraphs)
+        total = len(self.placed)
+        lines = max(doc.paragraphs - (title_field >= 0), 1)
+        out = {}
+        for code, (title, lead, count, paragraphs) in seen.items():
+            share = count / total
+            spread = len(paragraphs) / lines
+            score = (
+                weights["title"] * title
+                + weights["lead"] * lead
+                + weights["share"] * min(1.0, 2 * share)
+                + weights["spread"] * min(1.0, spread)
+            )
+            out[code] = Salience(code, round(score, 3), title, lead, share, spread)
+        return out
 
     def relation(self, a: str, b: str, *, enough: float | None = None) -> Relation:
         """The sentences relating ``a`` and ``b`` (either order). With ``enough``, sentences
@@ -436,14 +447,14 @@ class Relevance:
             return 0
         return 1 if sentence in self._lead_sentences else 2
 
-    @cached_property
+    @lazy
     def _by_sentence(self) -> dict[int, list[Placed]]:
         out: dict[int, list[Placed]] = {}
         for m in self.placed:
             out.setdefault(m.sentence, []).append(m)
         return out
 
-    @cached_property
+    @lazy
     def _cue_starts(self) -> list[int]:
         return [h[0] for h in self.cue_hits]
 

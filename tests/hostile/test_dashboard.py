@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import re
 import subprocess
 import sys
 import time
@@ -20,10 +21,12 @@ from typing import Any
 
 import httpx
 import pytest
+import yaml
 from aiohttp.test_utils import TestClient, TestServer
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 
+from newsradar.errors import ConfigError
 from newsradar.schemas import Alert, alert_id
 from newsradar.settings import Settings, load_settings
 from sinks.dashboard.app import create_app
@@ -431,6 +434,23 @@ def test_config_check_fails_when_the_dashboard_listens_beyond_loopback_unprotect
         assert TOKEN not in proc.stdout + proc.stderr
 
 
+@pytest.mark.parametrize(
+    ("key", "value", "expect"),
+    [
+        ("allowed_hosts", "http://dash.example.org/", "not host names or addresses"),
+        ("allowed_hosts", "dash.example.org:8180", "without scheme or port"),
+        ("trusted_proxies", "the-proxy", "'the-proxy' is not an address or network"),
+        ("trusted_proxy_header", "X-User: admin", "should match pattern"),
+    ],
+)
+def test_bad_access_settings_are_one_line_config_errors(key: str, value: str, expect: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(None, env={f"NEWSRADAR_DASHBOARD__{key.upper()}": value})
+    (line,) = str(caught.value).splitlines()
+    assert line.startswith(f"dashboard.{key}"), line
+    assert expect in line
+
+
 def test_config_check_never_prints_a_weak_token(tmp_path: Path) -> None:
     config = tmp_path / "newsradar.toml"
     config.write_text('[dashboard]\ntoken = "hunter2"\n')
@@ -452,6 +472,25 @@ def test_dashboard_run_refuses_to_listen_beyond_loopback_unprotected(tmp_path: P
     (line,) = proc.stderr.strip().splitlines()
     assert "dashboard.host = '0.0.0.0'" in line
     assert "dashboard.token" in line
+
+
+def test_the_docker_deployment_gives_what_it_exposes_a_token() -> None:
+    """deploy/docker binds the dashboard and the feeds to every interface of their containers:
+    compose must hand them a token, and with it the config passes."""
+    compose = yaml.safe_load((REPO / "deploy" / "docker" / "docker-compose.yml").read_text())
+    config = "deploy/docker/newsradar.toml"
+    environment = compose["services"]["dashboard"]["environment"]
+    assert compose["services"]["sinks"]["environment"] == environment
+    required = re.compile(r"\$\{NEWSRADAR_TOKEN:\?[^}]+\}")  # compose stops without it
+    tokens = {k: v for k, v in environment.items() if k.endswith("__TOKEN")}
+    assert sorted(tokens) == ["NEWSRADAR_DASHBOARD__TOKEN", "NEWSRADAR_SINKS__ATOM__TOKEN"]
+    assert all(required.fullmatch(v) for v in tokens.values())
+    without = run_cli("config", "check", config, env=clean_env())
+    assert without.returncode == 2
+    assert "dashboard.host = '0.0.0.0'" in without.stderr
+    assert "sinks.atom.host = '0.0.0.0'" in without.stderr
+    given = run_cli("config", "check", config, env=clean_env(**dict.fromkeys(tokens, TOKEN)))
+    assert given.returncode == 0, given.stderr
 
 
 # In a real browser -------------------------------------------------------------------------------

@@ -113,7 +113,7 @@ class Gate:
         return self._token_digest is not None or self.proxy_header is not None
 
     def check(self, asked: Asked) -> Verdict:
-        refused = self._check_host(asked.host)
+        refused = self._check_host(asked.host) or self._check_target(asked.target)
         if refused is not None or not self.protected:
             return refused or ADMITTED
         split = urlsplit(asked.target)
@@ -153,6 +153,13 @@ class Gate:
                 f"{self.key}: this server does not answer to the name {host[:100]!r}; if it is "
                 f"one of this server's names, add it to {self.key}.allowed_hosts",
             )
+        return None
+
+    def _check_target(self, target: str) -> Verdict | None:
+        try:
+            urlsplit(target)
+        except ValueError:  # e.g. "http://[::1/": an authority that is not one
+            return Verdict(400, f"{self.key}: the request target is not a URL path")
         return None
 
     def _refusal(self, what: str) -> Verdict:

@@ -136,7 +136,7 @@ class AtomSink(Sink):
                 except OSError:  # the reader went away
                     self.close_connection = True
                 except Exception:
-                    log.exception("Atom request failed. path=%s", urlsplit(self.path).path)
+                    log.exception("Atom request failed. target=%r", self.path[:200])
                     self._reply(500, "atom: internal error; the sinks log has the details")
 
             def _feed(self) -> None:

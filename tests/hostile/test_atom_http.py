@@ -134,6 +134,7 @@ def test_odd_paths_methods_and_malformed_requests_get_one_line_errors(tmp_path: 
             (b"GET /" + b"a" * 70000 + b" HTTP/1.1\r\nHost: localhost\r\n\r\n", 414),
             (b"GET / HTTP/1.1\r\nHost: localhost\r\n" + b"X: y\r\n" * 101 + b"\r\n", 431),
             (b"G<script>T / HTTP/1.1\r\nHost: localhost\r\n\r\n", 501),
+            (b"GET http://[::1/feeds/all.atom HTTP/1.1\r\nHost: localhost\r\n\r\n", 400),
         ):
             status, headers, body = raw(sink, request)
             assert_one_line_error(int(status.split()[1]), headers, body, want, repr(request[:30]))

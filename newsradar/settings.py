@@ -14,7 +14,9 @@ Unknown keys are errors, not silently ignored: a typo must not fall back to a de
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -221,11 +223,99 @@ class JsonlSinkSettings(Section):
     """Rotated files kept (alerts.jsonl.1 ... .N)."""
 
 
-class AtomSinkSettings(Section):
+_HOST_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]{0,252})|\[?[0-9A-Fa-f:.]{2,45}\]?")
+
+
+class HttpAccessSettings(Section):
+    """Who may read a server newsradar runs for browsers and feed readers (the dashboard, the
+    Atom feeds): the Host names it answers to, and its access token or trusted proxy header.
+    docs/operations.md, "Dashboard security", tells how to set them up."""
+
+    host: str = "127.0.0.1"
+    """Address to listen on. Beyond loopback it needs ``token`` or ``trusted_proxy_header``."""
+    allowed_hosts: tuple[str, ...] = ()
+    """Host names (or addresses) browsers may reach it by, besides localhost, 127.0.0.1, ::1
+    and ``host``; a request naming any other Host gets 421 (it stops DNS rebinding). In the
+    environment: comma-separated."""
+    token: SecretStr | None = None
+    """Access token (at least 16 characters): as ``Authorization: Bearer``, the password of
+    basic auth, or ``?token=`` in the URL. Make one with ``openssl rand -hex 32``."""
+    trusted_proxy_header: str | None = Field(default=None, pattern=r"^[A-Za-z0-9-]{1,64}$")
+    """A header (e.g. ``X-Forwarded-User``) your authenticating reverse proxy sets: a request
+    from one of ``trusted_proxies`` carrying it is let in without the token."""
+    trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
+    """Addresses or networks (CIDR) ``trusted_proxy_header`` is believed from."""
+
+    @field_validator("allowed_hosts", "trusted_proxies", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        return (
+            tuple(v.strip() for v in value.split(",") if v.strip())
+            if isinstance(value, str)
+            else value
+        )
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _host_names(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [h for h in value if not _HOST_NAME.fullmatch(h)]
+        if bad:
+            raise ValueError(
+                f"not host names or addresses: {bad}; give names without scheme or port, "
+                "e.g. dashboard.example.org or 192.0.2.7"
+            )
+        return tuple(h.lower().strip("[]").rstrip(".") for h in value)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{entry!r} is not an address or network; e.g. 127.0.0.1 or 10.0.0.0/8"
+                ) from None
+        return value
+
+    @model_validator(mode="after")
+    def _strong_token(self) -> HttpAccessSettings:
+        # Checked here rather than on the field, so that an error never echoes the value.
+        if self.token is not None:
+            token = self.token.get_secret_value()
+            if len(token) < 16 or not token.isascii() or not token.isprintable() or " " in token:
+                raise ValueError(
+                    "token must be at least 16 printable ASCII characters without spaces; "
+                    "make one with `openssl rand -hex 32`"
+                )
+        return self
+
+    @property
+    def loopback_only(self) -> bool:
+        """Whether only this machine can connect (a name other than localhost counts as not)."""
+        if self.host.lower() == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(self.host.strip("[]")).is_loopback
+        except ValueError:
+            return False
+
+    def unprotected(self, key: str) -> str | None:
+        """Why listening on ``host`` is unsafe (``key`` names the section), or None."""
+        if self.loopback_only or self.token is not None or self.trusted_proxy_header:
+            return None
+        return (
+            f"{key}.host = {self.host!r} lets other machines read it, and no {key}.token or "
+            f"{key}.trusted_proxy_header is set; set {key}.token (e.g. from "
+            f"`openssl rand -hex 32`), or {key}.trusted_proxy_header behind an authenticating "
+            f'reverse proxy, or {key}.host = "127.0.0.1"'
+        )
+
+
+class AtomSinkSettings(HttpAccessSettings):
     """Atom feeds of alerts, one per rule, served over HTTP for any feed reader."""
 
     enabled: bool = True
-    host: str = "127.0.0.1"
     port: int = Field(default=8181, ge=0, le=65535)
     entries: int = Field(default=100, ge=1, le=10_000)
     """Newest alerts per feed."""
@@ -333,13 +423,13 @@ class SinksSettings(Section):
     metrics_port: int = Field(default=9103, ge=0, le=65535)
 
 
-class DashboardSettings(Section):
+class DashboardSettings(HttpAccessSettings):
     """The web dashboard: live alerts (server-sent events), filters, alert detail, pair
-    chart, feed health. It reads the embedded SQLite store and the producers' state."""
+    chart, feed health. It reads the embedded SQLite store and the producers' state. Bound to
+    this machine by default; to share it, set ``token`` or put an authenticating reverse proxy
+    in front (``trusted_proxy_header``)."""
 
     enabled: bool = True
-    host: str = "127.0.0.1"
-    """Bound to this machine by default; put a reverse proxy with auth in front to share it."""
     port: Port = 8180
     poll_seconds: float = Field(default=1.0, gt=0, le=60)
     """How often the store is checked for new alerts to push to open pages."""
@@ -354,6 +444,15 @@ class Settings(Section):
     processors: ProcessorsSettings = ProcessorsSettings()
     sinks: SinksSettings = SinksSettings()
     dashboard: DashboardSettings = DashboardSettings()
+
+    def unprotected_servers(self) -> list[str]:
+        """One line per enabled server (dashboard and its API, Atom feeds) that other machines
+        can reach without a token or trusted proxy header; empty when none."""
+        found = [
+            (self.dashboard.enabled, self.dashboard.unprotected("dashboard")),
+            (self.sinks.atom.enabled, self.sinks.atom.unprotected("sinks.atom")),
+        ]
+        return [problem for enabled, problem in found if enabled and problem]
 
     @property
     def alerts_db(self) -> Path:

@@ -3,28 +3,47 @@
 The sink keeps the alerts it is given in its own SQLite store (same schema and idempotent upsert
 as the embedded store) and renders the newest of them on request. XML is built with
 ElementTree, so untrusted article text is always escaped.
+
+The server answers only to the Host names it serves and, when ``sinks.atom.token`` (or
+``trusted_proxy_header``) is set, only to readers that give it: ``?token=`` in the feed URL,
+the password of basic auth (``https://reader:TOKEN@host/feeds/all.atom``), or
+``Authorization: Bearer`` (:mod:`sinks.access`). Every response, errors included, carries the
+security headers; errors are one line of plain text. A client that stops sending is dropped
+after :data:`READ_TIMEOUT_SECONDS`.
 """
 
 from __future__ import annotations
 
+import logging
 import re
+import sqlite3
 import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 
+from newsradar.errors import ConfigError
 from newsradar.schemas import Alert
 from newsradar.settings import AtomSinkSettings
+from sinks.access import SECURITY_HEADERS, Asked, Gate
 from sinks.base import Health, Sink
 from sinks.errors import TransientSinkError
 from sinks.sqlite import SqliteSink, list_alerts
 
+log = logging.getLogger("newsradar.sinks.atom")
 ATOM = "http://www.w3.org/2005/Atom"
-_FEED_PATH = re.compile(r"^/feeds/([a-z0-9][a-z0-9._-]{0,63})\.atom$")
+_FEED_PATH = re.compile(r"/feeds/([a-z0-9][a-z0-9._-]{0,63})\.atom")
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'; sandbox"
+)
+READ_TIMEOUT_SECONDS = 20.0
+"""A client that sends nothing for this long is dropped (each one holds a thread)."""
+NOT_FOUND = "not found: use /feeds/<rule>.atom or /feeds/all.atom"
 
 
 def render(alerts: Sequence[Alert], *, rule: str, self_url: str) -> bytes:
@@ -62,6 +81,7 @@ class AtomSink(Sink):
     def __init__(self, config: AtomSinkSettings, state_dir: Path) -> None:
         self.config = config
         self.store = SqliteSink(state_dir / "atom.sqlite")
+        self.gate = Gate(config, "sinks.atom", challenge='Basic realm="newsradar feeds"')
         self._server: ThreadingHTTPServer | None = None
 
     @property
@@ -70,6 +90,11 @@ class AtomSink(Sink):
         return f"http://{self.config.host}:{port}"
 
     def setup(self) -> None:
+        """Open the store and listen; a ConfigError if other machines could read the feeds
+        without credentials."""
+        unprotected = self.config.unprotected("sinks.atom")
+        if unprotected is not None:
+            raise ConfigError(unprotected)
         self.store.setup()
         if self._server is not None:
             return
@@ -89,31 +114,101 @@ class AtomSink(Sink):
         sink = self
 
         class Handler(BaseHTTPRequestHandler):
+            server_version = "newsradar-atom"
+            sys_version = ""
+            timeout = READ_TIMEOUT_SECONDS
+            # Answer even a request too broken to name its version with a status line and
+            # headers (HTTP/0.9 replies have neither).
+            default_request_version = "HTTP/1.0"
+
             def log_message(self, *args: object) -> None:
                 pass
 
             def do_GET(self) -> None:
-                match = _FEED_PATH.match(self.path)
-                if not match:
-                    self._reply(
-                        404,
-                        b"not found: use /feeds/<rule>.atom or /feeds/all.atom\n",
-                        "text/plain; charset=utf-8",
+                self._serve()
+
+            def do_HEAD(self) -> None:
+                self._serve()
+
+            def _serve(self) -> None:
+                try:
+                    self._feed()
+                except OSError:  # the reader went away
+                    self.close_connection = True
+                except Exception:
+                    log.exception("Atom request failed. target=%r", self.path[:200])
+                    self._reply(500, "atom: internal error; the sinks log has the details")
+
+            def _feed(self) -> None:
+                hosts = self.headers.get_all("Host") or []
+                verdict = sink.gate.check(
+                    Asked(
+                        target=self.path,
+                        host=hosts[0] if len(hosts) == 1 else None,
+                        header=self.headers.get,
+                        peer=self.client_address[0],
                     )
+                )
+                if verdict.status != 200:
+                    challenge = {"WWW-Authenticate": verdict.challenge} if verdict.challenge else {}
+                    self._reply(verdict.status, verdict.reason, challenge)
+                    return
+                path = urlsplit(self.path).path
+                match = _FEED_PATH.fullmatch(path)
+                if not match:
+                    self._reply(404, NOT_FOUND)
                     return
                 rule = match.group(1)
-                alerts = list_alerts(
-                    sink.store.path, rule=None if rule == "all" else rule, limit=sink.config.entries
-                )
-                body = render(alerts, rule=rule, self_url=f"{sink.base_url}{self.path}")
-                self._reply(200, body, "application/atom+xml; charset=utf-8")
+                try:
+                    alerts = list_alerts(
+                        sink.store.path,
+                        rule=None if rule == "all" else rule,
+                        limit=sink.config.entries,
+                    )
+                except sqlite3.Error as exc:
+                    self._reply(503, f"atom: the feed store cannot be read ({exc}); try again")
+                    return
+                # The feed's own link without the query: a token in the URL stays out of it.
+                body = render(alerts, rule=rule, self_url=f"{sink.base_url}{path}")
+                self._send(200, body, "application/atom+xml; charset=utf-8")
 
-            def _reply(self, status: int, body: bytes, content_type: str) -> None:
+            def send_error(
+                self, code: int, message: str | None = None, explain: str | None = None
+            ) -> None:
+                """The standard library's own refusals (malformed request, unknown method,
+                over-long line) as one plain line, with the headers, like every other reply."""
+                self.close_connection = True
+                short = self.responses.get(code, ("error",))[0]
+                self._reply(code, f"atom: {message or short}")
+
+            def _reply(
+                self, status: int, message: str, headers: dict[str, str] | None = None
+            ) -> None:
+                line = " ".join(message.split())  # one line, whatever the message held
+                self._send(status, f"{line}\n".encode(), "text/plain; charset=utf-8", headers)
+
+            def _send(
+                self,
+                status: int,
+                body: bytes,
+                content_type: str,
+                headers: dict[str, str] | None = None,
+            ) -> None:
                 self.send_response(status)
                 self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(body)))
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
                 self.end_headers()
-                self.wfile.write(body)
+                if self.command != "HEAD":
+                    self.wfile.write(body)
+
+            def end_headers(self) -> None:
+                for name, value in SECURITY_HEADERS.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+                self.send_header("Cache-Control", "no-store")
+                super().end_headers()
 
         return Handler
 
@@ -130,7 +225,9 @@ class AtomSink(Sink):
         else:
             problem = ""
         try:
-            response = httpx.get(f"{self.base_url}/feeds/all.atom", timeout=5)
+            response = httpx.get(
+                f"{self.base_url}/feeds/all.atom", headers=self.gate.client_headers(), timeout=5
+            )
         except httpx.HTTPError as exc:
             return Health(False, problem or f"atom: {self.base_url} unreachable: {exc}")
         if problem and "atom+xml" not in response.headers.get("content-type", ""):

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from newsradar.cli.context import state
+from newsradar.errors import ConfigError
 from newsradar.settings import config_path, load_settings
 
 app = typer.Typer(help="Validate configuration.", no_args_is_help=True)
@@ -21,11 +22,18 @@ def check(
         Path | None, typer.Argument(help="Config file; default: the one newsradar would read.")
     ] = None,
 ) -> None:
-    """Validate FILE and NEWSRADAR_* variables; name each bad key, its value, what is allowed."""
+    """Validate FILE and NEWSRADAR_* variables; name each bad key, its value, what is allowed.
+
+    Fails too when the dashboard (and its API) or the Atom feeds would listen beyond loopback
+    without a token or trusted proxy header."""
 
     cli = state(ctx)
     path = file or cli.config_file
     settings = load_settings(path)
+    # Valid, but unsafe: a server other machines can read with no credentials.
+    unprotected = settings.unprotected_servers()
+    if unprotected:
+        raise ConfigError("\n".join(unprotected))
     source = config_path(path, os.environ)
     kafka = (
         f"local broker at {settings.bootstrap_servers[0]}"

@@ -8,7 +8,7 @@ import socket
 import typer
 
 from newsradar.cli.context import state
-from newsradar.errors import NewsradarError
+from newsradar.errors import ConfigError, NewsradarError
 
 app = typer.Typer(help="Serve the web dashboard.", no_args_is_help=True)
 
@@ -23,6 +23,9 @@ def run(ctx: typer.Context) -> None:
             "the dashboard reads the embedded SQLite store, and sinks.sqlite is off; "
             "enable [sinks.sqlite] (it can run beside PostgreSQL)"
         )
+    unprotected = settings.dashboard.unprotected("dashboard")
+    if unprotected is not None:
+        raise ConfigError(unprotected)
     from aiohttp import web
 
     from sinks.dashboard.app import create_app
@@ -38,7 +41,8 @@ def run(ctx: typer.Context) -> None:
             f"dashboard.port {conf.port} on {conf.host} is not free ({exc.strerror}); "
             "set dashboard.port to another port"
         ) from None
-    typer.echo(f"Dashboard at http://{conf.host}:{conf.port}/", err=True)
+    access = " (access token: dashboard.token)" if conf.token is not None else ""
+    typer.echo(f"Dashboard at http://{conf.host}:{conf.port}/{access}", err=True)
     # Open live streams never end on their own: the app ends them on shutdown (and the
     # timeout bounds the rest).
     web.run_app(

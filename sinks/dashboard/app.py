@@ -10,40 +10,67 @@
 One poller reads the store every ``dashboard.poll_seconds`` and fans new alerts out to the open
 streams. Pages render every piece of feed text with ``textContent``, never as HTML, and the
 Content-Security-Policy allows no inline script, so a ``<script>`` in a title stays text.
+
+Every request first passes the gate (:mod:`sinks.access`): a Host this server answers to (else
+421), and the token, its cookie or the trusted proxy header when one is configured (else 401;
+``/healthz`` stays open and says only ``{"ok": true}``). Every response, errors and the event
+stream included, carries the security headers; every error is one line of JSON,
+``{"error": "..."}``: 400 for a query value out of range (a ``Last-Event-ID`` that is not a
+cursor is ignored, as a reconnecting browser may send anything), 404, 405, 503 when the alert
+store cannot be read, 500 for a bug (its traceback goes to the log, not to the page).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+import re
+import sqlite3
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
-from aiohttp_sse import sse_response
+from aiohttp_sse import EventSourceResponse, sse_response
 
+from newsradar.errors import NewsradarError
 from newsradar.schemas import Alert
 from newsradar.settings import Settings
 from producers.health import feed_health
+from sinks.access import SECURITY_HEADERS, Asked, Gate
 from sinks.dashboard.store import AlertStore, Row
 
 log = logging.getLogger("newsradar.dashboard")
 STATIC = Path(__file__).parent / "static"
-SECURITY_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+STATIC_FILES = frozenset(p.name for p in STATIC.iterdir() if p.suffix in {".js", ".css"})
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+)
+COOKIE = "newsradar_dashboard"
+OPEN_PATHS = frozenset({"/healthz"})
+"""Paths served without credentials (still only to the allowed Host names)."""
+MAX_CURSOR = 2**63 - 1
+"""The largest SQLite rowid."""
+_WHOLE = re.compile(r"[0-9]{1,19}")  # ASCII digits: "²".isdigit() holds, but int("²") fails
+_FILTERS: Mapping[str, tuple[re.Pattern[str], str]] = {
+    "rule": (
+        re.compile(r"[a-z0-9][a-z0-9._-]{0,63}"),
+        "not a rule id (up to 64 lower-case letters, digits, '.', '_', '-')",
     ),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "X-Frame-Options": "DENY",
+    "country": (re.compile(r"[A-Za-z]{2}"), "not a two-letter country code, e.g. IQ"),
+    "language": (
+        re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,3}"),
+        "not a language code, e.g. en or ar",
+    ),
 }
 STORE: web.AppKey[AlertStore] = web.AppKey("store", AlertStore)
 HUB: web.AppKey[Hub] = web.AppKey("hub")
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings", Settings)
+GATE: web.AppKey[Gate] = web.AppKey("gate", Gate)
 
 
 def item(row: Row) -> dict[str, Any]:
@@ -61,7 +88,13 @@ class Hub:
         self.queues: set[asyncio.Queue[Row | None]] = set()
 
     async def run(self) -> None:
-        self.cursor = await asyncio.to_thread(self.store.cursor)
+        while True:
+            try:
+                self.cursor = await asyncio.to_thread(self.store.cursor)
+                break
+            except sqlite3.Error as exc:  # not there yet, or locked: try again
+                log.warning("Alert store not readable: %s", exc)
+                await asyncio.sleep(self.poll_seconds)
         while True:
             await asyncio.sleep(self.poll_seconds)
             try:
@@ -92,48 +125,141 @@ class Hub:
         self.queues.clear()
 
 
+def error(status: int, message: str, headers: Mapping[str, str] | None = None) -> web.Response:
+    """The one-line JSON every error is."""
+    return web.json_response({"error": message}, status=status, headers=headers)
+
+
+class BadQuery(web.HTTPBadRequest):
+    def __init__(self, name: str, problem: str) -> None:
+        super().__init__(
+            text=json.dumps({"error": f"{name}: {problem}"}), content_type="application/json"
+        )
+
+
+_ROUTER_ERRORS = {
+    404: "not found: the dashboard serves /, /api/alerts, /api/alerts/<id>, /api/facets, "
+    "/api/pairs, /api/feeds and /api/stream",
+    405: "method not allowed: the dashboard only answers GET (and HEAD)",
+}
+
+
 @web.middleware
-async def security_headers(
+async def one_line_errors(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
 ) -> web.StreamResponse:
-    response = await handler(request)
+    """Every error as one line of JSON; a bug's traceback goes to the log only."""
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400 or exc.content_type == "application/json":
+            raise
+        allow = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None
+        return error(exc.status, _ROUTER_ERRORS.get(exc.status, exc.reason.lower()), allow)
+    except sqlite3.Error as exc:
+        log.warning("Alert store not readable. path=%s error=%s", request.path, exc)
+        return error(503, f"the alert store cannot be read ({exc}); try again shortly")
+    except NewsradarError as exc:
+        return error(503, str(exc))
+    except Exception:
+        log.exception("Dashboard request failed. path=%s", request.path)
+        return error(500, "internal error; the dashboard's log has the details")
+
+
+@web.middleware
+async def gate(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """The Host allow-list and the credentials, before anything is read."""
+    hosts = request.headers.getall("Host", [])
+    verdict = request.app[GATE].check(
+        Asked(
+            target=request.raw_path,
+            host=hosts[0] if len(hosts) == 1 else None,
+            header=request.headers.get,
+            peer=request.remote,
+            tls=request.secure,
+        )
+    )
+    if verdict.status == 303:
+        raise web.HTTPSeeOther(verdict.location, headers={"Set-Cookie": verdict.cookie})
+    if verdict.status != 200:
+        challenge = {"WWW-Authenticate": verdict.challenge} if verdict.status == 401 else None
+        return error(verdict.status, verdict.reason, challenge)
+    return await handler(request)
+
+
+async def security_headers(request: web.BaseRequest, response: web.StreamResponse) -> None:
+    """On every response the app prepares (on_response_prepare): errors, files, streams."""
     response.headers.update(SECURITY_HEADERS)
-    return response
+    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    page = request.path == "/" or request.path.startswith("/static/")
+    # The page and its files may be kept but must be revalidated; data never.
+    response.headers["Cache-Control"] = (
+        "no-cache" if page and response.status == 200 else "no-store"
+    )
 
 
-def _int(request: web.Request, name: str, default: int, most: int) -> int:
+class _Request(web.Request):
+    """aiohttp answers a request its parser refuses (not HTTP, a line over 8 KB, a second Host
+    header) before routing, so no app signal sees that response: this request puts the
+    security headers on it too."""
+
+    async def _prepare_hook(self, response: web.StreamResponse) -> None:
+        if self._match_info is None:
+            await security_headers(self, response)
+        await super()._prepare_hook(response)
+
+
+def whole(request: web.Request, name: str, default: int, least: int, most: int) -> int:
     raw = request.query.get(name, "")
     if not raw:
         return default
-    if not raw.isdigit() or not 1 <= int(raw) <= most:
-        raise web.HTTPBadRequest(text=f"{name} must be a whole number from 1 to {most}")
+    if not _WHOLE.fullmatch(raw) or not least <= int(raw) <= most:
+        raise BadQuery(name, f"must be a whole number from {least} to {most}")
     return int(raw)
+
+
+def text_filter(request: web.Request, name: str) -> str | None:
+    raw = request.query.get(name, "")
+    if not raw:
+        return None
+    pattern, problem = _FILTERS[name]
+    if not pattern.fullmatch(raw):
+        raise BadQuery(name, problem)
+    return raw
 
 
 async def index(_request: web.Request) -> web.FileResponse:
     return web.FileResponse(STATIC / "index.html")
 
 
+async def static(request: web.Request) -> web.StreamResponse:
+    """The page's own files, by name: nothing else under static/ (or beyond it) is served."""
+    name = request.match_info["name"]
+    if name not in STATIC_FILES:
+        return error(404, _ROUTER_ERRORS[404])
+    return web.FileResponse(STATIC / name)
+
+
 async def alerts(request: web.Request) -> web.Response:
     store = request.app[STORE]
+    rule, country, language = (text_filter(request, n) for n in ("rule", "country", "language"))
+    limit = whole(request, "limit", 200, 1, 1000)
     rows = await asyncio.to_thread(
-        lambda: store.recent(
-            rule=request.query.get("rule") or None,
-            country=request.query.get("country") or None,
-            language=request.query.get("language") or None,
-            limit=_int(request, "limit", 200, 1000),
-        )
+        lambda: store.recent(rule=rule, country=country, language=language, limit=limit)
     )
     cursor = max([r[0] for r in rows], default=0)
     return web.json_response({"alerts": [item(r) for r in rows], "cursor": cursor})
 
 
 async def alert(request: web.Request) -> web.Response:
-    found: Alert | None = await asyncio.to_thread(
-        request.app[STORE].get, request.match_info["alert_id"]
-    )
+    wanted = request.match_info["alert_id"]
+    found: Alert | None = None
+    if len(wanted) <= 256 and wanted.isprintable() and wanted.isascii():  # what ids are
+        found = await asyncio.to_thread(request.app[STORE].get, wanted)
     if found is None:
-        raise web.HTTPNotFound(text="no such alert")
+        return error(404, "no such alert")
     return web.json_response(found.model_dump(mode="json"))
 
 
@@ -142,7 +268,7 @@ async def facets(request: web.Request) -> web.Response:
 
 
 async def pairs(request: web.Request) -> web.Response:
-    hours = _int(request, "hours", 24, 24 * 14)
+    hours = whole(request, "hours", 24, 1, 24 * 14)
     store = request.app[STORE]
     return web.json_response(await asyncio.to_thread(lambda: store.pair_series(hours)))
 
@@ -154,36 +280,66 @@ async def feeds(request: web.Request) -> web.Response:
 
 async def stream(request: web.Request) -> web.StreamResponse:
     hub = request.app[HUB]
-    raw = request.headers.get("Last-Event-ID") or request.query.get("after") or ""
+    # A reconnecting browser sends the id of the last event it saw; anything else in that
+    # header is ignored (the stream then starts from ``after``, or from now).
+    resumed = request.headers.get("Last-Event-ID", "")
+    if _WHOLE.fullmatch(resumed) and int(resumed) <= MAX_CURSOR:
+        last = int(resumed)
+    else:
+        last = whole(request, "after", -1, 0, MAX_CURSOR)
+    if last < 0:
+        last = await asyncio.to_thread(hub.store.cursor)
     queue = hub.subscribe()
     try:
         async with sse_response(request) as response:
-            # Without a cursor the stream starts from now.
-            last = int(raw) if raw.isdigit() else await asyncio.to_thread(hub.store.cursor)
-            # What was stored since the page's cursor, then the live ones; the cursor keeps
-            # an alert from going out twice where the two overlap.
-            for old in await asyncio.to_thread(hub.store.after, last):
-                await response.send(json.dumps(item(old)), event="alert", id=str(old[0]))
-                last = old[0]
-            while response.is_connected():
-                row = await queue.get()
-                if row is None:
-                    break
-                if row[0] > last:
-                    await response.send(json.dumps(item(row)), event="alert", id=str(row[0]))
-                    last = row[0]
+            try:
+                await _send_alerts(response, queue, hub.store, last)
+            except sqlite3.Error as exc:  # the page reconnects and resumes from its last event
+                log.warning("Alert store not readable; stream ended. error=%s", exc)
             return response
     finally:
         hub.queues.discard(queue)
 
 
+async def _send_alerts(
+    response: EventSourceResponse, queue: asyncio.Queue[Row | None], store: AlertStore, last: int
+) -> None:
+    """What was stored since the page's cursor ``last``, then the live alerts; the cursor keeps
+    an alert from going out twice where the two overlap."""
+    while backlog := await asyncio.to_thread(store.after, last):
+        for old in backlog:
+            await response.send(json.dumps(item(old)), event="alert", id=str(old[0]))
+            last = old[0]
+    while response.is_connected():
+        row = await queue.get()
+        if row is None:
+            break
+        if row[0] > last:
+            await response.send(json.dumps(item(row)), event="alert", id=str(row[0]))
+            last = row[0]
+
+
 async def healthz(request: web.Request) -> web.Response:
-    cursor = await asyncio.to_thread(request.app[STORE].cursor)
-    return web.json_response({"ok": True, "cursor": cursor})
+    """Open without credentials (for load balancers), so it tells nothing but that the store
+    can be read."""
+    await asyncio.to_thread(request.app[STORE].cursor)
+    return web.json_response({"ok": True})
 
 
 def create_app(settings: Settings) -> web.Application:
-    app = web.Application(middlewares=[security_headers])
+    app = web.Application(middlewares=[one_line_errors, gate])
+    app.on_response_prepare.append(security_headers)
+    # aiohttp has no public hook for the responses of its parser: its request factory takes
+    # the request class (a private parameter; aiohttp is pinned in requirements.lock, and
+    # tests/hostile/test_dashboard.py checks those responses).
+    app._make_request = functools.partial(app._make_request, _cls=_Request)  # type: ignore[method-assign]
+    app[GATE] = Gate(
+        settings.dashboard,
+        "dashboard",
+        cookie_name=COOKIE,
+        open_paths=OPEN_PATHS,
+        challenge='Bearer realm="newsradar dashboard"',
+    )
     store = AlertStore(settings.alerts_db)
     hub = Hub(store, settings.dashboard.poll_seconds)
     app[STORE] = store
@@ -211,5 +367,5 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_get("/api/feeds", feeds)
     app.router.add_get("/api/stream", stream)
     app.router.add_get("/healthz", healthz)
-    app.router.add_static("/static/", STATIC)
+    app.router.add_get("/static/{name}", static)
     return app

@@ -5,7 +5,6 @@ the pair chart, the feed-health table, and feed text that stays text."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -17,8 +16,6 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import Select
@@ -29,6 +26,7 @@ from processors.classify import Engine
 from producers.health import state_path
 from producers.state import FeedState, ProducerState
 from sinks.sqlite import SqliteSink
+from tests.browser import chromium
 from tests.conftest import REPO, clean_env, free_ports, reference_text
 
 T = TypeVar("T")
@@ -152,24 +150,8 @@ def dashboard(tmp_path: Path) -> Iterator[tuple[Settings, str]]:
 
 @pytest.fixture
 def browser() -> Iterator[WebDriver]:
-    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
-    if chromium is None or driver is None:
-        pytest.fail(
-            "chromium and chromedriver not found: install Debian's chromium and "
-            "chromium-driver (scripts/test.sh does)"
-        )
-    # The drivers are Debian's; Selenium need not look anything up online.
-    os.environ.setdefault("SE_AVOID_STATS", "true")
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"):
-        options.add_argument(flag)
-    options.add_argument("--window-size=1400,1000")
-    made = webdriver.Chrome(service=Service(driver), options=options)
-    try:
+    with chromium() as made:
         yield made
-    finally:
-        made.quit()
 
 
 def rows(browser: WebDriver) -> list[Any]:

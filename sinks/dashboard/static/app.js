@@ -187,7 +187,12 @@ function live(cursor) {
   const badge = document.getElementById("live");
   const source = new EventSource("/api/stream?after=" + cursor);
   source.addEventListener("open", () => { badge.textContent = "live"; badge.classList.remove("off"); });
-  source.addEventListener("error", () => { badge.textContent = "reconnecting…"; badge.classList.add("off"); });
+  source.addEventListener("error", () => {
+    // A refused reconnect (the session cookie expired, the token changed) closes the stream.
+    const closed = source.readyState === EventSource.CLOSED;
+    badge.textContent = closed ? "offline: reload the page" : "reconnecting…";
+    badge.classList.add("off");
+  });
   source.addEventListener("alert", (event) => {
     const item = JSON.parse(event.data);
     arrive(item.alert);

@@ -99,9 +99,9 @@ def test_api_headers_and_bad_input(tmp_path: Path) -> None:
         assert "unsafe-inline" not in csp
         assert page.headers["X-Content-Type-Options"] == "nosniff"
         bad = await client.get("/api/alerts?limit=lots")
-        assert (bad.status, await bad.text()) == (
+        assert (bad.status, await bad.json()) == (
             400,
-            "limit must be a whole number from 1 to 1000",
+            {"error": "limit: must be a whole number from 1 to 1000"},
         )
         missing = await client.get("/api/alerts/nope")
         assert missing.status == 404

@@ -442,10 +442,16 @@ class Relevance:
 
     def _place_rank(self, sentence: int) -> int:
         """0 for a sentence of the title, 1 of the lead, 2 for the rest."""
-        doc = self.doc
-        if doc.names[doc.field_of(doc.sentence_span(sentence)[0])] == "title":
+        if sentence <= self._last_title_sentence:
             return 0
         return 1 if sentence in self._lead_sentences else 2
+
+    @lazy
+    def _last_title_sentence(self) -> int:
+        doc = self.doc
+        if not doc.names or doc.names[0] != "title":
+            return -1
+        return doc.sentence_of(doc.bases[0] + len(doc.texts[0]) - 1)
 
     @lazy
     def _by_sentence(self) -> dict[int, list[Placed]]:

@@ -12,11 +12,19 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import math
 import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
 
 from newsradar.errors import SchemaError
 
@@ -129,14 +137,14 @@ class Match(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    term: Text
+    term: str
     """The text as it stands in the article."""
-    denotes: Text
+    denotes: str
     """What it stands for: a country code (``country:IQ``) or a topic (``topic:energy``)."""
     field: Literal["title", "summary", "content"]
     start: int = Field(ge=0)
     end: int = Field(ge=0)
-    snippet: Text = ""
+    snippet: str = ""
 
 
 class RelationEvidence(BaseModel):
@@ -144,16 +152,16 @@ class RelationEvidence(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    pair: Text
+    pair: str
     """``IQ-RU``."""
-    score: Score = 0.0
+    score: float = 0.0
     """The pair's relation score over the whole article."""
     kind: Literal["bilateral", "meeting", "dealing", "actor"]
     field: Literal["title", "summary", "content"]
     start: int = Field(ge=0)
     end: int = Field(ge=0)
-    sentence: Text
-    cues: tuple[Text, ...] = ()
+    sentence: str
+    cues: tuple[str, ...] = ()
     """The words that make it a relation, as written."""
 
 
@@ -193,6 +201,25 @@ class Alert(Record):
     article_enqueued_at: UtcDatetime | None = None
     """When the article record reached Kafka (its record timestamp): sinks measure delivery
     latency, article published to Kafka -> alert delivered, from it."""
+
+    @field_validator("matches", "relations")
+    @classmethod
+    def _storable_parts(
+        cls, parts: tuple[Match, ...] | tuple[RelationEvidence, ...]
+    ) -> tuple[Match, ...] | tuple[RelationEvidence, ...]:
+        """The text of matches and relations, as the alert's own (Match and RelationEvidence
+        also serve ``classify``, which reports whatever the input holds)."""
+        for index, part in enumerate(parts):
+            for name, value in part:
+                for text in value if isinstance(value, tuple) else (value,):
+                    if isinstance(text, str):
+                        try:
+                            _storable(text)
+                        except ValueError as exc:
+                            raise ValueError(f"item {index}, {name}: {exc}") from None
+                    elif isinstance(text, float) and not math.isfinite(text):
+                        raise ValueError(f"item {index}, {name}: not a finite number")
+        return parts
 
     def why(self) -> str:
         """The explanation channels lead with: the sentence that relates the rule's

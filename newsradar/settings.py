@@ -657,6 +657,11 @@ def _set_path(data: dict[str, Any], name: str, value: str) -> tuple[str, ...]:
             index = _select(items, parts.pop(0), name, (*loc, part))
             loc += [part, str(index)]
             node, annotation = items[index], item
+            if not isinstance(node, dict):
+                raise ConfigError(
+                    f"{name}: {'.'.join(loc)} is not a table in the config file; "
+                    f"write it as a [[{'.'.join(loc[:-1])}]] table"
+                )
             if not parts:  # a variable naming a whole item, not a key in it
                 raise ConfigError(
                     f"{name}: names an item of {'.'.join(loc[:-1])}, not a key in it; "
@@ -693,12 +698,10 @@ def _select(items: list[Any], selector: str, name: str, where: tuple[str, ...]) 
             items.append({})
         return index
     for index, item in enumerate(items):
-        own = item.get("name") if isinstance(item, dict) else getattr(item, "name", None)
-        if isinstance(own, str) and own.lower().replace("-", "_") == selector:
-            if not isinstance(item, dict):
-                items[index] = item.model_dump() if isinstance(item, BaseModel) else item
+        own = item.get("name") if isinstance(item, dict) else None
+        if isinstance(own, str) and own.lower().replace("-", "_") == selector.replace("-", "_"):
             return index
-    items.append({"name": selector.replace("_", "-") if "-" in selector else selector})
+    items.append({"name": selector})
     return len(items) - 1
 
 

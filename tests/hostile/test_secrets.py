@@ -256,3 +256,21 @@ def test_sinks_check_logs_no_webhook_token(receiver: FeedServer, tmp_path: Path)
         assert TOKEN not in output
         assert PASSWORD not in output
     assert receiver.requests  # the healthcheck really called the receiver
+
+
+def test_variables_that_cannot_apply_are_one_line_errors_without_the_value(
+    tmp_path: Path,
+) -> None:
+    path = write(tmp_path, f'[sinks]\nwebhooks = ["https://hooks.slack.com/services/{TOKEN}"]\n')
+    with pytest.raises(ConfigError) as not_a_table:
+        load_settings(path, env={"NEWSRADAR_SINKS__WEBHOOKS__0__SECRET": PASSWORD})
+    assert str(not_a_table.value) == (
+        "NEWSRADAR_SINKS__WEBHOOKS__0__SECRET: sinks.webhooks.0 is not a table in the config "
+        "file; write it as a [[sinks.webhooks]] table"
+    )
+    with pytest.raises(ConfigError) as in_file:
+        load_settings(path, env={})
+    assert TOKEN not in str(in_file.value)
+    assert str(in_file.value).startswith("sinks.webhooks.0 (")
+    with pytest.raises(ConfigError, match="names an item of sinks.webhooks, not a key in it"):
+        load_settings(None, env={"NEWSRADAR_SINKS__WEBHOOKS__OPS": PASSWORD})

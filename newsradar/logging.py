@@ -27,3 +27,6 @@ def setup_logging(level: str = "INFO") -> None:
     # unless asked for with --log-level DEBUG.
     client_level = logging.DEBUG if root.level <= logging.DEBUG else logging.CRITICAL
     logging.getLogger("kafka").setLevel(client_level)
+    # httpx logs every request's full URL at INFO, and URLs can be credentials (a webhook's or
+    # Slack's path is its token): its request lines stay out at every level.
+    logging.getLogger("httpx").setLevel(logging.WARNING)

@@ -12,10 +12,19 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import math
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
 
 from newsradar.errors import SchemaError
 
@@ -25,7 +34,10 @@ SCHEMA_VERSION: Literal[1] = 1
 def _require_utc(value: datetime) -> datetime:
     if value.tzinfo is None:
         raise ValueError("timestamp has no UTC offset; records carry aware UTC times")
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00+14:00: before year 1 in UTC
+        raise ValueError("timestamp is out of range in UTC") from None
 
 
 UtcDatetime = Annotated[datetime, AfterValidator(_require_utc)]
@@ -75,6 +87,51 @@ class Article(Record):
     """The entry's own categories, as the feed files it (``<category>``, Atom ``category``)."""
 
 
+# What an alert carries must be storable and sendable by every sink: a record that is not goes
+# to the dead-letter topic where it is read, instead of stalling the one sink that chokes on it.
+_ALERT_ID = re.compile(r"[!-~]{1,128}")
+_RULE_ID = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
+
+
+def _alert_id(value: str) -> str:
+    if not _ALERT_ID.fullmatch(value):
+        raise ValueError(
+            "alert ids are 1 to 128 visible ASCII characters (no spaces or control "
+            "characters): they go into HTTP and mail headers"
+        )
+    return value
+
+
+def _rule_id(value: str) -> str:
+    if not _RULE_ID.fullmatch(value):
+        raise ValueError("rule ids are 1 to 64 of a-z, 0-9, '.', '_', '-', as rules define them")
+    return value
+
+
+def _article_id(value: str) -> str:
+    if not 1 <= len(value) <= 256 or _CONTROL.search(value) or _UNSTORABLE.search(value):
+        raise ValueError("article ids are 1 to 256 characters without control characters")
+    return value
+
+
+def _storable(value: str) -> str:
+    found = _UNSTORABLE.search(value)
+    if found:
+        what = "NUL (U+0000)" if found.group() == "\x00" else "a lone surrogate (not UTF-8)"
+        raise ValueError(f"holds {what} at index {found.start()}: no store can keep it")
+    return value
+
+
+AlertId = Annotated[str, AfterValidator(_alert_id)]
+RuleId = Annotated[str, AfterValidator(_rule_id)]
+ArticleId = Annotated[str, AfterValidator(_article_id)]
+Text = Annotated[str, AfterValidator(_storable)]
+"""Alert text: anything but NUL and lone surrogates; channels escape the rest as they render."""
+Score = Annotated[float, Field(allow_inf_nan=False)]
+
+
 class Match(BaseModel):
     """One matched term in an article, pointing into the original (un-normalized) text."""
 
@@ -113,33 +170,56 @@ class Alert(Record):
 
     ``id`` is derived from rule id and article id (:func:`alert_id`), so every sink can write it
     idempotently: a redelivered alert has the same id.
+
+    Every field is one each sink can store and send: ids fit HTTP and mail headers (no control
+    characters, bounded), text holds no NUL or lone surrogate, numbers are finite and fit the
+    stores' columns. A record that breaks this is dead-lettered where it is read.
     """
 
     kind: ClassVar[str] = "alert"
 
-    id: str
-    rule_id: str
-    rule_version: int = 1
-    score: float = 0.0
-    article_id: str
-    article_url: str = ""
-    article_title: str = ""
+    id: AlertId
+    rule_id: RuleId
+    rule_version: int = Field(default=1, ge=1, le=2_147_483_647)
+    score: Score = 0.0
+    article_id: ArticleId
+    article_url: Text = ""
+    article_title: Text = ""
     article_published: UtcDatetime
-    language: str = ""
-    feed: str = ""
-    countries: tuple[str, ...] = ()
-    pairs: tuple[str, ...] = ()
-    topics: tuple[str, ...] = ()
+    language: Text = ""
+    feed: Text = ""
+    countries: tuple[Text, ...] = ()
+    pairs: tuple[Text, ...] = ()
+    topics: tuple[Text, ...] = ()
     matches: tuple[Match, ...] = ()
     relations: tuple[RelationEvidence, ...] = ()
     """Why the rule fired, first: the sentences that relate its pairs, strongest first."""
-    reasons: tuple[str, ...] = ()
+    reasons: tuple[Text, ...] = ()
     """The rule's reasons, the relating sentence first."""
     created_at: UtcDatetime = Field(default_factory=utcnow)
     surge: bool = False
     article_enqueued_at: UtcDatetime | None = None
     """When the article record reached Kafka (its record timestamp): sinks measure delivery
     latency, article published to Kafka -> alert delivered, from it."""
+
+    @field_validator("matches", "relations")
+    @classmethod
+    def _storable_parts(
+        cls, parts: tuple[Match, ...] | tuple[RelationEvidence, ...]
+    ) -> tuple[Match, ...] | tuple[RelationEvidence, ...]:
+        """The text of matches and relations, as the alert's own (Match and RelationEvidence
+        also serve ``classify``, which reports whatever the input holds)."""
+        for index, part in enumerate(parts):
+            for name, value in part:
+                for text in value if isinstance(value, tuple) else (value,):
+                    if isinstance(text, str):
+                        try:
+                            _storable(text)
+                        except ValueError as exc:
+                            raise ValueError(f"item {index}, {name}: {exc}") from None
+                    elif isinstance(text, float) and not math.isfinite(text):
+                        raise ValueError(f"item {index}, {name}: not a finite number")
+        return parts
 
     def why(self) -> str:
         """The explanation channels lead with: the sentence that relates the rule's
@@ -232,6 +312,8 @@ def decode(model: type[R], data: bytes | str | None) -> R:
         raw: Any = json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise SchemaError(f"{model.kind} record is not valid UTF-8 JSON: {exc}") from None
+    except RecursionError:
+        raise SchemaError(f"{model.kind} record is JSON nested too deeply to read") from None
     if not isinstance(raw, dict):
         raise SchemaError(f"{model.kind} record is a JSON {type(raw).__name__}, expected an object")
     version = raw.get("schema_version", SCHEMA_VERSION)
@@ -252,6 +334,10 @@ def describe_validation(exc: ValidationError, prefix: str = "") -> str:
     for err in exc.errors():
         where = ".".join(str(p) for p in (prefix, *err["loc"]) if p != "") or "(root)"
         got = err.get("input")
-        got_text = "" if isinstance(got, dict) else f" (got {got!r})"
+        got_text = "" if isinstance(got, dict) else f" (got {_short(repr(got))})"
         parts.append(f"{where}: {err['msg']}{got_text}")
     return "; ".join(parts)
+
+
+def _short(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -4,23 +4,37 @@ Where settings come from, later ones winning:
 
 1. defaults in the models below;
 2. the TOML file: ``--config FILE``, else ``$NEWSRADAR_CONFIG``, else ``./newsradar.toml``;
-3. environment variables: ``NEWSRADAR_DATA_DIR``, ``NEWSRADAR_KAFKA_BOOTSTRAP``, and for any key
+3. systemd credentials: a file in ``$CREDENTIALS_DIRECTORY`` named like a variable below
+   (``LoadCredential=NEWSRADAR_SINKS__POSTGRES__DSN:/etc/newsradar/postgres-dsn``);
+4. environment variables: ``NEWSRADAR_DATA_DIR``, ``NEWSRADAR_KAFKA_BOOTSTRAP``, and for any key
    ``NEWSRADAR_<SECTION>__<KEY>`` (e.g. ``NEWSRADAR_BROKER__PORT=19092``,
-   ``NEWSRADAR_TOPICS__ARTICLES__PARTITIONS=16``, ``NEWSRADAR_KAFKA__SASL_PASSWORD=...``).
+   ``NEWSRADAR_TOPICS__ARTICLES__PARTITIONS=16``, ``NEWSRADAR_KAFKA__SASL_PASSWORD=...``). An item
+   of a list section is named by its position or its ``name`` (``-`` written ``_``):
+   ``NEWSRADAR_SINKS__WEBHOOKS__0__URL``, ``NEWSRADAR_SINKS__WEBHOOKS__OPS__SECRET``; a list
+   value is a JSON array or comma-separated. Any variable can instead name a file holding the
+   value: ``NEWSRADAR_SINKS__WEBHOOKS__OPS__SECRET_FILE=/run/secrets/ops`` (a trailing newline is
+   dropped).
 
-Unknown keys are errors, not silently ignored: a typo must not fall back to a default.
-``deploy/newsradar.example.toml`` documents every key.
+Unknown keys are errors, not silently ignored: a typo must not fall back to a default. Secret
+values (:class:`SecretStr` fields; webhook URLs, which carry tokens) are never printed: not in
+errors, not in ``repr``. ``deploy/newsradar.example.toml`` documents every key.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import ipaddress
+import json
 import os
 import re
 import tomllib
+import types
+import typing
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     BaseModel,
@@ -44,7 +58,32 @@ DEFAULT_CONFIG_FILE = Path("newsradar.toml")
 KAFKA_VERSION = "4.1.1"
 """The Kafka release the local broker runs by default (tested in CI)."""
 
+CREDENTIALS_DIRECTORY = "CREDENTIALS_DIRECTORY"
+"""Where systemd puts a unit's credentials (``LoadCredential=``, ``SetCredentialEncrypted=``)."""
+FILE_SUFFIX = "_FILE"
+SECRET_FILE_MAX_BYTES = 65536
+
 Port = Annotated[int, Field(ge=1, le=65535)]
+
+
+def redact_url(url: str) -> str:
+    """What may be shown of a URL that is itself a credential: ``scheme://host[:port]/…``."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return "***"
+    if not parts.scheme or not parts.hostname:
+        return "***"
+    return f"{parts.scheme}://{parts.hostname}{f':{port}' if port else ''}/…"
+
+
+class SecretUrl(SecretStr):
+    """A URL whose path or query is a credential (webhooks, Slack incoming webhooks): shown as
+    ``scheme://host/…`` in ``str``, ``repr`` and errors; ``get_secret_value()`` for requests."""
+
+    def _display(self) -> str:
+        return redact_url(self.get_secret_value())
 
 
 class Section(BaseModel):
@@ -395,14 +434,45 @@ class WebhookSinkSettings(Section):
     """A JSON POST per alert, signed; or a Slack-compatible message (``mode = "slack"``)."""
 
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")
-    url: str = Field(pattern=r"^https?://")
+    url: SecretUrl
+    """The endpoint; a secret (its path often is the token), shown as ``https://host/…``."""
     secret: SecretStr | None = None
-    """Key of the HMAC-SHA256 signature header X-Newsradar-Signature (hex of the body)."""
+    """Signing key: ``whsec_`` + base64 of the key bytes (Standard Webhooks), or any other
+    string, whose UTF-8 bytes are the key. Signs the Standard Webhooks headers and the
+    deprecated X-Newsradar-Signature (hex HMAC-SHA256 of the body, keyed with this string)."""
     mode: Literal["json", "slack"] = "json"
     timeout_seconds: float = Field(default=10.0, gt=0, le=300)
     rules: tuple[str, ...] = ()
     """Only alerts of these rules; empty: all."""
     noise: NoiseSettings = NoiseSettings()
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: SecretUrl) -> SecretUrl:
+        try:
+            parts = urlsplit(value.get_secret_value())
+            parts.port  # noqa: B018 - raises on a port out of range
+        except ValueError:
+            raise ValueError("not a URL; use an http:// or https:// URL") from None
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("use an http:// or https:// URL with a host")
+        return value
+
+    @field_validator("secret")
+    @classmethod
+    def _signing_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            text = value.get_secret_value()
+            if not text:
+                raise ValueError("is empty; leave it out for unsigned calls")
+            if text.startswith("whsec_"):
+                try:
+                    key = base64.b64decode(text[len("whsec_") :], validate=True)
+                except binascii.Error:
+                    key = b""
+                if not key:
+                    raise ValueError("starts with whsec_ but the rest is not base64 key bytes")
+        return value
 
 
 class SinksSettings(Section):
@@ -489,16 +559,72 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
         from_file = _read_toml(file)
         _record_sources(from_file, (), str(file), sources)
         _merge(data, from_file)
-    for name, value in sorted(env.items()):
-        key = _env_key(name)
-        if key is None:
-            continue
-        _set_path(data, key, value, name)
-        sources[key] = f"env {name}"
+    for name, value, source in _overrides(env):
+        loc = _set_path(data, name, value)
+        sources[loc] = source
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(_describe(exc, sources)) from None
+
+
+def _overrides(env: Mapping[str, str]) -> list[tuple[str, str, str]]:
+    """``(variable, value, source)`` for every setting given outside the file: systemd
+    credentials first, then variables (which win), each ``*_FILE`` variable read."""
+    found: dict[str, tuple[str, str]] = {}
+    directory = env.get(CREDENTIALS_DIRECTORY)
+    if directory:
+        for credential in _credentials(Path(directory)):
+            if _env_key(credential.name) is not None:
+                value = _read_secret(credential, f"credential {credential.name}")
+                found[credential.name] = (value, f"credential {credential.name}")
+    for name, value in env.items():
+        if _env_key(name) is None:
+            continue
+        stem = name[: -len(FILE_SUFFIX)]
+        if name.endswith(FILE_SUFFIX) and _is_file_form(name):
+            if stem in env:
+                raise ConfigError(
+                    f"{stem} and {name} are both set; set either the value or the file holding it"
+                )
+            found[stem] = (_read_secret(Path(value), name), f"env {name}")
+        else:
+            found[name] = (value, f"env {name}")
+    return [(name, *found[name]) for name in sorted(found, key=_natural)]
+
+
+def _credentials(directory: Path) -> list[Path]:
+    try:
+        return sorted(p for p in directory.iterdir() if p.is_file())
+    except OSError as exc:
+        raise ConfigError(
+            f"{CREDENTIALS_DIRECTORY}={directory}: cannot list the credentials ({exc.strerror}); "
+            "unset it or point it at the unit's credentials directory"
+        ) from None
+
+
+def _read_secret(path: Path, what: str) -> str:
+    """A value kept in a file (a ``*_FILE`` variable, a credential), without its trailing
+    newline; the error names the file, never its content."""
+    try:
+        with path.open("rb") as fh:
+            raw = fh.read(SECRET_FILE_MAX_BYTES + 1)
+        if len(raw) > SECRET_FILE_MAX_BYTES:
+            raise ConfigError(
+                f"{what}: {path} is over {SECRET_FILE_MAX_BYTES} bytes; it should hold one value"
+            )
+        return raw.decode("utf-8").rstrip("\r\n")
+    except OSError as exc:
+        raise ConfigError(
+            f"{what}: cannot read {path} ({exc.strerror}); create it or fix the path"
+        ) from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{what}: {path} is not UTF-8 text") from None
+
+
+def _natural(name: str) -> list[tuple[int, str]]:
+    """Sort key: list positions in numeric order (``__2__`` before ``__10__``)."""
+    return [(int(p), "") if p.isdigit() else (-1, p) for p in name.split("__")]
 
 
 def _read_toml(file: Path) -> dict[str, Any]:
@@ -526,6 +652,8 @@ def _merge(base: dict[str, Any], update: Mapping[str, Any]) -> None:
 
 
 def _env_key(name: str) -> tuple[str, ...] | None:
+    if name.endswith(FILE_SUFFIX) and name[: -len(FILE_SUFFIX)] in ENV_ALIASES:
+        name = name[: -len(FILE_SUFFIX)]
     if name in ENV_ALIASES:
         return ENV_ALIASES[name]
     if not name.startswith(ENV_PREFIX) or "__" not in name:
@@ -533,17 +661,157 @@ def _env_key(name: str) -> tuple[str, ...] | None:
     return tuple(part.lower() for part in name[len(ENV_PREFIX) :].split("__"))
 
 
-def _set_path(data: dict[str, Any], key: tuple[str, ...], value: str, env_name: str) -> None:
-    node = data
-    for part in key[:-1]:
-        child = node.setdefault(part, {})
+def _is_file_form(name: str) -> bool:
+    """Whether ``X_FILE`` names a file holding ``X`` (and is not itself a key, as
+    ``processors.rules_file`` is)."""
+    stem = name[: -len(FILE_SUFFIX)]
+    if stem in ENV_ALIASES:
+        return True
+    key, stem_key = _env_key(name), _env_key(stem)
+    return (
+        key is not None
+        and stem_key is not None
+        and _annotation_at(key) is None
+        and _annotation_at(stem_key) is not None
+    )
+
+
+def _unwrap(annotation: Any) -> Any:
+    """``X | None`` and ``Annotated[X, ...]`` as ``X``."""
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin is Annotated:
+            annotation = typing.get_args(annotation)[0]
+        elif origin in (typing.Union, types.UnionType):
+            args = [a for a in typing.get_args(annotation) if a is not type(None)]
+            if len(args) != 1:
+                return annotation
+            annotation = args[0]
+        else:
+            return annotation
+
+
+def _model(annotation: Any) -> type[BaseModel] | None:
+    annotation = _unwrap(annotation)
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    return None
+
+
+def _items(annotation: Any) -> Any | None:
+    """The item type of a list or tuple setting, else None."""
+    annotation = _unwrap(annotation)
+    if typing.get_origin(annotation) in (tuple, list):
+        args = [a for a in typing.get_args(annotation) if a is not Ellipsis]
+        return args[0] if args else Any
+    return None
+
+
+def _step(annotation: Any, part: str) -> Any | None:
+    """The annotation one key below ``annotation``, or None when there is no such key."""
+    model = _model(annotation)
+    if model is not None:
+        field = model.model_fields.get(part)
+        return None if field is None else field.annotation
+    annotation = _unwrap(annotation)
+    if typing.get_origin(annotation) is dict:
+        return typing.get_args(annotation)[1]
+    return None
+
+
+def _annotation_at(key: tuple[str, ...]) -> Any | None:
+    """The type of the setting at ``key`` (list items by position or name), or None."""
+    annotation: Any = Settings
+    parts = list(key)
+    while parts:
+        item = _items(annotation)
+        if item is not None and (_model(item) is not None or parts[0].isdigit()):
+            annotation = item  # this part selects an item of the list
+            parts.pop(0)
+            continue
+        annotation = _step(annotation, parts.pop(0))
+        if annotation is None:
+            return None
+    return annotation
+
+
+def _set_path(data: dict[str, Any], name: str, value: str) -> tuple[str, ...]:
+    """Put the variable ``name``'s ``value`` at its key in ``data``; the key's location as
+    pydantic reports it (list items by position), for naming the source in errors."""
+    key = _env_key(name)
+    assert key is not None
+    node: Any = data
+    annotation: Any = Settings
+    loc: list[str] = []
+    parts = list(key)
+    while len(parts) > 1:
+        part = parts.pop(0)
+        annotation = _step(annotation, part) if annotation is not None else None
+        child = node.get(part) if isinstance(node, dict) else None
+        item = _items(annotation) if annotation is not None else None
+        if item is not None and _model(item) is not None:
+            items = list(child or ())
+            node[part] = items
+            index = _select(items, parts.pop(0), name, (*loc, part))
+            loc += [part, str(index)]
+            node, annotation = items[index], item
+            if not isinstance(node, dict):
+                raise ConfigError(
+                    f"{name}: {'.'.join(loc)} is not a table in the config file; "
+                    f"write it as a [[{'.'.join(loc[:-1])}]] table"
+                )
+            if not parts:  # a variable naming a whole item, not a key in it
+                raise ConfigError(
+                    f"{name}: names an item of {'.'.join(loc[:-1])}, not a key in it; "
+                    f"add the key, e.g. {name}__NAME"
+                )
+            continue
+        if child is None:
+            child = node[part] = {}
         if not isinstance(child, dict):
             raise ConfigError(
-                f"{env_name}: {'.'.join(key[:-1])} is a single value in the config file, "
+                f"{name}: {'.'.join((*loc, part))} is a single value in the config file, "
                 "not a section; remove the variable or fix the key"
             )
         node = child
-    node[key[-1]] = value
+        loc.append(part)
+    last = parts[0]
+    target = _step(annotation, last) if annotation is not None else None
+    node[last] = _list_value(value) if target is not None and _items(target) else value
+    return (*loc, last)
+
+
+def _select(items: list[Any], selector: str, name: str, where: tuple[str, ...]) -> int:
+    """The position of the list item ``selector`` names (a position, or the item's ``name``
+    with ``-`` written ``_``); a new item at the end when it names the next position or a
+    name not in the list."""
+    if selector.isdigit():
+        index = int(selector)
+        if index > len(items):
+            raise ConfigError(
+                f"{name}: {'.'.join(where)}[{index}] would leave a gap after the "
+                f"{len(items)} item(s) there; number the items from 0"
+            )
+        if index == len(items):
+            items.append({})
+        return index
+    for index, item in enumerate(items):
+        own = item.get("name") if isinstance(item, dict) else None
+        if isinstance(own, str) and own.lower().replace("-", "_") == selector.replace("-", "_"):
+            return index
+    items.append({"name": selector})
+    return len(items) - 1
+
+
+def _list_value(value: str) -> Any:
+    """A list setting from a variable: a JSON array, or comma-separated values."""
+    text = value.strip()
+    if text.startswith("["):
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError:
+            return value  # validation names the key and says a list is expected
+    return [part.strip() for part in text.split(",") if part.strip()]
 
 
 def _record_sources(
@@ -564,12 +832,30 @@ def _describe(exc: ValidationError, sources: Mapping[tuple[str, ...], str]) -> s
         source = next(
             (sources[loc[:i]] for i in range(len(loc), 0, -1) if loc[:i] in sources), "defaults"
         )
-        got = err.get("input")
-        shown = "" if isinstance(got, Mapping) or err["type"] == "missing" else f" = {got!r}"
-        if "password" in where and shown:
-            shown = " = '***'"
+        shown = "" if err["type"] == "missing" else _shown(loc, err.get("input"), err["type"])
         msg = err["msg"]
         if err["type"] == "extra_forbidden":
             msg = "unknown key; see deploy/newsradar.example.toml for the keys allowed"
         lines.append(f"{where}{shown} ({source}): {msg}")
     return "\n".join(lines)
+
+
+def _shown(loc: tuple[str, ...], got: Any, error_type: str) -> str:
+    """`` = VALUE`` for an error line, where the value may be shown: never a secret's (a
+    webhook URL shows as ``scheme://host/…``), nor a section's, nor an unknown key's text."""
+    annotation = None if error_type == "extra_forbidden" else _annotation_at(loc)
+    kind = _unwrap(annotation)
+    secret = isinstance(kind, type) and issubclass(kind, SecretStr)
+    if isinstance(got, Mapping | list | tuple | BaseModel):
+        text = "'***'" if secret else ""
+    elif annotation is None:
+        text = repr(got) if isinstance(got, int | float) else ""
+    elif secret and issubclass(kind, SecretUrl):
+        text = repr(redact_url(got)) if isinstance(got, str) else "'***'"
+    elif secret or re.search(r"password|secret|token|dsn", loc[-1]):
+        text = "'***'"
+    elif _model(annotation) is not None or _items(annotation) is not None:
+        text = ""
+    else:
+        text = repr(got)
+    return f" = {text}" if text else ""

@@ -2,7 +2,9 @@
 
 The sink keeps the alerts it is given in its own SQLite store (same schema and idempotent upsert
 as the embedded store) and renders the newest of them on request. XML is built with
-ElementTree, so untrusted article text is always escaped.
+ElementTree, so untrusted article text is always escaped; characters XML 1.0 cannot hold are
+removed, so a feed stays well-formed whatever a title holds, and an entry links to its article
+only when the URL is http(s) (see sinks.render).
 
 The server answers only to the Host names it serves and, when ``sinks.atom.token`` (or
 ``trusted_proxy_header``) is set, only to readers that give it: ``?token=`` in the feed URL,
@@ -33,6 +35,7 @@ from newsradar.settings import AtomSinkSettings
 from sinks.access import SECURITY_HEADERS, Asked, Gate
 from sinks.base import Health, Sink
 from sinks.errors import TransientSinkError
+from sinks.render import safe_link, xml_text
 from sinks.sqlite import SqliteSink, list_alerts
 
 log = logging.getLogger("newsradar.sinks.atom")
@@ -59,15 +62,17 @@ def render(alerts: Sequence[Alert], *, rule: str, self_url: str) -> bytes:
     for alert in alerts:
         entry = ET.SubElement(feed, f"{{{ATOM}}}entry")
         ET.SubElement(entry, f"{{{ATOM}}}id").text = f"urn:newsradar:alert:{alert.id}"
-        ET.SubElement(entry, f"{{{ATOM}}}title").text = alert.article_title or alert.article_id
-        if alert.article_url:
-            ET.SubElement(entry, f"{{{ATOM}}}link", href=alert.article_url)
+        title = alert.article_title or alert.article_id
+        ET.SubElement(entry, f"{{{ATOM}}}title").text = xml_text(title)
+        link = safe_link(alert.article_url)
+        if link:
+            ET.SubElement(entry, f"{{{ATOM}}}link", href=xml_text(link))
         ET.SubElement(entry, f"{{{ATOM}}}updated").text = alert.created_at.isoformat()
         ET.SubElement(entry, f"{{{ATOM}}}published").text = alert.article_published.isoformat()
         ET.SubElement(entry, f"{{{ATOM}}}category", term=alert.rule_id)
         terms = sorted({f"{m.term} ({m.denotes})" for m in alert.matches})[:20]
         why = alert.why()
-        ET.SubElement(entry, f"{{{ATOM}}}summary", type="text").text = (
+        ET.SubElement(entry, f"{{{ATOM}}}summary", type="text").text = xml_text(
             (f"Why: {why}. " if why else "") + f"Rule {alert.rule_id} (score {alert.score:g}). "
             f"Pairs: {', '.join(alert.pairs) or '-'}. Topics: {', '.join(alert.topics) or '-'}. "
             f"Matched: {'; '.join(terms) or '-'}."

@@ -10,15 +10,17 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from newsradar.files import private_file
 from newsradar.schemas import Alert
 from sinks.errors import TransientSinkError
 
 
 def open_state(path: Path, schema: str, what: str) -> sqlite3.Connection:
     """A sink's own SQLite file (WAL, autocommit, usable from the sink's thread) with
-    ``schema`` applied; a :class:`TransientSinkError` naming ``what`` if it cannot be opened."""
+    ``schema`` applied; a :class:`TransientSinkError` naming ``what`` if it cannot be opened.
+    The file (and its WAL) is private: 0600, in folders made 0700."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_file(path)
         db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         db.execute("PRAGMA journal_mode=WAL")
         db.executescript(schema)

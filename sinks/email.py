@@ -4,9 +4,13 @@ Each rule's ``cadence`` is ``immediate`` (one message per alert) or an ``hourly`
 digest; throttle and quiet hours (``noise``) fold the rest into digests too (see sinks.noise).
 
 The message has a plain-text part and an HTML part in which the matched terms are highlighted
-in the article's own words; every piece of article text is HTML-escaped, and CR/LF are removed
-from anything that goes into a header, so a title cannot inject headers. Ids already sent are
-remembered (SQLite), so a redelivered alert is not mailed twice.
+in the article's own words; every piece of article text is HTML-escaped, control characters
+(CR/LF among them) are removed from anything that goes into a header, so a title cannot inject
+headers, and only http(s) article links are linked or shown. Ids already sent are remembered
+(SQLite), so a redelivered alert is not mailed twice.
+
+An alert no message can be made of, or one the server refuses for good (5xx to its data), is
+permanent: it is dead-lettered and the sink goes on. Connection trouble and 4xx are transient.
 """
 
 from __future__ import annotations
@@ -25,10 +29,18 @@ from sinks.base import Health
 from sinks.errors import PermanentSinkError, TransientSinkError
 from sinks.noise import Digest
 from sinks.push import Clock, PushSink, utc_now
+from sinks.render import safe_link, without_controls
 
 
 def header_safe(text: str, limit: int = 200) -> str:
-    return " ".join(text.split())[:limit]
+    return without_controls(" ".join(text.split()))[:limit]
+
+
+def linked_title_html(alert: Alert) -> str:
+    """The escaped title, linked to the article when its URL is http(s)."""
+    title = escape(alert.article_title or alert.article_id)
+    link = safe_link(alert.article_url)
+    return f'<a href="{escape(link, quote=True)}">{title}</a>' if link else title
 
 
 def highlight_html(alert: Alert) -> str:
@@ -66,14 +78,13 @@ def build_message(alert: Alert, config: EmailSinkSettings) -> EmailMessage:
     terms = "\n".join(f"- {m.term} ({m.denotes}): {m.snippet}" for m in alert.matches[:30])
     why = alert.why()
     message.set_content(
-        f"{alert.article_title}\n{alert.article_url}\n\n"
+        f"{alert.article_title}\n{safe_link(alert.article_url)}\n\n"
         + (f"Why: {why}\n\n" if why else "")
         + f"{facts}\nMatched terms:\n{terms}\n"
     )
     message.add_alternative(
         "<html><body>"
-        f'<h2 dir="auto"><a href="{escape(alert.article_url, quote=True)}">'
-        f"{escape(alert.article_title or alert.article_id)}</a></h2>"
+        f'<h2 dir="auto">{linked_title_html(alert)}</h2>'
         + (f'<p dir="auto"><strong>Why:</strong> {escape(why)}</p>' if why else "")
         + f"<pre>{escape(facts)}</pre><ul>{highlight_html(alert)}</ul>"
         "</body></html>",
@@ -96,16 +107,16 @@ def build_digest(digest: Digest, config: EmailSinkSettings) -> EmailMessage:
     message["X-Newsradar-Digest-Id"] = digest.id
     lines = [
         f"- {a.article_published:%Y-%m-%d %H:%M} UTC · {a.article_title or a.article_id}\n"
-        f"  {a.article_url}\n  pairs {', '.join(a.pairs) or '-'} · topics "
-        f"{', '.join(a.topics) or '-'} · score {a.score:g}"
+        f"  {safe_link(a.article_url) or '(no link)'}\n"
+        f"  pairs {', '.join(a.pairs) or '-'} · topics {', '.join(a.topics) or '-'} · "
+        f"score {a.score:g}"
         for a in alerts
     ]
     message.set_content(
         f"{len(alerts)} alerts of rule {digest.rule_id} ({why}).\n\n" + "\n".join(lines) + "\n"
     )
     items = "".join(
-        f'<li><h3 dir="auto"><a href="{escape(a.article_url, quote=True)}">'
-        f"{escape(a.article_title or a.article_id)}</a></h3>"
+        f'<li><h3 dir="auto">{linked_title_html(a)}</h3>'
         f"<small>{a.article_published:%Y-%m-%d %H:%M} UTC · "
         f"{escape(', '.join(a.pairs) or '-')} · {escape(', '.join(a.topics) or '-')}</small>"
         f"<ul>{highlight_html(a)}</ul></li>"
@@ -163,6 +174,16 @@ class EmailSink(PushSink):
                     smtp.send_message(message)
                 except smtplib.SMTPRecipientsRefused as exc:
                     raise PermanentSinkError(f"{self.name}: recipients refused: {exc}") from None
+                except smtplib.SMTPDataError as exc:
+                    # 5xx to the message itself (too large, refused content) is for good.
+                    error = PermanentSinkError if exc.smtp_code >= 500 else TransientSinkError
+                    raise error(
+                        f"{self.name}: message refused: {exc.smtp_code} {_one_line(exc.smtp_error)}"
+                    ) from None
+                except (ValueError, UnicodeError) as exc:
+                    raise PermanentSinkError(
+                        f"{self.name}: alert cannot be mailed: {_one_line(exc)}"
+                    ) from None
                 except (OSError, smtplib.SMTPException) as exc:
                     raise TransientSinkError(f"{self.name}: sending failed: {exc}") from None
                 if alert is not None:
@@ -174,7 +195,15 @@ class EmailSink(PushSink):
                 smtp.close()
 
     def send(self, alerts: Sequence[Alert]) -> None:
-        self._deliver([(build_message(a, self.config), a) for a in alerts])
+        self._deliver([(self._message(a), a) for a in alerts])
+
+    def _message(self, alert: Alert) -> EmailMessage:
+        try:
+            return build_message(alert, self.config)
+        except (ValueError, UnicodeError) as exc:  # e.g. an id no header can hold
+            raise PermanentSinkError(
+                f"{self.name}: alert cannot be mailed: {_one_line(exc)}"
+            ) from None
 
     def send_digest(self, digest: Digest) -> None:
         self._deliver([(build_digest(digest, self.config), None)])
@@ -188,3 +217,8 @@ class EmailSink(PushSink):
         except (TransientSinkError, PermanentSinkError, smtplib.SMTPException, OSError) as exc:
             return Health(False, str(exc))
         return Health(True, f"{self.name}: SMTP {self.config.host}:{self.config.port} ok")
+
+
+def _one_line(value: object, limit: int = 300) -> str:
+    text = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+    return " ".join(text.split())[:limit]

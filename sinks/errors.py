@@ -5,6 +5,8 @@ NewsradarError (newsradar.errors)
     ├── TransientSinkError   database locked, connection lost, 5xx: retry with backoff;
     │                        offsets are not committed, the alerts wait in Kafka
     └── PermanentSinkError   the alert itself is unacceptable (e.g. a 4xx): dead-letter it
+        └── UnexpectedSinkError  the sink failed on this one alert in a way it did not foresee
+                                 (a bug the alert sets off): dead-lettered so the sink goes on
 """
 
 from __future__ import annotations
@@ -25,3 +27,8 @@ class TransientSinkError(SinkError):
 
 class PermanentSinkError(SinkError):
     """Retrying will not help; the alert goes to the dead-letter topic."""
+
+
+class UnexpectedSinkError(PermanentSinkError):
+    """Writing this alert alone raised an error the sink does not know; it is logged with its
+    traceback and the alert dead-lettered rather than stopping the sink."""

@@ -2,7 +2,8 @@
 
 Idempotent: ids already written are remembered (SQLite beside the file), so a redelivered alert
 is not appended twice. The line is flushed and fsynced before the id is noted; a crash between
-the two can repeat a line, never lose one.
+the two can repeat a line, never lose one. The file is created 0600 (folders 0700); rotated
+files keep that mode.
 """
 
 from __future__ import annotations
@@ -11,11 +12,12 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+from newsradar.files import private_file
 from newsradar.schemas import Alert
 from newsradar.settings import JsonlSinkSettings
 from sinks.base import Health, Sink
 from sinks.delivered import DeliveredIds
-from sinks.errors import TransientSinkError
+from sinks.errors import PermanentSinkError, TransientSinkError
 
 
 class JsonlSink(Sink):
@@ -34,10 +36,14 @@ class JsonlSink(Sink):
         if not fresh:
             return
         try:
+            lines = [alert.model_dump_json() + "\n" for alert in fresh]
+        except ValueError as exc:
+            raise PermanentSinkError(f"jsonl {self.path}: alert cannot be written: {exc}") from None
+        try:
             self._rotate_if_needed()
+            private_file(self.path)
             with self.path.open("a", encoding="utf-8") as fh:
-                for alert in fresh:
-                    fh.write(alert.model_dump_json() + "\n")
+                fh.writelines(lines)
                 fh.flush()
                 os.fsync(fh.fileno())
         except OSError as exc:
@@ -57,7 +63,7 @@ class JsonlSink(Sink):
 
     def healthcheck(self) -> Health:
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            private_file(self.path)
             with self.path.open("a", encoding="utf-8"):
                 pass
         except OSError as exc:

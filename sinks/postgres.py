@@ -3,6 +3,10 @@
 Same contract as :mod:`sinks.sqlite`: versioned migrations in a ``schema_version`` table,
 alerts upserted by id in one transaction per batch. Needs the ``postgres`` extra
 (``pip install 'newsradar[postgres]'``).
+
+A value PostgreSQL refuses (a data or integrity error: NUL in text, a number out of range) is
+permanent: the runner dead-letters that alert and the sink goes on; connection trouble is
+transient and retried.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from newsradar.errors import ConfigError
 from newsradar.schemas import Alert
 from newsradar.settings import PostgresSinkSettings
 from sinks.base import Health, Sink
-from sinks.errors import TransientSinkError
+from sinks.errors import PermanentSinkError, TransientSinkError
 
 MIGRATIONS: tuple[str, ...] = (
     """
@@ -102,18 +106,23 @@ class PostgresSink(Sink):
         psycopg = _psycopg()
         if self._conn is None or self._conn.closed:
             self.setup()
-        rows = [
-            (
-                a.id, a.rule_id, a.rule_version, a.score, a.article_id, a.article_url,
-                a.article_title, a.article_published, a.language, a.feed,
-                json.dumps(a.countries), json.dumps(a.pairs), json.dumps(a.topics),
-                a.model_dump_json(), a.created_at,
-            )
-            for a in batch
-        ]  # fmt: skip
         try:
+            rows = [
+                (
+                    a.id, a.rule_id, a.rule_version, a.score, a.article_id, a.article_url,
+                    a.article_title, a.article_published, a.language, a.feed,
+                    json.dumps(a.countries), json.dumps(a.pairs), json.dumps(a.topics),
+                    a.model_dump_json(), a.created_at,
+                )
+                for a in batch
+            ]  # fmt: skip
             with self._conn.transaction(), self._conn.cursor() as cur:
                 cur.executemany(UPSERT, rows)
+        except (psycopg.DataError, psycopg.IntegrityError, ValueError, UnicodeError) as exc:
+            # The transaction was rolled back; the connection is fine.
+            raise PermanentSinkError(
+                f"postgres: alert cannot be stored: {_one_line(exc)}"
+            ) from None
         except psycopg.Error as exc:
             self._reset()
             raise TransientSinkError(f"postgres: write failed: {_one_line(exc)}") from None

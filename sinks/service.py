@@ -4,6 +4,12 @@ For each sink a thread polls a batch, decodes it (a malformed record goes to the
 topic with stage ``sinks`` and a reason), hands the alerts to the sink and commits the offsets
 only after the sink accepted them. A sink that fails is retried with exponential backoff (up
 to ``sinks.retry_max_seconds``) while its alerts wait in Kafka; the other sinks go on.
+
+No record can stall or stop a sink: one it refuses for good (:class:`PermanentSinkError`), or
+one on which it fails in a way it did not foresee, is found by writing the batch one alert at
+a time and dead-lettered, with the sink's name in the one-line reason; the sink goes on with
+the next. A runner that stops all the same ends the service (non-zero exit), so its
+supervisor restarts it from the last committed offsets.
 """
 
 from __future__ import annotations
@@ -18,14 +24,14 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.errors import KafkaError
 
 from newsradar import kafka_compat  # noqa: F401  (closes sockets of failed connects)
-from newsradar.errors import SchemaError
+from newsradar.errors import NewsradarError
 from newsradar.schemas import Alert, DeadLetter, decode, encode
 from newsradar.settings import Settings
 from sinks import metrics
 from sinks.atom import AtomSink
 from sinks.base import Sink
 from sinks.email import EmailSink
-from sinks.errors import PermanentSinkError, SinkError
+from sinks.errors import PermanentSinkError, SinkError, UnexpectedSinkError
 from sinks.jsonl import JsonlSink
 from sinks.postgres import PostgresSink
 from sinks.sqlite import SqliteSink
@@ -34,6 +40,7 @@ from sinks.webhook import WebhookSink
 log = logging.getLogger("newsradar.sinks")
 STAGE = "sinks"
 FLUSH_EVERY_SECONDS = 5.0
+REASON_MAX_CHARS = 500
 
 
 def configured_sinks(settings: Settings) -> list[Sink]:
@@ -79,6 +86,12 @@ class SinkRunner:
 
     def dead_letter(self, message: Any, error: BaseException) -> None:
         record = DeadLetter.for_message(message, stage=STAGE, error=error)
+        reason = " ".join(record.reason.split())
+        if not reason.startswith(f"{self.sink.name}:"):
+            reason = f"{self.sink.name}: {reason}"
+        if len(reason) > REASON_MAX_CHARS:
+            reason = reason[: REASON_MAX_CHARS - 1] + "…"
+        record = record.model_copy(update={"reason": reason})
         if self._producer is None:
             self._producer = KafkaProducer(
                 bootstrap_servers=self.settings.bootstrap_servers,
@@ -98,8 +111,8 @@ class SinkRunner:
     def _write(self, alerts: list[tuple[Any, Alert]]) -> list[tuple[Any, Alert]] | None:
         """Write until the sink accepts; the alerts it accepted, or None if stopped first.
 
-        A transient failure is retried with backoff. An alert the sink refuses for good is
-        found by writing one at a time, and dead-lettered.
+        A transient failure is retried with backoff. An alert the sink refuses for good, or
+        fails on unexpectedly, is found by writing one at a time, and dead-lettered.
         """
         backoff = 1.0
         while not self.stop.is_set():
@@ -107,16 +120,7 @@ class SinkRunner:
                 self.sink.write([a for _, a in alerts])
                 return alerts
             except PermanentSinkError as exc:
-                if len(alerts) == 1:
-                    self.dead_letter(alerts[0][0], exc)
-                    return []
-                accepted: list[tuple[Any, Alert]] = []
-                for pair in alerts:
-                    one = self._write([pair])
-                    if one is None:
-                        return None
-                    accepted.extend(one)
-                return accepted
+                return self._one_at_a_time(alerts, exc)
             except SinkError as exc:
                 wait = max(backoff, getattr(exc, "retry_after", None) or 0.0)
                 metrics.FAILURES.labels(self.sink.name).inc()
@@ -126,7 +130,35 @@ class SinkRunner:
                     self.sink.name, exc, wait,
                 )  # fmt: skip
                 backoff = self._pause(wait, backoff)
+            except Exception as exc:  # a bug an alert sets off: isolate that alert
+                if len(alerts) == 1:
+                    log.exception(
+                        "Sink failed unexpectedly on an alert. sink=%s topic=%s partition=%s "
+                        "offset=%s",
+                        self.sink.name, alerts[0][0].topic, alerts[0][0].partition,
+                        alerts[0][0].offset,
+                    )  # fmt: skip
+                problem = UnexpectedSinkError(
+                    f"{self.sink.name}: unexpected {type(exc).__name__} writing this alert: {exc}"
+                )
+                return self._one_at_a_time(alerts, problem)
         return None
+
+    def _one_at_a_time(
+        self, alerts: list[tuple[Any, Alert]], error: PermanentSinkError
+    ) -> list[tuple[Any, Alert]] | None:
+        """After the batch failed for good with ``error``: a single alert is dead-lettered;
+        a larger batch is written alert by alert, so only the bad ones are."""
+        if len(alerts) == 1:
+            self.dead_letter(alerts[0][0], error)
+            return []
+        accepted: list[tuple[Any, Alert]] = []
+        for pair in alerts:
+            one = self._write([pair])
+            if one is None:
+                return None
+            accepted.extend(one)
+        return accepted
 
     def _pause(self, wait: float, backoff: float) -> float:
         """Wait ``wait`` seconds (less if stopped); the next backoff, doubled up to the cap."""
@@ -139,7 +171,7 @@ class SinkRunner:
         for message in messages:
             try:
                 alerts.append((message, decode(Alert, message.value)))
-            except SchemaError as exc:
+            except Exception as exc:  # SchemaError, or anything else a bad record sets off
                 self.dead_letter(message, exc)
         if alerts:
             accepted = self._write(alerts)
@@ -206,7 +238,9 @@ class SinkRunner:
             return
         try:
             self.sink.flush()
-        except SinkError as exc:
+        except Exception as exc:  # a digest is no record to dead-letter: it stays held
+            if not isinstance(exc, SinkError):
+                log.exception("Digest failed unexpectedly. sink=%s", self.sink.name)
             metrics.FAILURES.labels(self.sink.name).inc()
             most = self.settings.sinks.retry_max_seconds
             self._flush_backoff = min(self._flush_backoff * 2, most)
@@ -232,15 +266,21 @@ class SinkRunner:
 
 
 def run_sinks(settings: Settings, sinks: Sequence[Sink], stop: threading.Event) -> None:
-    """Run a thread per sink until ``stop`` is set."""
+    """Run a thread per sink until ``stop`` is set; raise if a runner stopped by itself."""
     threads = []
     for sink in sinks:
         runner = SinkRunner(settings, sink, stop)
         thread = threading.Thread(target=runner.run, name=f"sink-{sink.name}", daemon=True)
         thread.start()
         threads.append(thread)
-    while not stop.is_set() and any(t.is_alive() for t in threads):
+    while not stop.is_set() and all(t.is_alive() for t in threads):
         stop.wait(1)
+    dead = [t.name for t in threads if not t.is_alive()] if not stop.is_set() else []
     stop.set()
     for thread in threads:
         thread.join(timeout=30)
+    if dead:
+        raise NewsradarError(
+            f"{', '.join(dead)} stopped unexpectedly (see the log above); restart the sinks: "
+            "they resume from the last committed offsets, nothing is lost"
+        )

@@ -1,20 +1,31 @@
 """The embedded alert store: SQLite in WAL mode with versioned schema migrations.
 
 Alerts are upserted by id (derived from rule and article), so a redelivered alert leaves one
-row. ``newsradar alerts list`` reads this store.
+row. ``newsradar alerts list`` reads this store. A value SQLite refuses (a NaN for a NOT NULL
+number, an integer beyond 64 bits, text that is not UTF-8) is permanent: the runner
+dead-letters that alert; a locked or unreadable database is transient.
+
+The file and the directories made for it are private (0600, 0700) whatever the umask: alerts
+are not for other users of the machine.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
-from newsradar.schemas import Alert
+from pydantic import ValidationError
+
+from newsradar.files import private_dir, private_file
+from newsradar.schemas import Alert, describe_validation
 from sinks.base import Health, Sink
-from sinks.errors import TransientSinkError
+from sinks.errors import PermanentSinkError, TransientSinkError
+
+log = logging.getLogger("newsradar.sinks")
 
 MIGRATIONS: tuple[str, ...] = (
     # 1: the alerts table.
@@ -45,7 +56,8 @@ MIGRATIONS: tuple[str, ...] = (
 
 def connect(path: Path) -> sqlite3.Connection:
     """A connection with the schema migrated to the newest version."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
+    private_file(path)
     # The service checks health from its main thread, then writes from the sink's thread.
     db = sqlite3.connect(path, isolation_level=None, timeout=10, check_same_thread=False)
     db.execute("PRAGMA journal_mode=WAL")
@@ -88,15 +100,18 @@ class SqliteSink(Sink):
         return self._db
 
     def write(self, batch: Sequence[Alert]) -> None:
-        rows = [
-            (
-                a.id, a.rule_id, a.rule_version, a.score, a.article_id, a.article_url,
-                a.article_title, a.article_published.isoformat(), a.language, a.feed,
-                json.dumps(a.countries), json.dumps(a.pairs), json.dumps(a.topics),
-                a.model_dump_json(), a.created_at.isoformat(),
-            )
-            for a in batch
-        ]  # fmt: skip
+        try:
+            rows = [
+                (
+                    a.id, a.rule_id, a.rule_version, a.score, a.article_id, a.article_url,
+                    a.article_title, a.article_published.isoformat(), a.language, a.feed,
+                    json.dumps(a.countries), json.dumps(a.pairs), json.dumps(a.topics),
+                    a.model_dump_json(), a.created_at.isoformat(),
+                )
+                for a in batch
+            ]  # fmt: skip
+        except (ValueError, UnicodeError) as exc:
+            raise PermanentSinkError(f"sqlite {self.path}: alert cannot be stored: {exc}") from None
         db = self._conn()
         try:
             db.execute("BEGIN IMMEDIATE")
@@ -115,6 +130,10 @@ class SqliteSink(Sink):
                 rows,
             )
             db.execute("COMMIT")
+        except (sqlite3.IntegrityError, sqlite3.DataError, OverflowError, UnicodeError) as exc:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise PermanentSinkError(f"sqlite {self.path}: alert cannot be stored: {exc}") from None
         except sqlite3.Error as exc:
             if db.in_transaction:
                 db.execute("ROLLBACK")
@@ -151,11 +170,19 @@ def list_alerts(
         if since:
             where.append("created_at >= ?")
             args.append(since.isoformat())
-        sql = "SELECT record FROM alerts"
+        sql = "SELECT id, record FROM alerts"
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY created_at DESC"
-        alerts = [Alert.model_validate_json(r[0]) for r in db.execute(sql, args)]
+        alerts = []
+        for stored_id, record in db.execute(sql, args):
+            try:
+                alerts.append(Alert.model_validate_json(record))
+            except ValidationError as exc:  # stored by an older release that let it through
+                log.warning(
+                    "Stored alert skipped: it is not a valid alert. path=%s id=%r error=%s",
+                    path, stored_id, describe_validation(exc),
+                )  # fmt: skip
     finally:
         db.close()
     if country:

@@ -4,15 +4,24 @@ With a throttle or quiet hours (``noise``, see sinks.noise) the alerts held back
 one digest POST per rule: ``{"type": "digest", "id", "rule_id", "reasons", "count", "alerts"}``
 (or one Slack message listing them), its ``Idempotency-Key`` the digest id.
 
-Headers: ``Idempotency-Key`` and ``X-Newsradar-Alert-Id`` (the alert id), and with a secret
-``X-Newsradar-Signature: sha256=<hex HMAC-SHA256 of the body>``. Ids already delivered are
-remembered (SQLite beside the alert store), so a redelivered alert is not posted twice; a crash
-between the POST and that note can repeat a call, which the receiver recognises by its
-Idempotency-Key.
+Headers: ``Idempotency-Key`` and ``X-Newsradar-Alert-Id`` (the alert id). With a secret, the
+call is signed per Standard Webhooks (https://www.standardwebhooks.com/): ``webhook-id`` (the
+alert or digest id, the same on a repeat), ``webhook-timestamp`` (Unix seconds) and
+``webhook-signature: v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">``, so a receiver can
+refuse a replayed call by its age; the secret is ``whsec_`` + base64 of the key, or any other
+string whose UTF-8 bytes are the key. ``X-Newsradar-Signature: sha256=<hex HMAC-SHA256 of the
+body>`` is still sent for one release (deprecated: it covers the body only). Ids already
+delivered are remembered (SQLite beside the alert store), so a redelivered alert is not posted
+twice; a crash between the POST and that note can repeat a call, which the receiver recognises
+by its Idempotency-Key and webhook-id.
 
-Outcomes: 2xx delivered; timeouts, connection errors, 429 and 5xx are transient (the runner
-retries, at least Retry-After later); other 4xx are permanent: the alert is dead-lettered with
-the response.
+The URL is a secret (Slack's carries its token): errors, logs and healthchecks show it as
+``scheme://host/…``. Only http(s) article links are sent: ``article_url`` is emptied otherwise
+(the field stays, a receiver reads "no link"), and a Slack message shows the title unlinked.
+
+Outcomes: 2xx delivered; timeouts, connection errors, 408, 429 and 5xx are transient (the runner
+retries, at least Retry-After later); other 4xx, and an alert that cannot make a valid request
+(say, an id that cannot be a header), are permanent: the alert is dead-lettered with the reason.
 """
 
 from __future__ import annotations
@@ -21,10 +30,12 @@ import hashlib
 import hmac
 import json
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
+from standardwebhooks.webhooks import Webhook
 
 from newsradar.schemas import Alert
 from newsradar.settings import WebhookSinkSettings
@@ -32,18 +43,16 @@ from sinks.base import Health
 from sinks.errors import PermanentSinkError, TransientSinkError
 from sinks.noise import Digest
 from sinks.push import Clock, PushSink, utc_now
+from sinks.render import safe_link, slack_escape, slack_link
 
 SIGNATURE_HEADER = "X-Newsradar-Signature"
-
-
-def slack_escape(text: str) -> str:
-    """Slack's own escaping: &, < and > are control characters in message text."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+"""Deprecated: hex HMAC-SHA256 of the body alone; the Standard Webhooks headers replace it."""
+TRANSIENT_STATUSES = frozenset({408, 425, 429})
+"""4xx answers that mean "not now" rather than "never"."""
 
 
 def slack_payload(alert: Alert) -> dict[str, Any]:
-    title = slack_escape(alert.article_title or alert.article_id)
-    link = f"<{slack_escape(alert.article_url)}|{title}>" if alert.article_url else title
+    link = slack_link(alert.article_url, alert.article_title or alert.article_id)
     facts = (
         f"*{slack_escape(alert.rule_id)}* (score {alert.score:g}) · "
         f"pairs {slack_escape(', '.join(alert.pairs) or '-')} · "
@@ -55,14 +64,33 @@ def slack_payload(alert: Alert) -> dict[str, Any]:
 
 
 def sign(secret: str, body: bytes) -> str:
+    """The deprecated X-Newsradar-Signature: hex HMAC-SHA256 of the body."""
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def standard_signature_headers(
+    secret: str, msg_id: str, at: datetime, body: bytes
+) -> dict[str, str]:
+    """The Standard Webhooks headers: id, timestamp and the ``v1`` signature over both and the
+    body. A ``whsec_`` secret is base64 of the key; any other string is the key's UTF-8."""
+    signer = Webhook(secret if secret.startswith("whsec_") else secret.encode())
+    return {
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(int(at.timestamp())),
+        "webhook-signature": signer.sign(msg_id, at, body.decode("utf-8")),
+    }
+
+
+def json_alert(alert: Alert) -> dict[str, Any]:
+    """The alert record as JSON, its ``article_url`` emptied unless it is an http(s) link."""
+    payload = alert.model_dump(mode="json")
+    payload["article_url"] = safe_link(alert.article_url)
+    return payload
 
 
 def slack_digest(digest: Digest) -> dict[str, Any]:
     lines = [
-        f"• <{slack_escape(a.article_url)}|{slack_escape(a.article_title or a.article_id)}>"
-        if a.article_url
-        else f"• {slack_escape(a.article_title or a.article_id)}"
+        f"• {slack_link(a.article_url, a.article_title or a.article_id)}"
         for a in digest.alerts[:50]
     ]
     more = len(digest.alerts) - len(lines)
@@ -81,7 +109,7 @@ def json_digest(digest: Digest) -> dict[str, Any]:
         "rule_id": digest.rule_id,
         "reasons": list(digest.reasons),
         "count": len(digest.alerts),
-        "alerts": [a.model_dump(mode="json") for a in digest.alerts],
+        "alerts": [json_alert(a) for a in digest.alerts],
     }
 
 
@@ -105,10 +133,11 @@ class WebhookSink(PushSink):
         assert self._client is not None
         return self._client
 
+    def _url(self) -> str:
+        return self.config.url.get_secret_value()
+
     def body(self, alert: Alert) -> bytes:
-        payload = (
-            slack_payload(alert) if self.config.mode == "slack" else alert.model_dump(mode="json")
-        )
+        payload = slack_payload(alert) if self.config.mode == "slack" else json_alert(alert)
         return json.dumps(payload, ensure_ascii=False).encode()
 
     def headers(self, key: str, body: bytes) -> dict[str, str]:
@@ -118,30 +147,47 @@ class WebhookSink(PushSink):
             "User-Agent": "newsradar",
         }
         if self.config.secret is not None:
-            headers[SIGNATURE_HEADER] = sign(self.config.secret.get_secret_value(), body)
+            secret = self.config.secret.get_secret_value()
+            headers.update(standard_signature_headers(secret, key, self.clock(), body))
+            headers[SIGNATURE_HEADER] = sign(secret, body)
         return headers
 
     def _post(self, body: bytes, headers: dict[str, str]) -> None:
+        where = str(self.config.url)  # scheme://host/…: the URL itself is a secret
         try:
-            response = self._http().post(self.config.url, content=body, headers=headers)
+            response = self._http().post(self._url(), content=body, headers=headers)
+        except (httpx.LocalProtocolError, UnicodeError) as exc:
+            # Our request cannot be made at all (a header value no HTTP allows): for good.
+            raise PermanentSinkError(
+                f"{self.name}: alert cannot be posted: {type(exc).__name__}: {_one_line(exc)}"
+            ) from None
         except httpx.HTTPError as exc:
             raise TransientSinkError(
-                f"{self.name}: {type(exc).__name__} posting to {self.config.url}"
+                f"{self.name}: {type(exc).__name__} posting to {where}"
             ) from None
         status = response.status_code
-        if status == 429 or status >= 500:
-            error = TransientSinkError(f"{self.name}: HTTP {status} from {self.config.url}")
+        if status in TRANSIENT_STATUSES or status >= 500:
+            error = TransientSinkError(f"{self.name}: HTTP {status} from {where}")
             error.retry_after = _retry_after(response.headers.get("retry-after"))
             raise error
         if status >= 400:
             raise PermanentSinkError(
-                f"{self.name}: HTTP {status} from {self.config.url}: {response.text[:300]}"
+                f"{self.name}: HTTP {status} from {where}: {_one_line(response.text)}"
             )
+
+    def _prepared(self, alert: Alert) -> tuple[bytes, dict[str, str]]:
+        try:
+            body = self.body(alert)
+            headers = self.headers(alert.id, body)
+        except (ValueError, UnicodeError) as exc:
+            raise PermanentSinkError(
+                f"{self.name}: alert cannot be posted: {_one_line(exc)}"
+            ) from None
+        return body, {**headers, "X-Newsradar-Alert-Id": alert.id}
 
     def send(self, alerts: Sequence[Alert]) -> None:
         for alert in alerts:
-            body = self.body(alert)
-            self._post(body, {**self.headers(alert.id, body), "X-Newsradar-Alert-Id": alert.id})
+            self._post(*self._prepared(alert))
             self.sent(alert)
 
     def send_digest(self, digest: Digest) -> None:
@@ -156,23 +202,24 @@ class WebhookSink(PushSink):
 
     def healthcheck(self) -> Health:
         """A real request to the endpoint: any HTTP answer below 500 means it is there."""
+        where = str(self.config.url)
         try:
-            response = self._http().request("OPTIONS", self.config.url)
+            response = self._http().request("OPTIONS", self._url())
         except (httpx.HTTPError, TransientSinkError) as exc:
-            return Health(
-                False, f"{self.name}: {self.config.url} unreachable: {type(exc).__name__}"
-            )
+            return Health(False, f"{self.name}: {where} unreachable: {type(exc).__name__}")
         if response.status_code >= 500:
-            return Health(
-                False, f"{self.name}: {self.config.url} answers HTTP {response.status_code}"
-            )
-        return Health(True, f"{self.name}: {self.config.url} reachable")
+            return Health(False, f"{self.name}: {where} answers HTTP {response.status_code}")
+        return Health(True, f"{self.name}: {where} reachable")
 
     def close(self) -> None:
         if self._client is not None:
             self._client.close()
             self._client = None
         super().close()
+
+
+def _one_line(value: object, limit: int = 300) -> str:
+    return " ".join(str(value).split())[:limit]
 
 
 def _retry_after(value: str | None) -> float | None:

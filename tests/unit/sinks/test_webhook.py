@@ -106,7 +106,7 @@ def test_healthcheck_makes_a_real_request(server: FeedServer, tmp_path: Path) ->
     health = sink(server, tmp_path).healthcheck()
     assert (health.ok, health.detail) == (
         False,
-        f"webhook-ops: {server.url('/hook')} answers HTTP 502",
+        f"webhook-ops: http://127.0.0.1:{server.port}/… answers HTTP 502",
     )
     dead = new(tmp_path, name="x", url="http://127.0.0.1:9/")
     assert not dead.healthcheck().ok

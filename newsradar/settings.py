@@ -46,7 +46,8 @@ Port = Annotated[int, Field(ge=1, le=65535)]
 
 
 class Section(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # No setting is infinite or NaN: `inf` as a retry wait or a timeout would wait forever.
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 class KafkaSettings(Section):
@@ -171,6 +172,10 @@ class ProducersSettings(Section):
     stale_after_seconds: float = Field(default=3 * 3600.0, ge=60)
     """A feed without a successful fetch for this long counts as stale (newsradar_feeds_stale)."""
     timeout_seconds: float = Field(default=20.0, gt=0, le=600)
+    """Longest wait for one read (connect, each chunk of the body)."""
+    fetch_deadline_seconds: float = Field(default=60.0, gt=0, le=3600)
+    """Longest a whole fetch may take, redirects included: a server that sends a byte at a
+    time never trips the per-read timeout, and is cut off here (error class ``deadline``)."""
     max_body_bytes: int = Field(default=10_000_000, ge=1024)
     """Cap on a feed's size after decompression (guards against compression bombs)."""
     max_redirects: int = Field(default=5, ge=0, le=20)

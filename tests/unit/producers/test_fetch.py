@@ -32,7 +32,12 @@ def get(
     async def go() -> FetchResult:
         async with httpx.AsyncClient(timeout=timeout) as client:
             return await fetch_feed(
-                client, url, validators=validators, max_bytes=max_bytes, max_redirects=3
+                client,
+                url,
+                validators=validators,
+                max_bytes=max_bytes,
+                max_redirects=3,
+                deadline_seconds=30,
             )
 
     return asyncio.run(go())

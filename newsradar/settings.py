@@ -15,7 +15,6 @@ Unknown keys are errors, not silently ignored: a typo must not fall back to a de
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -31,6 +30,7 @@ from pydantic import (
 )
 
 from newsradar import topics
+from newsradar.datafile import DataSyntaxError, parse_toml
 from newsradar.errors import ConfigError
 
 ENV_PREFIX = "NEWSRADAR_"
@@ -405,6 +405,10 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
         return Settings.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(_describe(exc, sources)) from None
+    except RecursionError:  # a variable NEWSRADAR_A__B__... thousands of sections deep
+        raise ConfigError(
+            "settings nest too deeply; newsradar's keys are a few sections deep"
+        ) from None
 
 
 def _read_toml(file: Path) -> dict[str, Any]:
@@ -418,8 +422,8 @@ def _read_toml(file: Path) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{file}: cannot read config file: {exc}") from None
     try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
+        return parse_toml(text)
+    except DataSyntaxError as exc:  # also nesting too deep for a config
         raise ConfigError(f"{file}: not valid TOML: {exc}") from None
 
 

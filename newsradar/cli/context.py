@@ -13,15 +13,22 @@ from newsradar.errors import NewsradarError
 from newsradar.logging import setup_logging
 from newsradar.settings import Settings, load_settings
 
-_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
-"""Control characters (ESC, NUL, CR, newline, ...), bidi overrides and lone surrogates."""
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+"""Control characters (ESC, NUL, CR, newline, C1), line separators, bidi overrides and
+isolates, lone surrogates: what lets text drive a terminal, forge or reorder lines, or fail
+to encode."""
 
 
 def printable(text: str) -> str:
-    """``text`` safe to print on one line of a terminal or pipe: every control character,
-    bidi override and lone surrogate shown as an escape (``\\x1b``, ``\\u202e``), so that text
-    from a feed cannot drive the terminal, reorder a line, forge lines or fail to encode."""
+    """``text`` safe to print on one line of a terminal or pipe: each character of
+    ``_UNPRINTABLE`` shown as an escape (``\\x1b``, ``\\u202e``)."""
     return _UNPRINTABLE.sub(_escape, text)
+
+
+def printable_json(text: str) -> str:
+    """A JSON text safe to print: each character of ``_UNPRINTABLE`` left in it (inside
+    strings: JSON encoders escape only C0) written as a JSON escape, the same value."""
+    return _UNPRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def _escape(match: re.Match[str]) -> str:

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from newsradar.cli.context import printable, serve_metrics, state
+from newsradar.cli.context import printable, printable_json, serve_metrics, state
 from newsradar.settings import ProducersSettings
 
 app = typer.Typer(help="Run the feed-polling stage.", no_args_is_help=True)
@@ -102,7 +102,7 @@ def parse(
             )
         for article in parsed.articles:
             line: dict[str, Any] = article.model_dump(mode="json")
-            sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
+            sys.stdout.write(printable_json(json.dumps(line, ensure_ascii=False)) + "\n")
     if failed:
         raise typer.Exit(1)
 
@@ -165,7 +165,7 @@ def status(
     known = {row["url"]: seen for row, seen in health if seen is not None}
     if as_json:
         for row in rows:
-            typer.echo(json.dumps(row, ensure_ascii=False))
+            typer.echo(printable_json(json.dumps(row, ensure_ascii=False)))
         return
     now = time.time()
     typer.echo(
@@ -178,7 +178,7 @@ def status(
         typer.echo(
             f"{row['health']:<14} {last_ok:>9} {row['consecutive_failures']:>5} "
             f"{row['items_last_poll']:>5} {row['new_last_poll']:>4} {every:>7}  "
-            f"{row['name'] or row['url']}"
+            f"{printable(str(row['name'] or row['url']))}"
         )
         detail = (
             f"{row['last_error_class']}: {row['last_error']}" if row["last_error_class"] else ""
@@ -186,7 +186,7 @@ def status(
         if row["moved_to"]:
             detail += f" moved to {row['moved_to']}"
         if detail:
-            typer.echo(f"{'':<14} {detail.strip()}")
+            typer.echo(f"{'':<14} {printable(detail.strip())}")
 
 
 def _age(seconds: float) -> str:

@@ -63,11 +63,6 @@ RULES_BOMB = billion_laughs("rules:\n  - id: lol\n    keywords: {any: *l9}")
 FEEDS_BOMB = billion_laughs("feeds:\n  - url: https://e.org/feed.xml\n    tags: *l9")
 
 
-def test_a_billion_laughs_is_well_under_a_kilobyte() -> None:
-    assert len(RULES_BOMB) < 1024
-    assert len(FEEDS_BOMB) < 1024
-
-
 @pytest.mark.parametrize(
     ("command", "text"),
     [(("rules", "check"), RULES_BOMB), (("feeds", "check"), FEEDS_BOMB)],
@@ -76,6 +71,7 @@ def test_a_billion_laughs_is_well_under_a_kilobyte() -> None:
 def test_a_billion_laughs_rule_or_feed_file_is_refused_fast(
     tmp_path: Path, command: tuple[str, ...], text: str
 ) -> None:
+    assert len(text) < 1024
     path = tmp_path / "bomb.yaml"
     path.write_text(text)
     proc, took = newsradar(*command, str(path))
@@ -148,22 +144,22 @@ def test_a_deeply_nested_toml_config_is_a_config_error(tmp_path: Path, text: str
         load_settings(config, env={})
 
 
-@pytest.mark.parametrize("value", ["inf", "-inf", "nan", "-1", "0", "1e400"])
-def test_retry_max_seconds_must_be_a_finite_positive_number(tmp_path: Path, value: str) -> None:
+def test_retry_max_seconds_must_be_a_finite_positive_number(tmp_path: Path) -> None:
     config = tmp_path / "newsradar.toml"
-    config.write_text(f"[sinks]\nretry_max_seconds = {value}\n")
-    proc, _ = newsradar("config", "check", str(config))
-    assert proc.returncode == 2
-    shown = tomllib.loads(f"x = {value}")["x"]
-    assert one_error_line(proc).startswith(
-        f"newsradar: error: sinks.retry_max_seconds = {shown!r} ({config}): "
-    )
-    proc, _ = newsradar("config", "check", NEWSRADAR_SINKS__RETRY_MAX_SECONDS=value)
-    assert proc.returncode == 2
-    assert one_error_line(proc).startswith(
-        f"newsradar: error: sinks.retry_max_seconds = '{value}' "
-        "(env NEWSRADAR_SINKS__RETRY_MAX_SECONDS): "
-    )
+    for value in ("inf", "1e400", "-inf", "nan", "-1", "0"):
+        config.write_text(f"[sinks]\nretry_max_seconds = {value}\n")
+        proc, _ = newsradar("config", "check", str(config))
+        assert proc.returncode == 2, value
+        shown = tomllib.loads(f"x = {value}")["x"]
+        assert one_error_line(proc).startswith(
+            f"newsradar: error: sinks.retry_max_seconds = {shown!r} ({config}): "
+        )
+        proc, _ = newsradar("config", "check", NEWSRADAR_SINKS__RETRY_MAX_SECONDS=value)
+        assert proc.returncode == 2, value
+        assert one_error_line(proc).startswith(
+            f"newsradar: error: sinks.retry_max_seconds = '{value}' "
+            "(env NEWSRADAR_SINKS__RETRY_MAX_SECONDS): "
+        )
 
 
 @pytest.mark.parametrize(

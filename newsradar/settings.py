@@ -28,7 +28,6 @@ import ipaddress
 import json
 import os
 import re
-import tomllib
 import types
 import typing
 from collections.abc import Mapping
@@ -47,6 +46,7 @@ from pydantic import (
 )
 
 from newsradar import topics
+from newsradar.datafile import DataSyntaxError, parse_toml
 from newsradar.errors import ConfigError
 
 ENV_PREFIX = "NEWSRADAR_"
@@ -87,7 +87,8 @@ class SecretUrl(SecretStr):
 
 
 class Section(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # No setting is infinite or NaN: `inf` as a retry wait or a timeout would wait forever.
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 class KafkaSettings(Section):
@@ -212,6 +213,10 @@ class ProducersSettings(Section):
     stale_after_seconds: float = Field(default=3 * 3600.0, ge=60)
     """A feed without a successful fetch for this long counts as stale (newsradar_feeds_stale)."""
     timeout_seconds: float = Field(default=20.0, gt=0, le=600)
+    """Longest wait for one read (connect, each chunk of the body)."""
+    fetch_deadline_seconds: float = Field(default=60.0, gt=0, le=3600)
+    """Longest a whole fetch may take, redirects included: a server that sends a byte at a
+    time never trips the per-read timeout, and is cut off here (error class ``deadline``)."""
     max_body_bytes: int = Field(default=10_000_000, ge=1024)
     """Cap on a feed's size after decompression (guards against compression bombs)."""
     max_redirects: int = Field(default=5, ge=0, le=20)
@@ -566,6 +571,10 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
         return Settings.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(_describe(exc, sources)) from None
+    except RecursionError:  # a variable NEWSRADAR_A__B__... thousands of sections deep
+        raise ConfigError(
+            "settings nest too deeply; newsradar's keys are a few sections deep"
+        ) from None
 
 
 def _overrides(env: Mapping[str, str]) -> list[tuple[str, str, str]]:
@@ -638,8 +647,8 @@ def _read_toml(file: Path) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{file}: cannot read config file: {exc}") from None
     try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
+        return parse_toml(text)
+    except DataSyntaxError as exc:  # also nesting too deep for a config
         raise ConfigError(f"{file}: not valid TOML: {exc}") from None
 
 

@@ -8,16 +8,15 @@ documents every key. Loading validates the whole file and reports each problem a
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from newsradar.datafile import DataSyntaxError, parse_data
 from processors.errors import RuleFileError
 from processors.terms import DATA, TOPICS
 
@@ -176,8 +175,8 @@ class RuleSet:
         except (OSError, UnicodeDecodeError) as exc:
             raise RuleFileError(f"{name}: cannot read rule file: {exc}") from None
         try:
-            data: Any = tomllib.loads(text) if name.endswith(".toml") else yaml.safe_load(text)
-        except (tomllib.TOMLDecodeError, yaml.YAMLError) as exc:
+            data: Any = parse_data(text, name)
+        except DataSyntaxError as exc:
             raise RuleFileError(f"{name}: rule file is not valid YAML/TOML: {exc}") from None
         if not isinstance(data, Mapping) or not isinstance(data.get("rules"), list):
             raise RuleFileError(f"{name}: a rule file holds a list under the key `rules`")

@@ -15,8 +15,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-
+from newsradar.datafile import DataSyntaxError, parse_yaml
 from processors.errors import DataFileError
 from processors.normalize import fold
 
@@ -32,8 +31,8 @@ def load_yaml(path: Path | str, what: str) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as exc:
         raise DataFileError(f"{path}: cannot read {what}: {exc}") from None
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
+        data = parse_yaml(text)
+    except DataSyntaxError as exc:
         raise DataFileError(f"{path}: {what} is not valid YAML: {exc}") from None
     if not isinstance(data, dict):
         raise DataFileError(f"{path}: {what} must be a mapping at the top level")

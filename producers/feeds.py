@@ -2,27 +2,49 @@
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from newsradar.datafile import DataSyntaxError, parse_data
 from producers.errors import FeedListError
 
 DEFAULT_FEEDS = Path(__file__).resolve().parent / "data" / "feeds.yaml"
 
 
-def check_scheme(url: str) -> str:
-    """``url`` if it is http(s) with a host; ValueError naming the fix otherwise."""
-    parts = urlsplit(url)
+def url_problem(url: str) -> tuple[str, str] | None:
+    """Why newsradar will not fetch ``url``, as (error class, message naming the fix), or None
+    for an http(s) URL with a host and a valid port."""
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:  # e.g. an unclosed IPv6 bracket
+        return "bad_url", f"not a URL ({exc}); give a full http(s) address"
     if parts.scheme not in ("http", "https"):
-        raise ValueError(f"scheme {parts.scheme or '(none)'!r} is not allowed; use http or https")
+        return (
+            "bad_scheme",
+            f"scheme {parts.scheme or '(none)'!r} is not allowed; use http or https",
+        )
     if not parts.hostname:
-        raise ValueError("URL has no host")
+        return "bad_url", "URL has no host"
+    try:
+        port = parts.port
+    except ValueError:  # not a number, or beyond 65535
+        port = -1
+    if port is not None and not 1 <= port <= 65535:
+        text = parts.netloc.rpartition(":")[2]
+        shown = text if text.isdigit() else repr(text)
+        return "bad_url", f"port {shown} is not a TCP port; use 1-65535 or leave the port out"
+    return None
+
+
+def check_feed_url(url: str) -> str:
+    """``url`` if newsradar fetches it (see :func:`url_problem`); ValueError naming the fix."""
+    problem = url_problem(url)
+    if problem is not None:
+        raise ValueError(problem[1])
     return url
 
 
@@ -41,7 +63,7 @@ class FeedSpec(BaseModel):
     @field_validator("url")
     @classmethod
     def _check_url(cls, value: str) -> str:
-        return check_scheme(value)
+        return check_feed_url(value)
 
     @property
     def label(self) -> str:
@@ -56,8 +78,8 @@ def load_feeds(path: Path | None = None) -> list[FeedSpec]:
     except (OSError, UnicodeDecodeError) as exc:
         raise FeedListError(f"{path}: cannot read feed list: {exc}") from None
     try:
-        data: Any = tomllib.loads(text) if path.suffix == ".toml" else yaml.safe_load(text)
-    except (tomllib.TOMLDecodeError, yaml.YAMLError) as exc:
+        data: Any = parse_data(text, path.name)
+    except DataSyntaxError as exc:
         raise FeedListError(f"{path}: feed list is not valid YAML/TOML: {exc}") from None
     if not isinstance(data, Mapping) or not isinstance(data.get("feeds"), list):
         raise FeedListError(f"{path}: a feed list holds a list under the key `feeds`")

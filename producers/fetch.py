@@ -1,13 +1,18 @@
 """Fetch one feed over HTTP: conditional GET, redirects followed by hand, size-capped bodies.
 
 Every failure becomes a :class:`~producers.errors.FeedError` with an ``error_class`` that feed
-health and metrics show: ``timeout``, ``dns``, ``connection_refused``, ``network``, ``http_4xx``,
-``http_5xx``, ``rate_limited``, ``gone``, ``redirect_loop``, ``too_many_redirects``,
-``bad_scheme``, ``too_large``.
+health and metrics show: ``timeout`` (one read), ``deadline`` (the whole fetch), ``dns``,
+``connection_refused``, ``network``, ``http_4xx``, ``http_5xx``, ``rate_limited``, ``gone``,
+``redirect_loop``, ``too_many_redirects``, ``bad_scheme`` and ``bad_url`` (a URL, or a redirect
+to one, that is not http(s) or has no valid host and port), ``too_large``.
+
+Each read waits at most the client's timeout; the whole fetch, redirects included, at most
+``deadline_seconds``, so that a server dripping one byte at a time cannot hold a fetch open.
 """
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 import re
 import socket
@@ -19,7 +24,7 @@ from urllib.parse import urljoin
 import httpx
 
 from producers.errors import FeedGoneError, PermanentFeedError, TransientFeedError
-from producers.feeds import check_scheme
+from producers.feeds import url_problem
 
 ACCEPT = (
     "application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, "
@@ -75,6 +80,52 @@ def retry_after_seconds(value: str | None, now: float | None = None) -> float | 
     return max(0.0, when.timestamp() - (now if now is not None else time.time()))
 
 
+def http_client(
+    *, timeout_seconds: float, user_agent: str, max_connections: int = 100
+) -> httpx.AsyncClient:
+    """The client feeds are fetched with: per-read timeout, no automatic redirects
+    (:func:`fetch_feed` follows them itself), and redirects to non-web addresses refused
+    before httpx tries to parse them (it raises on ``javascript:`` and the like)."""
+    return httpx.AsyncClient(
+        timeout=timeout_seconds,
+        limits=httpx.Limits(
+            max_connections=max_connections,
+            max_keepalive_connections=min(max_connections, 100),
+        ),
+        follow_redirects=False,
+        headers={"User-Agent": user_agent},
+        event_hooks={"response": [_refuse_unusable_redirect]},
+    )
+
+
+async def _refuse_unusable_redirect(response: httpx.Response) -> None:
+    if response.has_redirect_location:
+        redirect_target(str(response.request.url), response.headers.get("location", ""))
+
+
+def redirect_target(current: str, location: str) -> str:
+    """The absolute address ``current`` redirects to; PermanentFeedError when newsradar will
+    not follow it (not http(s), no host, a bad port)."""
+    try:
+        target = urljoin(current, location.strip())
+        problem = url_problem(target)
+    except ValueError as exc:
+        target, problem = location, ("bad_url", str(exc))
+    if problem is not None:
+        error_class, reason = problem
+        raise PermanentFeedError(
+            f"{current} redirects to {_shorten(target)!r}, which newsradar does not follow "
+            f"({reason.partition(';')[0]}); find the feed's current address and fix it in "
+            "the feed list",
+            error_class=error_class,
+        )
+    return target
+
+
+def _shorten(text: str, limit: int = 200) -> str:
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
 def _network_error(exc: httpx.TransportError) -> TransientFeedError:
     if isinstance(exc, httpx.TimeoutException):
         return TransientFeedError(f"timed out ({type(exc).__name__})", error_class="timeout")
@@ -100,8 +151,35 @@ async def fetch_feed(
     validators: Validators | None = None,
     max_bytes: int,
     max_redirects: int,
+    deadline_seconds: float,
 ) -> FetchResult:
-    """GET ``url`` conditionally; raise a FeedError subclass on any failure."""
+    """GET ``url`` conditionally within ``deadline_seconds``; raise a FeedError subclass on any
+    failure."""
+    problem = url_problem(url)
+    if problem is not None:
+        raise PermanentFeedError(problem[1], error_class=problem[0])
+    try:
+        async with asyncio.timeout(deadline_seconds):
+            return await _fetch(
+                client, url, validators=validators, max_bytes=max_bytes, max_redirects=max_redirects
+            )
+    except TimeoutError:
+        raise TransientFeedError(
+            f"no complete answer within {deadline_seconds:g} s "
+            "(producers.fetch_deadline_seconds): the server sends too slowly; raise the "
+            "deadline if this feed is just slow",
+            error_class="deadline",
+        ) from None
+
+
+async def _fetch(
+    client: httpx.AsyncClient,
+    url: str,
+    *,
+    validators: Validators | None,
+    max_bytes: int,
+    max_redirects: int,
+) -> FetchResult:
     headers = {"Accept": ACCEPT}
     if validators and validators.etag:
         headers["If-None-Match"] = validators.etag
@@ -115,14 +193,7 @@ async def fetch_feed(
         try:
             async with client.stream("GET", current, headers=headers) as response:
                 if response.has_redirect_location:
-                    location = response.headers.get("location", "")
-                    target = urljoin(current, location)
-                    try:
-                        check_scheme(target)
-                    except ValueError as exc:
-                        raise PermanentFeedError(
-                            f"redirect to {target!r} refused: {exc}", error_class="bad_scheme"
-                        ) from None
+                    target = redirect_target(current, response.headers.get("location", ""))
                     if target in seen:
                         raise PermanentFeedError(
                             f"redirect loop at {target}", error_class="redirect_loop"
@@ -159,6 +230,13 @@ async def fetch_feed(
                     seconds=time.perf_counter() - started,
                     moved_to=current if permanent and current != url else "",
                 )
+        except httpx.InvalidURL as exc:
+            # A client without http_client's redirect check: httpx parses the Location itself.
+            raise PermanentFeedError(
+                f"{current} answered with an address httpx cannot use ({exc}); find the "
+                "feed's current address and fix it in the feed list",
+                error_class="bad_url",
+            ) from None
         except httpx.TransportError as exc:
             raise _network_error(exc) from None
         except httpx.DecodingError as exc:

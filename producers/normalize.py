@@ -1,9 +1,14 @@
 """Turn a fetched feed into Article records: parse with feedparser, normalise every entry.
 
+- text is cleaned once, here, for every stage after: control characters other than tab and
+  newline (NUL, ESC, the rest of C0 and C1, DEL), lone surrogates and the two non-characters
+  XML forbids are removed from every string the feed gave (title, summary, content,
+  content_html, authors, categories, link, feed title, language);
 - id: the entry's guid, else its canonical link, else a hash of its title and text; hashed to
   a fixed-length ``sha256`` hex so ids from any feed are safe Kafka keys;
-- url: canonical (tracking parameters such as ``utm_*``, ``fbclid`` removed; query sorted;
-  fragment dropped);
+- url: an absolute http(s) URL (relative links resolved against the feed's address; any other
+  scheme, ``javascript:``, ``data:`` and the like, gives an empty url), canonical (tracking
+  parameters such as ``utm_*``, ``fbclid`` removed; query sorted; fragment dropped);
 - title, summary, content: HTML stripped to text for matching; the original HTML is kept in
   ``content_html``;
 - published: the entry's date in UTC; missing, unparsable or in the future: the fetch time,
@@ -20,7 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import feedparser
 from w3lib.html import remove_tags, replace_entities
@@ -28,12 +33,19 @@ from w3lib.html import remove_tags, replace_entities
 from newsradar.language import detect
 from newsradar.schemas import Article
 from producers.errors import PermanentFeedError
+from producers.feeds import url_problem
 
 TRACKING_PARAMS = re.compile(
     r"^(utm_\w+|fbclid|gclid|dclid|mc_cid|mc_eid|igshid|yclid|_hsenc|_hsmi)$"
 )
 FUTURE_TOLERANCE = timedelta(minutes=10)
 _SPACE = re.compile(r"\s+")
+_UNWANTED = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+"""Control characters but tab and newline, lone surrogates, and the non-characters XML
+forbids: nothing a reader needs, and each breaks a later stage (PostgreSQL refuses NUL,
+Atom XML refuses the C0 controls, ESC drives terminals, a surrogate cannot be encoded)."""
+_CHAR_REF = re.compile(rb"&#(?:[xX]([0-9a-fA-F]+)|([0-9]+));")
+_LANGUAGE = re.compile(r"^[a-z]{2,3}$")
 
 
 @dataclass
@@ -68,6 +80,26 @@ def canonical_url(url: str) -> str:
     return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path or "/", query, ""))
 
 
+def clean_text(text: str) -> str:
+    """``text`` without the characters no stage should see (see ``_UNWANTED``)."""
+    return _UNWANTED.sub("", text)
+
+
+def article_url(link: str, feed_url: str) -> str:
+    """The entry's link as a canonical absolute http(s) URL, or "" for anything else
+    (``javascript:``, ``data:``, ``mailto:``, a bad port): no stage after may link to it."""
+    link = clean_text(link).strip()
+    if not link:
+        return ""
+    try:
+        absolute = urljoin(feed_url, link) if url_problem(feed_url) is None else link
+    except ValueError:
+        return ""
+    if url_problem(absolute) is not None:
+        return ""
+    return canonical_url(absolute)
+
+
 def html_to_text(html: str) -> str:
     if not html:
         return ""
@@ -98,8 +130,9 @@ def _published(entry: Any, fetched_at: datetime) -> tuple[datetime, bool]:
 
 def _entry_language(entry: Any, feed_language: str, hint: str, text: str) -> str:
     for candidate in (hint, _content_language(entry), feed_language):
-        if candidate:
-            return candidate.strip().lower().replace("_", "-").split("-")[0]
+        code = candidate.strip().lower().replace("_", "-").split("-")[0]
+        if _LANGUAGE.match(code):  # a language tag, not whatever a feed put in xml:lang
+            return code
     return detect(text[:2000]) if text.strip() else ""
 
 
@@ -126,6 +159,8 @@ def parse_feed(
     response_headers: dict[str, str] | None = None,
 ) -> ParsedFeed:
     """Parse one feed body into Articles; raise PermanentFeedError when it is not a feed."""
+    if isinstance(body, bytes) and b"&#" in body:
+        body = _CHAR_REF.sub(_usable_char_ref, body)
     try:
         parsed = feedparser.parse(
             body, response_headers=response_headers or {}, sanitize_html=False
@@ -149,7 +184,7 @@ def parse_feed(
     problem = ""
     if parsed.get("bozo"):
         exc = parsed.get("bozo_exception")
-        problem = f"{type(exc).__name__}: {exc}" if exc else "ill-formed feed"
+        problem = clean_text(f"{type(exc).__name__}: {exc}" if exc else "ill-formed feed")
     version = parsed.get("version", "")
     if not entries and not version:
         raise PermanentFeedError(
@@ -157,6 +192,7 @@ def parse_feed(
             error_class="not_a_feed",
         )
     feed_meta = parsed.get("feed") or {}
+    feed_title = clean_text(str(feed_meta.get("title") or ""))
     feed_language = str(feed_meta.get("language") or "")
     ttl = None
     try:
@@ -166,14 +202,15 @@ def parse_feed(
     articles: list[Article] = []
     skipped: list[str] = []
     for index, entry in enumerate(entries):
-        title = html_to_text(str(dict.get(entry, "title") or ""))
-        summary_html = str(dict.get(entry, "summary") or "")
+        # Cleaned after HTML is stripped too: an entity (&#27;) can stand for a control.
+        title = clean_text(html_to_text(_text(entry, "title")))
+        summary_html = _text(entry, "summary")
         contents = dict.get(entry, "content") or []
-        content_html = "\n".join(str(c.get("value") or "") for c in contents)
-        summary = html_to_text(summary_html)
-        content = html_to_text(content_html) or summary
-        link = canonical_url(str(dict.get(entry, "link") or ""))
-        guid = str(dict.get(entry, "id") or "")
+        content_html = clean_text("\n".join(str(c.get("value") or "") for c in contents))
+        summary = clean_text(html_to_text(summary_html))
+        content = clean_text(html_to_text(content_html)) or summary
+        link = article_url(str(dict.get(entry, "link") or ""), feed_url)
+        guid = str(dict.get(entry, "id") or "")  # only hashed into the id
         if not (title or summary or content or link):
             skipped.append(f"entry {index}: no title, text or link")
             continue
@@ -181,9 +218,7 @@ def parse_feed(
             f"guid:{guid}" if guid else (f"link:{link}" if link else f"text:{title}\n{content}")
         )
         published, is_fetched = _published(entry, fetched_at)
-        authors = tuple(
-            str(a.get("name")) for a in dict.get(entry, "authors") or [] if a.get("name")
-        ) or ((str(dict.get(entry, "author")),) if dict.get(entry, "author") else ())
+        authors = _authors(entry)
         articles.append(
             Article(
                 id=_digest(identity),
@@ -200,13 +235,36 @@ def parse_feed(
                 published_is_fetched=is_fetched,
                 fetched_at=fetched_at,
                 feed=feed_url,
-                feed_name=feed_name or str(feed_meta.get("title") or ""),
+                feed_name=feed_name or feed_title,
                 source_country=source_country,
                 tags=tuple(tags),
                 categories=_categories(entry),
             )
         )
-    return ParsedFeed(articles, str(feed_meta.get("title") or ""), problem, ttl, skipped)
+    return ParsedFeed(articles, feed_title, problem, ttl, skipped)
+
+
+def _usable_char_ref(ref: re.Match[bytes]) -> bytes:
+    """A character reference, or U+FFFD's for one to a surrogate or beyond U+10FFFF:
+    feedparser's loose parser raises on those, and the whole feed would be lost."""
+    hexadecimal, decimal = ref.groups()
+    digits = (hexadecimal or decimal).lstrip(b"0")
+    if len(digits) > 8:  # far beyond U+10FFFF (and int() refuses thousands of digits)
+        return b"&#xFFFD;"
+    code = int(digits or b"0", 16 if hexadecimal else 10)
+    return b"&#xFFFD;" if 0xD800 <= code <= 0xDFFF or code > 0x10FFFF else ref.group()
+
+
+def _authors(entry: Any) -> tuple[str, ...]:
+    names = (clean_text(str(a.get("name") or "")) for a in dict.get(entry, "authors") or [])
+    return tuple(name for name in names if name) or (
+        (_text(entry, "author"),) if _text(entry, "author") else ()
+    )
+
+
+def _text(entry: Any, key: str) -> str:
+    # dict.get: FeedParserDict's own lookup maps some keys to others, with a warning.
+    return clean_text(str(dict.get(entry, key) or ""))
 
 
 def _categories(entry: Any) -> tuple[str, ...]:
@@ -215,7 +273,7 @@ def _categories(entry: Any) -> tuple[str, ...]:
     out: dict[str, None] = {}
     for tag in dict.get(entry, "tags") or []:
         value = (tag.get("term") or tag.get("label") or "") if isinstance(tag, dict) else ""
-        text = " ".join(str(value).split())[:100]
+        text = " ".join(clean_text(str(value)).split())[:100]
         if text:
             out[text] = None
     return tuple(out)[:20]

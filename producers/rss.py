@@ -34,7 +34,7 @@ from newsradar.settings import ProducersSettings, Settings
 from producers import metrics
 from producers.errors import FeedError, FeedGoneError, PermanentFeedError
 from producers.feeds import FeedSpec
-from producers.fetch import FetchResult, Validators, fetch_feed
+from producers.fetch import FetchResult, Validators, fetch_feed, http_client
 from producers.normalize import content_hash, parse_feed
 from producers.state import FeedState, Pending, ProducerState
 
@@ -118,15 +118,10 @@ class FeedPoller:
 
     def client(self) -> httpx.AsyncClient:
         if self._client is None:
-            limits = httpx.Limits(
+            self._client = http_client(
+                timeout_seconds=self.conf.timeout_seconds,
+                user_agent=self.conf.user_agent,
                 max_connections=self.conf.max_concurrency,
-                max_keepalive_connections=min(self.conf.max_concurrency, 100),
-            )
-            self._client = httpx.AsyncClient(
-                timeout=self.conf.timeout_seconds,
-                limits=limits,
-                follow_redirects=False,
-                headers={"User-Agent": self.conf.user_agent},
             )
         return self._client
 
@@ -172,6 +167,7 @@ class FeedPoller:
                     validators=validators,
                     max_bytes=self.conf.max_body_bytes,
                     max_redirects=self.conf.max_redirects,
+                    deadline_seconds=self.conf.fetch_deadline_seconds,
                 )
             outcome = self._accept(spec, feed, result)
         except FeedError as exc:

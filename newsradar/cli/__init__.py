@@ -20,7 +20,7 @@ from newsradar.cli import processors as processors_cmd
 from newsradar.cli import sinks as sinks_cmd
 from newsradar.cli import topics as topics_cmd
 from newsradar.cli.backfill import backfill
-from newsradar.cli.context import CliState
+from newsradar.cli.context import CliState, printable
 from newsradar.cli.up import up
 from newsradar.errors import NewsradarError
 
@@ -70,7 +70,7 @@ def main() -> None:
         app()
     except NewsradarError as exc:
         for line in str(exc).splitlines() or [type(exc).__name__]:
-            print(f"newsradar: error: {line}", file=sys.stderr)
+            print(f"newsradar: error: {printable(line)}", file=sys.stderr)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         sys.exit(130)

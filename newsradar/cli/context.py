@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,6 +12,28 @@ import typer
 from newsradar.errors import NewsradarError
 from newsradar.logging import setup_logging
 from newsradar.settings import Settings, load_settings
+
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+"""Control characters (ESC, NUL, CR, newline, C1), line separators, bidi overrides and
+isolates, lone surrogates: what lets text drive a terminal, forge or reorder lines, or fail
+to encode."""
+
+
+def printable(text: str) -> str:
+    """``text`` safe to print on one line of a terminal or pipe: each character of
+    ``_UNPRINTABLE`` shown as an escape (``\\x1b``, ``\\u202e``)."""
+    return _UNPRINTABLE.sub(_escape, text)
+
+
+def printable_json(text: str) -> str:
+    """A JSON text safe to print: each character of ``_UNPRINTABLE`` left in it (inside
+    strings: JSON encoders escape only C0) written as a JSON escape, the same value."""
+    return _UNPRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 @dataclass
@@ -25,12 +48,15 @@ class CliState:
         return self._settings
 
 
-def state(ctx: typer.Context) -> CliState:
+def state(ctx: typer.Context, *, logs: bool = True) -> CliState:
+    """The root command's state; with ``logs``, log events go to stderr from here on (a
+    command whose stderr is its own one-line errors leaves them out)."""
     obj = ctx.find_root().obj
     if not isinstance(obj, CliState):
         obj = CliState()
         ctx.find_root().obj = obj
-    setup_logging(obj.log_level)
+    if logs:
+        setup_logging(obj.log_level)
     return obj
 
 

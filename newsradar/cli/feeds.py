@@ -13,7 +13,8 @@ from typing import Annotated, Any
 
 import typer
 
-from newsradar.cli.context import serve_metrics, state
+from newsradar.cli.context import printable, printable_json, serve_metrics, state
+from newsradar.settings import ProducersSettings
 
 app = typer.Typer(help="Run the feed-polling stage.", no_args_is_help=True)
 feeds_app = typer.Typer(
@@ -63,6 +64,7 @@ def run(ctx: typer.Context) -> None:
 
 @feeds_app.command("parse")
 def parse(
+    ctx: typer.Context,
     sources: Annotated[
         list[str], typer.Argument(metavar="PATH_OR_URL...", help="Feed files or URLs.")
     ],
@@ -70,37 +72,42 @@ def parse(
     """Read feeds without Kafka; print one JSON line per normalised article.
 
     A feed that cannot be read gives one line on stderr; the others are still read. Exit 1 if
-    any failed, else 0.
+    any failed, else 0. URLs are fetched as the producers fetch them (their timeouts, deadline,
+    size cap and redirect limit).
     """
     from producers.errors import FeedError
     from producers.normalize import parse_feed
 
+    conf = state(ctx, logs=False).settings().producers
     failed = 0
     for source in sources:
         fetched_at = datetime.now(UTC)
         try:
-            body, headers = _read_source(source)
+            body, headers = _read_source(source, conf)
             parsed = parse_feed(
                 body, feed_url=source, fetched_at=fetched_at, response_headers=headers
             )
         except FeedError as exc:
-            print(f"newsradar: error: {source}: {exc} ({exc.error_class})", file=sys.stderr)
+            print(
+                f"newsradar: error: {printable(source)}: {printable(str(exc))} ({exc.error_class})",
+                file=sys.stderr,
+            )
             failed += 1
             continue
         if parsed.problem:
             print(
-                f"newsradar: warning: {source}: ill-formed, read as far as possible: "
-                f"{parsed.problem}",
+                f"newsradar: warning: {printable(source)}: ill-formed, read as far as possible: "
+                f"{printable(parsed.problem)}",
                 file=sys.stderr,
             )
         for article in parsed.articles:
             line: dict[str, Any] = article.model_dump(mode="json")
-            sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
+            sys.stdout.write(printable_json(json.dumps(line, ensure_ascii=False)) + "\n")
     if failed:
         raise typer.Exit(1)
 
 
-def _read_source(source: str) -> tuple[bytes, dict[str, str]]:
+def _read_source(source: str, conf: ProducersSettings) -> tuple[bytes, dict[str, str]]:
     from producers.errors import PermanentFeedError
 
     path = Path(source)
@@ -113,22 +120,22 @@ def _read_source(source: str) -> tuple[bytes, dict[str, str]]:
             ) from None
     if "://" not in source:
         raise PermanentFeedError("no such file, and not an http(s) URL", error_class="not_found")
-    return asyncio.run(_fetch(source))
+    return asyncio.run(_fetch(source, conf))
 
 
-async def _fetch(url: str) -> tuple[bytes, dict[str, str]]:
-    import httpx
+async def _fetch(url: str, conf: ProducersSettings) -> tuple[bytes, dict[str, str]]:
+    from producers.fetch import fetch_feed, http_client
 
-    from producers.errors import PermanentFeedError
-    from producers.feeds import check_scheme
-    from producers.fetch import fetch_feed
-
-    try:
-        check_scheme(url)
-    except ValueError as exc:
-        raise PermanentFeedError(str(exc), error_class="bad_scheme") from None
-    async with httpx.AsyncClient(timeout=20, headers={"User-Agent": "newsradar"}) as client:
-        result = await fetch_feed(client, url, max_bytes=10_000_000, max_redirects=5)
+    async with http_client(
+        timeout_seconds=conf.timeout_seconds, user_agent=conf.user_agent, max_connections=1
+    ) as client:
+        result = await fetch_feed(
+            client,
+            url,
+            max_bytes=conf.max_body_bytes,
+            max_redirects=conf.max_redirects,
+            deadline_seconds=conf.fetch_deadline_seconds,
+        )
     return result.body, result.headers
 
 
@@ -158,7 +165,7 @@ def status(
     known = {row["url"]: seen for row, seen in health if seen is not None}
     if as_json:
         for row in rows:
-            typer.echo(json.dumps(row, ensure_ascii=False))
+            typer.echo(printable_json(json.dumps(row, ensure_ascii=False)))
         return
     now = time.time()
     typer.echo(
@@ -171,7 +178,7 @@ def status(
         typer.echo(
             f"{row['health']:<14} {last_ok:>9} {row['consecutive_failures']:>5} "
             f"{row['items_last_poll']:>5} {row['new_last_poll']:>4} {every:>7}  "
-            f"{row['name'] or row['url']}"
+            f"{printable(str(row['name'] or row['url']))}"
         )
         detail = (
             f"{row['last_error_class']}: {row['last_error']}" if row["last_error_class"] else ""
@@ -179,7 +186,7 @@ def status(
         if row["moved_to"]:
             detail += f" moved to {row['moved_to']}"
         if detail:
-            typer.echo(f"{'':<14} {detail.strip()}")
+            typer.echo(f"{'':<14} {printable(detail.strip())}")
 
 
 def _age(seconds: float) -> str:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, BinaryIO
 
 import typer
 
-from newsradar.cli.context import serve_metrics, state
+from newsradar.cli.context import printable_json, serve_metrics, state
 from newsradar.errors import NewsradarError
 
 app = typer.Typer(help="Run the detection stage (faust workers).", no_args_is_help=True)
@@ -46,6 +48,11 @@ def run(ctx: typer.Context) -> None:
     worker.execute_from_commandline()
 
 
+MAX_LINE_BYTES = 16_000_000
+"""Longest ``classify`` input line read; a longer one is skipped with its error line."""
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def classify(
     rules: RulesOption = None,
 ) -> None:
@@ -54,21 +61,34 @@ def classify(
     Each input line holds `id`, `title` and optionally `summary`, `content`, `language`, `url`
     and `categories` (the feed's categories, a list of strings). Each output line gives the
     countries, pairs, topics, rules fired, matches, and per country its salience and per pair
-    the relation score with the sentences that make it. A line that cannot be read gives
-    {"id": ..., "error": "..."} and the run goes on.
+    the relation score with the sentences that make it. A line that cannot be read (not UTF-8,
+    not JSON, nested too deeply, blank, too long) gives {"id": ..., "line": N, "error": "..."}
+    and the run goes on. Output is UTF-8 whatever the locale.
     """
     from processors.classify import Engine
 
     engine = Engine.default(rules)
-    out = sys.stdout
+    out = sys.stdout.buffer
     try:
-        for number, line in enumerate(sys.stdin, start=1):
-            if not line.strip():
-                continue
-            out.write(json.dumps(_classify_line(engine, line, number), ensure_ascii=False) + "\n")
+        for number, line in enumerate(_lines(sys.stdin.buffer, MAX_LINE_BYTES), start=1):
+            result = _classify_line(engine, line, number)
+            text = printable_json(json.dumps(result, ensure_ascii=False, allow_nan=False))
+            out.write(text.encode("utf-8") + b"\n")
             out.flush()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise NewsradarError(f"cannot read stdin: {exc}") from None
+    except OSError as exc:
+        raise NewsradarError(f"cannot read stdin or write stdout: {exc}") from None
+
+
+def _lines(stream: BinaryIO, limit: int) -> Iterator[bytes | None]:
+    """Each line of ``stream`` without its line end, as bytes (decoded line by line, so that
+    one bad line spoils nothing else); None for a line over ``limit`` bytes, read and dropped."""
+    while line := stream.readline(limit + 1):
+        if len(line) > limit and not line.endswith(b"\n"):
+            while line and not line.endswith(b"\n"):
+                line = stream.readline(limit + 1)
+            yield None
+        else:
+            yield line.removesuffix(b"\n").removesuffix(b"\r")
 
 
 class _BadLine(Exception):
@@ -79,29 +99,50 @@ class _BadLine(Exception):
         self.article_id = article_id
 
 
-def _classify_line(engine: Any, line: str, number: int) -> dict[str, Any]:
+def _classify_line(engine: Any, line: bytes | None, number: int) -> dict[str, Any]:
     try:
         article_id, article = _article(line, number)
     except _BadLine as bad:
-        return {"id": bad.article_id, "line": number, "error": str(bad)}
+        shown = bad.article_id if isinstance(bad.article_id, str | int) else None
+        return {"id": shown, "line": number, "error": str(bad)}
     out: dict[str, Any] = engine.classify(article).to_json()
     out["id"] = article_id
     return out
 
 
-def _article(line: str, number: int) -> tuple[Any, Any]:
+def _article(line: bytes | None, number: int) -> tuple[Any, Any]:
     """The line's id as given and its article."""
     from processors.classify import ArticleText
 
+    if line is None:
+        raise _BadLine(None, f"line {number} is longer than {MAX_LINE_BYTES} bytes; shorten it")
     try:
-        data = json.loads(line)
+        text = line.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _BadLine(
+            None,
+            f"line {number} is not UTF-8 (byte 0x{line[exc.start]:02x} at {exc.start}); "
+            "write UTF-8",
+        ) from None
+    if not text.strip():
+        raise _BadLine(None, f"line {number} is blank; give one JSON object per line")
+    try:
+        data = json.loads(text.removeprefix("\ufeff") if number == 1 else text)
     except json.JSONDecodeError as exc:
         raise _BadLine(None, f"line {number} is not JSON: {exc.msg}") from None
+    except RecursionError:
+        raise _BadLine(None, f"line {number} is nested too deeply to read") from None
+    except ValueError:  # Python refuses integers of thousands of digits
+        raise _BadLine(
+            None, f"line {number} holds a number too long to read; write it as a string"
+        ) from None
     if not isinstance(data, dict):
         raise _BadLine(None, f"line {number} is not a JSON object")
     article_id = data.get("id")
     if not isinstance(article_id, str | int) or str(article_id) == "":
         raise _BadLine(article_id, "`id` is missing or not a string")
+    if isinstance(article_id, str) and _SURROGATE.search(article_id):
+        raise _BadLine(None, f"line {number}: `id` holds a lone surrogate (\\ud800-\\udfff)")
     fields: dict[str, str] = {}
     for name in ("title", "summary", "content", "language", "url"):
         value = data.get(name, "")
@@ -115,6 +156,13 @@ def _article(line: str, number: int) -> tuple[Any, Any]:
     categories = data.get("categories") or []
     if not isinstance(categories, list) or not all(isinstance(c, str) for c in categories):
         raise _BadLine(article_id, "`categories` must be a list of strings")
+    for name, value in (*fields.items(), *(("categories", c) for c in categories)):
+        if _SURROGATE.search(value):
+            raise _BadLine(
+                article_id,
+                f"`{name}` holds a lone surrogate (an unpaired \\ud800-\\udfff escape), "
+                "which is no character; escape characters beyond U+FFFF as pairs, or send UTF-8",
+            )
     return article_id, ArticleText(id=str(article_id), categories=tuple(categories), **fields)
 
 

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from newsradar.cli.context import parse_time, serve_metrics, state
+from newsradar.cli.context import parse_time, printable, printable_json, serve_metrics, state
 from newsradar.errors import ConfigError, NewsradarError
 
 app = typer.Typer(help="Run the delivery stage.", no_args_is_help=True)
@@ -87,14 +87,16 @@ def list_(  # noqa: PLR0917 - typer options
     alerts = list_alerts(path, rule=rule, country=country, since=since_at, limit=limit)
     if as_json:
         for alert in alerts:
-            typer.echo(alert.model_dump_json())
+            typer.echo(printable_json(alert.model_dump_json()))
         return
     typer.echo(f"{'CREATED (UTC)':<17} {'RULE':<16} {'SCORE':>6} {'PAIRS':<14} TITLE / URL")
+    # Titles and URLs come from feeds: escaped, so that none can drive the terminal.
     for alert in alerts:
         typer.echo(
-            f"{alert.created_at:%Y-%m-%d %H:%M} {alert.rule_id:<16.16} {alert.score:>6.1f} "
-            f"{','.join(alert.pairs[:2]):<14.14} {alert.article_title[:80]}"
+            f"{alert.created_at:%Y-%m-%d %H:%M} {printable(alert.rule_id):<16.16} "
+            f"{alert.score:>6.1f} {printable(','.join(alert.pairs[:2])):<14.14} "
+            f"{printable(alert.article_title[:80])}"
         )
-        typer.echo(f"{'':<56} {alert.article_url}")
+        typer.echo(f"{'':<56} {printable(alert.article_url)}")
     if not alerts:
         typer.echo("(no alerts match)")

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from producers.errors import FeedError, FeedGoneError, PermanentFeedError, TransientFeedError
-from producers.fetch import FetchResult, Validators, fetch_feed, retry_after_seconds
+from producers.fetch import FetchResult, Validators, fetch_feed, http_client, retry_after_seconds
 from tests.feedserver import FeedServer, Reply, feed_server, gzip_bomb, rss
 
 FEED = rss([{"title": "a", "link": "https://example.org/a", "guid": "a"}])
@@ -32,7 +32,12 @@ def get(
     async def go() -> FetchResult:
         async with httpx.AsyncClient(timeout=timeout) as client:
             return await fetch_feed(
-                client, url, validators=validators, max_bytes=max_bytes, max_redirects=3
+                client,
+                url,
+                validators=validators,
+                max_bytes=max_bytes,
+                max_redirects=3,
+                deadline_seconds=30,
             )
 
     return asyncio.run(go())
@@ -140,3 +145,57 @@ def test_connection_refused_and_dns_failure() -> None:
         port = s.getsockname()[1]  # bound, not listening: refused
         assert error_of(f"http://127.0.0.1:{port}/").error_class == "connection_refused"
     assert error_of("http://does-not-exist.invalid/feed").error_class == "dns"
+
+
+@pytest.mark.parametrize(
+    ("location", "error_class"),
+    [
+        ("javascript:alert(1)", "bad_scheme"),
+        ("data:text/xml,<rss/>", "bad_scheme"),
+        ("mailto:a@e.org", "bad_scheme"),
+        ("about:blank", "bad_scheme"),
+        ("http://127.0.0.1:99999/f", "bad_url"),
+        ("http://127.0.0.1:0/f", "bad_url"),
+    ],
+)
+def test_the_feed_client_refuses_redirects_to_non_web_addresses(
+    server: FeedServer, location: str, error_class: str
+) -> None:
+    server.routes["/r"] = Reply(302, headers={"Location": location})
+
+    async def go() -> FetchResult:
+        async with http_client(timeout_seconds=5, user_agent="t") as client:
+            return await fetch_feed(
+                client, server.url("/r"), max_bytes=1000, max_redirects=3, deadline_seconds=10
+            )
+
+    with pytest.raises(PermanentFeedError) as info:
+        asyncio.run(go())
+    assert info.value.error_class == error_class
+    assert str(info.value).startswith(f"{server.url('/r')} redirects to {location!r}, ")
+
+
+def test_a_plain_client_meeting_an_address_httpx_cannot_parse_gets_a_feed_error(
+    server: FeedServer,
+) -> None:
+    server.routes["/r"] = Reply(302, headers={"Location": "javascript:alert(1)"})
+    error = error_of(server.url("/r"))
+    assert isinstance(error, PermanentFeedError)
+    assert error.error_class == "bad_url"
+
+
+def test_the_deadline_covers_the_whole_fetch(server: FeedServer) -> None:
+    # Each read is quick (well within the 5 s timeout); the redirects together are not.
+    for i in range(3):
+        server.routes[f"/s{i}"] = Reply(302, headers={"Location": f"/s{i + 1}"}, delay_seconds=0.6)
+    server.routes["/s3"] = Reply(200, FEED)
+
+    async def go() -> FetchResult:
+        async with httpx.AsyncClient(timeout=5) as client:
+            return await fetch_feed(
+                client, server.url("/s0"), max_bytes=100_000, max_redirects=5, deadline_seconds=1
+            )
+
+    with pytest.raises(TransientFeedError) as info:
+        asyncio.run(go())
+    assert info.value.error_class == "deadline"

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from producers.errors import PermanentFeedError
-from producers.normalize import canonical_url, html_to_text, parse_feed
+from producers.normalize import article_url, canonical_url, clean_text, html_to_text, parse_feed
 from tests.conftest import shared_data_path
 from tests.feedserver import rss
 
@@ -197,3 +197,52 @@ def test_the_entry_categories_are_read() -> None:
     )
     (article,) = parse_feed(body, feed_url="http://x/f", fetched_at=datetime.now(UTC)).articles
     assert article.categories == ("Sport", "Football")
+
+
+def test_clean_text_removes_what_no_stage_should_see_and_keeps_the_rest() -> None:
+    kept = "Iraq\tand Russia\nالعراق وروسيا\u200f \U0001f600 \ufffd"
+    assert clean_text(kept) == kept
+    dirty = "a\x00b\x1bc\x7fd\x85e\x9bf\rg\ud800h\udfffi\ufffej\uffffk\x0bl"
+    assert clean_text(dirty) == "abcdefghijkl"
+
+
+@pytest.mark.parametrize(
+    ("link", "url"),
+    [
+        ("https://e.org/a?utm_source=x&id=1", "https://e.org/a?id=1"),
+        ("/news/1", "http://x/news/1"),
+        ("//cdn.e.org/a", "http://cdn.e.org/a"),
+        (" JAVASCRIPT:alert(1)", ""),
+        ("java\x00script:alert(1)", ""),
+        ("data:text/html,x", ""),
+        ("mailto:a@e.org", ""),
+        ("about:blank", ""),
+        ("ftp://e.org/a", ""),
+        ("http://e.org:99999/a", ""),
+        ("http://[::1", ""),
+        ("", ""),
+    ],
+)
+def test_article_urls_are_absolute_http_or_empty(link: str, url: str) -> None:
+    assert article_url(link, "http://x/feed") == url
+
+
+def test_character_references_feedparser_cannot_take_are_replaced_not_fatal() -> None:
+    refs = b"&#xD800;&#56320;&#x110000;&#99999999999;&#" + b"9" * 5000 + b";&#x41;&#27;&#0;"
+    body = (
+        b'<rss version="2.0"><channel><title>t</title><item><title>a'
+        + refs
+        + b"b</title><link>http://e.org/1</link></item></channel></rss>"
+    )
+    (article,) = parse(body)
+    assert article.title == "a\ufffd\ufffd\ufffd\ufffd\ufffdAb"
+
+
+def test_an_entry_without_an_http_link_keeps_a_stable_id() -> None:
+    body = rss([{"title": "Click", "link": "javascript:alert(1)", "description": "Iraq"}])
+    (first,) = parse(body)
+    (again,) = parse(body)
+    assert first.url == ""
+    assert first.id == again.id
+    (other,) = parse(rss([{"title": "Click", "link": "javascript:x()", "description": "Iraq"}]))
+    assert other.id == first.id  # the same text, and no link of its own: the same article

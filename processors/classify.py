@@ -286,7 +286,7 @@ class Engine:
         else:
             hits, ends = found
             doc = Document(names, texts, text, hits, sentence_ends=ends)
-        evidence = self._evidence(doc, _language(article), article.categories)
+        evidence, blocs = self._evidence(doc, _language(article), article.categories)
         counts = evidence.counts
         pair_counts = self._pair_counts(evidence) if len(counts) > 1 else {}
         fired = []
@@ -298,7 +298,7 @@ class Engine:
             article.id,
             evidence.language,
             tuple(sorted(counts)),
-            tuple(sorted({b for _, _, form in doc.hits for b in form.blocs})),
+            tuple(sorted(blocs)),
             tuple(sorted(pair_counts)),
             pair_counts,
             tuple(sorted(evidence.topics)),
@@ -310,10 +310,13 @@ class Engine:
             self.rules.rules,
         )
 
-    def _evidence(self, doc: Document, language: str, categories: Sequence[str]) -> Evidence:
-        """What rules read of the article."""
+    def _evidence(
+        self, doc: Document, language: str, categories: Sequence[str]
+    ) -> tuple[Evidence, set[str]]:
+        """What rules read of the article, and the blocs it names."""
         forms = {form for _, _, form in doc.hits}
         topics: set[str] = set()
+        blocs: set[str] = set()
         keywords: dict[str, set[str]] = {}
         signals: dict[str, int] = {}
         distinct: dict[str, int] = {}
@@ -321,6 +324,8 @@ class Engine:
         for form in forms:
             if form.topics:
                 topics |= form.topics
+            if form.blocs:
+                blocs |= form.blocs
             for key, kw_text in form.keywords:
                 keywords.setdefault(key, set()).add(kw_text)
             for context in form.contexts:
@@ -332,8 +337,8 @@ class Engine:
                     signals[context] = signals.get(context, 0) + 1
         contexts = _contexts(self.relevance, signals, distinct, categories)
         if not located:
-            return Evidence(language, topics, keywords, contexts=contexts)
-        named = [h for h in doc.hits if h[2].countries or h[2].aliases]
+            return Evidence(language, topics, keywords, contexts=contexts), blocs
+        named = [h for h in doc.hits if h[2].named]
         pattern = self.relevance.boilerplate
         mentions = country_mentions(named, doc.text, pattern) if named else []
         counts: dict[str, int] = {}
@@ -343,7 +348,7 @@ class Engine:
         relevance = Relevance(self.relevance, doc, mentions, cues)
         # Sentences matter only between two countries or more: most articles name one or none.
         places = relevance.places if len(counts) > 1 else {}
-        return Evidence(
+        evidence = Evidence(
             language,
             topics,
             keywords,
@@ -352,6 +357,7 @@ class Engine:
             contexts=contexts,
             relevance=relevance,
         )
+        return evidence, blocs
 
     def _pair_counts(self, evidence: Evidence) -> dict[str, int]:
         counts: dict[str, int] = {}

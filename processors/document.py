@@ -81,11 +81,10 @@ class Document:
         ends = self.sentence_ends
         start = ends[sentence - 1] if sentence > 0 else 0
         end = ends[sentence] if sentence < len(ends) else len(self.text)
-        while start < end and self.text[start].isspace():
-            start += 1
-        while end > start and self.text[end - 1].isspace():
-            end -= 1
-        return start, end
+        span = self.text[start:end]
+        kept = span.lstrip()
+        start += len(span) - len(kept)
+        return start, start + len(kept.rstrip())
 
     @lazy
     def line_ends(self) -> list[int]:

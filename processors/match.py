@@ -89,6 +89,8 @@ class Form:
     located: bool = False
     """Whether the engine places the form's hits in the text (a country, alias or cue): other
     hits (topics, keywords) only say that the article has the term."""
+    named: bool = False
+    """Whether the form may name a country (a country's name, or a person's short name)."""
 
     @classmethod
     def of(cls, length: int, meanings: tuple[Meaning, ...], careful: bool, exact: bool) -> Form:
@@ -121,6 +123,7 @@ class Form:
             country.sense if country else "",
             fold(country.text) if country else "",
             bool(countries or aliases or cues),
+            bool(countries or aliases),
         )
 
 

@@ -171,7 +171,11 @@ class RuleSet:
         """Read and validate a rule file (default: the packaged rules)."""
         name = str(path) if path else "processors/data/rules.yaml"
         try:
-            text = path.read_text(encoding="utf-8") if path else (DATA / "rules.yaml").read_text()
+            text = (
+                path.read_text(encoding="utf-8")
+                if path
+                else (DATA / "rules.yaml").read_text(encoding="utf-8")
+            )
         except (OSError, UnicodeDecodeError) as exc:
             raise RuleFileError(f"{name}: cannot read rule file: {exc}") from None
         try:

@@ -156,8 +156,6 @@ _GAZETTEER_FIELDS: Mapping[str, tuple[Language, str, str]] = {
     "inst_ar": ("ar", "name", "institution"),
     "org_en": ("en", "name", "company"),
     "org_ar": ("ar", "name", "company"),
-    "lead_en": ("en", "name", "leader"),
-    "lead_ar": ("ar", "name", "leader"),
 }
 _PERSON_KEYS = {"id", "country", "role", "years", "en", "ar", "short_en", "short_ar", "case_en"}
 

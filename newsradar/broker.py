@@ -41,6 +41,7 @@ from newsradar.errors import (
     PortInUseError,
     ToolMissingError,
 )
+from newsradar.files import private_dir
 from newsradar.kafka_admin import describe_cluster
 from newsradar.settings import KAFKA_VERSION, Settings
 
@@ -299,7 +300,7 @@ def start(settings: Settings) -> BrokerStatus:
     libs = ensure_jars(settings.broker.kafka_version)
 
     for folder in (paths.data, paths.logs):
-        folder.mkdir(parents=True, exist_ok=True)
+        private_dir(folder)  # topics hold every article and alert
     paths.properties.write_text(render_properties(settings, paths))
     shutil.copyfile(deploy_dir() / "log4j2.xml", paths.log4j)
     if not paths.cluster_id.is_file():

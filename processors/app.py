@@ -31,6 +31,7 @@ from typing import Any
 import faust
 from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
 
+from newsradar.files import private_dir
 from newsradar.schemas import Article, DeadLetter, decode, encode
 from newsradar.settings import Settings
 from processors import metrics
@@ -96,7 +97,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> faust.App:
     )
     metrics.ENGINE.info({"engine": "native" if engine.core else "python"})
     datadir = settings.data_dir / "processors"
-    datadir.mkdir(parents=True, exist_ok=True)  # faust makes only the last level itself
+    private_dir(datadir)  # faust makes only the last level itself
     app = faust.App(
         conf.app_id,
         broker=[f"kafka://{s}" for s in settings.bootstrap_servers],

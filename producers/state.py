@@ -20,6 +20,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+from newsradar.files import private_file
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS seen (
     id TEXT PRIMARY KEY, hash TEXT NOT NULL, url TEXT NOT NULL DEFAULT '', seen_at REAL NOT NULL
@@ -101,7 +103,7 @@ class Pending:
 
 class ProducerState:
     def __init__(self, path: Path, *, max_seen: int = 1_000_000) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_file(path)  # pending articles and feed health are for no other user
         self.path = path
         self.max_seen = max_seen
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)

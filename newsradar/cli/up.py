@@ -17,6 +17,8 @@ import typer
 
 from newsradar import broker
 from newsradar.cli.context import state
+from newsradar.errors import ConfigError
+from newsradar.files import private_dir
 from newsradar.kafka_admin import ensure_topics
 from newsradar.supervisor import STAGES, Supervisor
 
@@ -33,6 +35,10 @@ def up(
     """Start Kafka (unless external), create topics, run every stage until Ctrl-C."""
     cli = state(ctx)
     settings = cli.settings()
+    unprotected = settings.unprotected_servers()
+    if unprotected:  # the stage would only exit with this, and be restarted again and again
+        raise ConfigError("\n".join(unprotected))
+    private_dir(settings.data_dir)
     stage_env: dict[str, str] = {}
     demo_feeds = None
     if demo:

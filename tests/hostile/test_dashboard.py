@@ -474,6 +474,17 @@ def test_dashboard_run_refuses_to_listen_beyond_loopback_unprotected(tmp_path: P
     assert "dashboard.token" in line
 
 
+def test_up_refuses_to_start_a_dashboard_beyond_loopback_unprotected(tmp_path: Path) -> None:
+    """`newsradar up` says so at once, before starting anything, rather than restarting a
+    dashboard stage that can only exit."""
+    env = clean_env(NEWSRADAR_DATA_DIR=str(tmp_path), NEWSRADAR_DASHBOARD__HOST="0.0.0.0")
+    proc = run_cli("up", env=env, timeout=60)
+    assert proc.returncode == 2
+    (line,) = proc.stderr.strip().splitlines()
+    assert "dashboard.host = '0.0.0.0'" in line
+    assert not (tmp_path / "kafka").exists()  # no broker was started
+
+
 def test_the_docker_deployment_gives_what_it_exposes_a_token() -> None:
     """deploy/docker binds the dashboard and the feeds to every interface of their containers:
     compose must hand them a token, and with it the config passes."""

@@ -1,5 +1,6 @@
-"""What the sinks keep on disk is private: directories 0700, files 0600, whatever the process
-umask; and the systemd units run every service with ``UMask=0077``."""
+"""What newsradar keeps on disk is private: directories 0700, files 0600, whatever the process
+umask (the sinks' stores and state, the producers' pending articles and feed health, the local
+broker's data); and the systemd units run every service with ``UMask=0077``."""
 
 from __future__ import annotations
 
@@ -27,6 +28,25 @@ def modes(root: Path) -> dict[str, int]:
     for path in root.rglob("*"):
         found[str(path.relative_to(root))] = stat.S_IMODE(path.stat().st_mode)
     return found
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o000])
+def test_the_producers_state_is_private_whatever_the_umask(tmp_path: Path, umask: int) -> None:
+    from producers.state import ProducerState
+
+    old = os.umask(umask)
+    try:
+        state = ProducerState(tmp_path / "data" / "producers" / "state.sqlite")
+        state.close()
+    finally:
+        os.umask(old)
+    found = modes(tmp_path / "data")
+    assert found == {
+        ".": 0o700,
+        "producers": 0o700,
+        **{name: 0o600 for name in found if name.startswith("producers/")},
+    }
+    assert "producers/state.sqlite" in found
 
 
 @pytest.fixture

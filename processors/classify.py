@@ -314,14 +314,16 @@ class Engine:
         self, doc: Document, language: str, categories: Sequence[str]
     ) -> tuple[Evidence, set[str]]:
         """What rules read of the article, and the blocs it names."""
-        forms = {form for _, _, form in doc.hits}
+        hits = doc.hits
+        forms = {form for _, _, form in hits}
         topics: set[str] = set()
         blocs: set[str] = set()
         keywords: dict[str, set[str]] = {}
         signals: dict[str, int] = {}
         distinct: dict[str, int] = {}
-        located = False
         for form in forms:
+            if not form.aggregated:
+                continue
             if form.topics:
                 topics |= form.topics
             if form.blocs:
@@ -330,21 +332,20 @@ class Engine:
                 keywords.setdefault(key, set()).add(kw_text)
             for context in form.contexts:
                 distinct[context] = distinct.get(context, 0) + 1
-            located = located or form.located
         if distinct:
-            for _, _, form in doc.hits:
+            for _, _, form in hits:
                 for context in form.contexts:
                     signals[context] = signals.get(context, 0) + 1
         contexts = _contexts(self.relevance, signals, distinct, categories)
-        if not located:
+        named = [h for h in hits if h[2].named]
+        cues = [h for h in hits if h[2].cues]
+        if not (named or cues):
             return Evidence(language, topics, keywords, contexts=contexts), blocs
-        named = [h for h in doc.hits if h[2].named]
         pattern = self.relevance.boilerplate
         mentions = country_mentions(named, doc.text, pattern) if named else []
         counts: dict[str, int] = {}
         for m in mentions:
             counts[m.code] = counts.get(m.code, 0) + 1
-        cues = [h for h in doc.hits if h[2].cues]
         relevance = Relevance(self.relevance, doc, mentions, cues)
         # Sentences matter only between two countries or more: most articles name one or none.
         places = relevance.places if len(counts) > 1 else {}

@@ -89,7 +89,12 @@ class Document:
     @lazy
     def line_ends(self) -> list[int]:
         """Offsets of every newline: paragraphs are the lines between them."""
-        return [m.start() for m in re.finditer("\n", self.text)]
+        text, out = self.text, []
+        at = text.find("\n")
+        while at >= 0:
+            out.append(at)
+            at = text.find("\n", at + 1)
+        return out
 
     def paragraph_of(self, offset: int) -> int:
         return bisect.bisect_left(self.line_ends, offset)

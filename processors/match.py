@@ -91,6 +91,9 @@ class Form:
     hits (topics, keywords) only say that the article has the term."""
     named: bool = False
     """Whether the form may name a country (a country's name, or a person's short name)."""
+    aggregated: bool = False
+    """Whether the form adds to what an article is about as a whole (topics, blocs, rule
+    keywords, contexts)."""
 
     @classmethod
     def of(cls, length: int, meanings: tuple[Meaning, ...], careful: bool, exact: bool) -> Form:
@@ -106,12 +109,14 @@ class Form:
         )
         countries = what("country")
         cues = what("cue")
+        topics = what("topic")
+        contexts = what("context")
         country = next((m.term for m in meanings if m.kind in ("country", "alias")), None)
         return cls(
             length,
             meanings,
             countries,
-            what("topic"),
+            topics,
             what("bloc"),
             keywords,
             careful,
@@ -119,11 +124,12 @@ class Form:
             aliases,
             frozenset(m.term.person for m in meanings if m.kind == "country" and m.term.person),
             cues,
-            what("context"),
+            contexts,
             country.sense if country else "",
             fold(country.text) if country else "",
             bool(countries or aliases or cues),
             bool(countries or aliases),
+            bool(topics or keywords or contexts or what("bloc")),
         )
 
 

@@ -35,7 +35,7 @@ import bisect
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -79,6 +79,8 @@ class RelevanceModel:
     salience: Mapping[str, float]
     relation: Mapping[str, float]
     boilerplate: re.Pattern[str] | None
+    strongest: float
+    """The weight of the strongest kind of relation evidence."""
 
     @classmethod
     def load(cls, path: Path | str = "relevance.yaml") -> RelevanceModel:
@@ -115,7 +117,8 @@ class RelevanceModel:
             )
         except re.error as exc:
             raise DataFileError(f"{path}: a boilerplate pattern is not a regex: {exc}") from None
-        return cls(tuple(terms), specs, places, venues, salience, relation, boilerplate)
+        strongest = max(relation[k] for k in EVIDENCE_KINDS)
+        return cls(tuple(terms), specs, places, venues, salience, relation, boilerplate, strongest)
 
 
 _SALIENCE_KEYS = ("title", "lead", "share", "spread", "lead_sentences")
@@ -168,31 +171,36 @@ class Mention(NamedTuple):
     """The country term written there, folded (``العراق`` for ``بالعراق``)."""
 
 
+_mention = partial(tuple.__new__, Mention)
+"""``Mention`` from a tuple of its fields, without the Python-level ``__new__`` of a named tuple
+(the engine makes one per mention)."""
+
 BOILERPLATE_REACH = 200
 """How far from a line's start boilerplate reaches (a dateline, a byline, a related-news
 line): a name further in is the article's own."""
 
 
 def country_mentions(
-    hits: Iterable[Hit], text: str, boilerplate: re.Pattern[str] | None
+    hits: Sequence[Hit], text: str, boilerplate: re.Pattern[str] | None
 ) -> list[Mention]:
-    """The article's country mentions, in order: a hit inside or overlapping the previous one
-    is the same mention ("Iraq" in "Iraq's"); a hit in the boilerplate that ``boilerplate``
-    (anchored at a line's start) finds at the start of its line (a dateline, byline,
-    related-news line) is none; a person's short name stands for their country where the
-    article names them in full (a title often gives the short name first), and otherwise for
-    whatever else the form means (السوداني, a Sudanese)."""
-    hits = list(hits)
-    named = {person for _, _, form in hits for person in form.persons}
+    """The article's country mentions among ``hits`` (those whose form may name a country),
+    in order: a hit inside or overlapping the previous one is the same mention ("Iraq" in
+    "Iraq's"); a hit in the boilerplate that ``boilerplate`` (anchored at a line's start) finds
+    at the start of its line (a dateline, byline, related-news line) is none; a person's short
+    name stands for their country where the article names them in full (a title often gives
+    the short name first), and otherwise for whatever else the form means (السوداني, a
+    Sudanese)."""
+    named: set[str] | None = None  # the people named in full, looked up at the first alias
     out: list[Mention] = []
     last_end = -1
     lines: dict[int, int] = {}  # line start -> where its boilerplate ends (-1: none)
+    reach = BOILERPLATE_REACH
     for start, end, form in hits:
-        if not (form.countries or form.aliases) or start < last_end:
+        if start < last_end:
             continue
         if boilerplate is not None:
-            line = text.rfind("\n", max(0, start - BOILERPLATE_REACH), start) + 1
-            if line or start < BOILERPLATE_REACH:
+            line = text.rfind("\n", start - reach if start > reach else 0, start) + 1
+            if line or start < reach:
                 until = lines.get(line)
                 if until is None:
                     found = boilerplate.match(text, line)
@@ -202,12 +210,14 @@ def country_mentions(
         codes: Iterable[str] = form.countries
         sense = form.sense
         if form.aliases:
+            if named is None:
+                named = {person for _, _, f in hits for person in f.persons}
             resolved = [code for code, person in form.aliases if person in named]
             if resolved:
                 codes, sense = resolved, "leader"
         last_end = end
         for code in codes:
-            out.append(Mention(code, start, end, sense, form.base))
+            out.append(_mention((code, start, end, sense, form.base)))
     return out
 
 
@@ -243,6 +253,9 @@ class Placed(NamedTuple):
     field: int
     sentence: int
     paragraph: int
+
+
+_placed = partial(tuple.__new__, Placed)
 
 
 @dataclass(frozen=True)
@@ -348,17 +361,21 @@ class Relevance:
         bases, ends, lines = doc.bases, doc.sentence_ends, doc.line_ends
         after, before = bisect.bisect_right, bisect.bisect_left
         return [
-            Placed(code, start, end, sense, base, after(bases, start) - 1, after(ends, start),
-                   before(lines, start))
-            for code, start, end, sense, base in self.mentions
-        ]  # fmt: skip
+            _placed((*m, after(bases, m[1]) - 1, after(ends, m[1]), before(lines, m[1])))
+            for m in self.mentions
+        ]
 
     @lazy
     def places(self) -> dict[str, set[int]]:
         """Country -> the sentences that name it."""
+        ends, after = self.doc.sentence_ends, bisect.bisect_right
         out: dict[str, set[int]] = {}
-        for m in self.placed:
-            out.setdefault(m.code, set()).add(m.sentence)
+        for m in self.mentions:
+            sentences = out.get(m.code)
+            if sentences is None:
+                out[m.code] = {after(ends, m.start)}
+            else:
+                sentences.add(after(ends, m.start))
         return out
 
     @lazy
@@ -386,25 +403,33 @@ class Relevance:
         doc = self.doc
         title_field = doc.names.index("title") if "title" in doc.names else -1
         lead_sentences = self._lead_sentences
-        seen: dict[str, tuple[bool, bool, int, set[int]]] = {}
+        counts: dict[str, int] = {}
+        titled: set[str] = set()
+        led: set[str] = set()
+        paragraphs: dict[str, set[int]] = {}
         for m in self.placed:
-            title, lead, count, paragraphs = seen.get(m.code) or (False, False, 0, set())
+            code = m.code
+            counts[code] = counts.get(code, 0) + 1
             if m.field == title_field:
-                title = True
+                titled.add(code)
             else:
-                paragraphs.add(m.paragraph)
-            seen[m.code] = (title, lead or m.sentence in lead_sentences, count + 1, paragraphs)
+                paragraphs.setdefault(code, set()).add(m.paragraph)
+            if m.sentence in lead_sentences:
+                led.add(code)
         total = len(self.placed)
         lines = max(doc.paragraphs - (title_field >= 0), 1)
+        w_title, w_lead = weights["title"], weights["lead"]
+        w_share, w_spread = weights["share"], weights["spread"]
         out = {}
-        for code, (title, lead, count, paragraphs) in seen.items():
+        for code, count in counts.items():
+            title, lead = code in titled, code in led
             share = count / total
-            spread = len(paragraphs) / lines
+            spread = len(paragraphs.get(code, ())) / lines
             score = (
-                weights["title"] * title
-                + weights["lead"] * lead
-                + weights["share"] * min(1.0, 2 * share)
-                + weights["spread"] * min(1.0, spread)
+                w_title * title
+                + w_lead * lead
+                + w_share * min(1.0, 2 * share)
+                + w_spread * min(1.0, spread)
             )
             out[code] = Salience(code, round(score, 3), title, lead, share, spread)
         return out
@@ -475,7 +500,7 @@ class Relevance:
         lo, hi = doc.sentence_span(number)
         sentence = _Sentence(doc, self._by_sentence[number], self._cues_in(lo, hi), lo, hi)
         max_apart = int(model.relation["max_words_apart"])
-        strongest = max(model.relation[k] for k in EVIDENCE_KINDS)
+        strongest = model.strongest
         best: tuple[float, str, tuple[tuple[int, int], ...]] | None = None
         mentions = sentence.mentions
         for i, first in enumerate(mentions):
@@ -638,7 +663,8 @@ class _Sentence:
         text = doc.text
         self.text, self.lo = text, lo
         cuts = [h[0] for h in cues if "contrast" in h[2].cues]
-        cuts += [m.start() for m in _SEMICOLON.finditer(text, lo, hi)]
+        if text.find(";", lo, hi) >= 0 or text.find("؛", lo, hi) >= 0:
+            cuts += [m.start() for m in _SEMICOLON.finditer(text, lo, hi)]
         self.cuts = sorted(cuts)
         self.cues: dict[str, list[tuple[int, int, Hit]]] = {}
         """Cue kind -> (word, clause, hit) of each cue of that kind."""

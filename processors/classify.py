@@ -284,8 +284,8 @@ class Engine:
         if found is None:
             doc = Document(names, texts, text, self.matcher.hits(text))
         else:
-            hits, ends = found
-            doc = Document(names, texts, text, hits, sentence_ends=ends)
+            hits, ends, named = found
+            doc = Document(names, texts, text, hits, sentence_ends=ends, named=named)
         evidence, blocs = self._evidence(doc, _language(article), article.categories)
         counts = evidence.counts
         pair_counts = self._pair_counts(evidence) if len(counts) > 1 else {}
@@ -337,7 +337,7 @@ class Engine:
                 for context in form.contexts:
                     signals[context] = signals.get(context, 0) + 1
         contexts = _contexts(self.relevance, signals, distinct, categories)
-        named = [h for h in hits if h[2].named]
+        named = doc.named
         cues = [h for h in hits if h[2].cues]
         if not (named or cues):
             return Evidence(language, topics, keywords, contexts=contexts), blocs

@@ -16,19 +16,22 @@ import os
 from collections.abc import Sequence
 from typing import Protocol
 
-from processors.match import Form, Hit, Matcher
+from processors.match import Form, Hit, Matcher, PlacedHit
 from processors.normalize import byte_alphabet, scan_bytes
+
+NativeHits = tuple[
+    list[Hit], list[tuple[int, list[int]]], list[int], list[tuple[int, int, int, int]]
+]
 
 
 class Native(Protocol):
-    def hits(
-        self, fields: Sequence[str], separator: str
-    ) -> tuple[list[Hit], list[tuple[int, list[int]]], list[int]] | None:
+    def hits(self, fields: Sequence[str], separator: str) -> NativeHits | None:
         """The article's fields, the non-empty ones read as joined by ``separator`` with a
         newline first and last -> its hits (original ``[start, end)`` and the pattern's form);
         for each hit whose case removed some of its form's meanings, its index and the
-        positions of the meanings left; and its sentence ends. None when a character is outside
-        Windows-1256 or cannot be folded here."""
+        positions of the meanings left; its sentence ends; and for each hit of a form that may
+        name a country, its index, field, sentence and paragraph. None when a character is
+        outside Windows-1256 or cannot be folded here."""
 
     def scan(self, text: bytes) -> list[tuple[int, int]]:
         """The bare scan of normalised one-byte text: (trailing-space offset, pattern)."""
@@ -40,19 +43,22 @@ class Core:
     def __init__(self, native: Native) -> None:
         self.native = native
 
-    def hits(self, fields: Sequence[str], separator: str) -> tuple[list[Hit], list[int]] | None:
-        """The article's hits, as :meth:`~processors.match.Matcher.hits` gives them, and its
-        sentence ends, as :attr:`~processors.document.Document.sentence_ends` has them; or
-        None."""
+    def hits(
+        self, fields: Sequence[str], separator: str
+    ) -> tuple[list[Hit], list[int], list[PlacedHit]] | None:
+        """The article's hits, as :meth:`~processors.match.Matcher.hits` gives them, its
+        sentence ends and its placed named hits, as :class:`~processors.document.Document`
+        has them; or None."""
         found = self.native.hits(fields, separator)
         if found is None:
             return None
-        hits, filtered, ends = found
+        hits, filtered, ends, placed = found
         for i, kept in filtered:  # rare: a name that matches only as written ("US", "us")
             start, end, form = hits[i]
             meanings = tuple(form.meanings[j] for j in kept)
             hits[i] = (start, end, Form.of(form.length, meanings, form.careful, exact=False))
-        return hits, ends
+        named = [(*hits[i], field, sentence, paragraph) for i, field, sentence, paragraph in placed]
+        return hits, ends, named
 
     def scan(self, text: bytes) -> list[tuple[int, int]]:
         return self.native.scan(text)
@@ -93,5 +99,6 @@ def build(matcher: Matcher) -> Core | None:
             [(scan_bytes(m.term.text) or b"") if m.term.case_exact else None for m in form.meanings]
         )
         forms.append(form)
-    native: Native = NativeCore(patterns, forms, careful, exact, byte_alphabet())
+    named = [form.named for form in forms]
+    native: Native = NativeCore(patterns, forms, named, careful, exact, byte_alphabet())
     return Core(native)

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import Literal
 
 from processors.lazy import lazy
-from processors.match import Hit
+from processors.match import Hit, PlacedHit
 from processors.normalize import FIELD_SEPARATOR, SENTENCE_CLOSERS, SENTENCE_MARKS
 
 FieldName = Literal["title", "summary", "content"]
@@ -49,9 +49,10 @@ class Document:
         hits: list[Hit],
         *,
         sentence_ends: list[int] | None = None,
+        named: list[PlacedHit] | None = None,
     ) -> None:
-        """``sentence_ends``: as :attr:`sentence_ends` has them, when the scan found them
-        (the native core does)."""
+        """``sentence_ends`` and ``named``: as :attr:`sentence_ends` and :attr:`named` have
+        them, when the scan found them (the native core does)."""
         self.names = names
         self.texts = texts
         self.text = text
@@ -59,6 +60,20 @@ class Document:
         self.bases = _bases(texts)  # where each field starts in ``text``
         if sentence_ends is not None:
             self.__dict__["sentence_ends"] = sentence_ends
+        if named is not None:
+            self.__dict__["named"] = named
+
+    @lazy
+    def named(self) -> list[PlacedHit]:
+        """The hits whose form may name a country, each with its field, sentence and
+        paragraph."""
+        bases, ends, lines = self.bases, self.sentence_ends, self.line_ends
+        after, before = bisect.bisect_right, bisect.bisect_left
+        return [
+            (start, end, form, after(bases, start) - 1, after(ends, start), before(lines, start))
+            for start, end, form in self.hits
+            if form.named
+        ]
 
     def field_of(self, offset: int) -> int:
         """Index of the field holding ``offset``."""

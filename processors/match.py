@@ -140,6 +140,8 @@ RawHit = tuple[int, Form]
 Hit = tuple[int, int, Form]
 """A term found in a text: original ``[start, end)`` and what it stands for. A plain tuple
 (the engine makes dozens per article, and the native core makes them in Rust)."""
+PlacedHit = tuple[int, int, Form, int, int, int]
+"""A hit with the field, sentence and paragraph it is in (numbered across the article)."""
 
 
 class Matcher:

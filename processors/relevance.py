@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from processors.document import Document
 from processors.errors import DataFileError
 from processors.lazy import lazy
-from processors.match import Form, Hit
+from processors.match import Form, Hit, PlacedHit
 from processors.normalize import fold
 from processors.terms import Language, Term, load_yaml, parse_term
 
@@ -161,7 +161,8 @@ def default_model() -> RelevanceModel:
 
 
 class Mention(NamedTuple):
-    """A country named by the article: where, and how (``name``, ``demonym``, ``leader`` ...)."""
+    """A country named by the article: where (in the text, and in its fields, sentences and
+    paragraphs), and how (``name``, ``demonym``, ``leader`` ...)."""
 
     code: str
     start: int
@@ -169,6 +170,9 @@ class Mention(NamedTuple):
     sense: str
     base: str
     """The country term written there, folded (``العراق`` for ``بالعراق``)."""
+    field: int
+    sentence: int
+    paragraph: int
 
 
 _mention = partial(tuple.__new__, Mention)
@@ -181,11 +185,12 @@ line): a name further in is the article's own."""
 
 
 def country_mentions(
-    hits: Sequence[Hit], text: str, boilerplate: re.Pattern[str] | None
+    hits: Sequence[PlacedHit], text: str, boilerplate: re.Pattern[str] | None
 ) -> list[Mention]:
-    """The article's country mentions among ``hits`` (those whose form may name a country),
-    in order: a hit inside or overlapping the previous one is the same mention ("Iraq" in
-    "Iraq's"); a hit in the boilerplate that ``boilerplate`` (anchored at a line's start) finds
+    """The article's country mentions among ``hits`` (those whose form may name a country,
+    placed: :attr:`~processors.document.Document.named`), in order: a hit inside or
+    overlapping the previous one is the same mention ("Iraq" in "Iraq's"); a hit in the
+    boilerplate that ``boilerplate`` (anchored at a line's start) finds
     at the start of its line (a dateline, byline, related-news line) is none; a person's short
     name stands for their country where the article names them in full (a title often gives
     the short name first), and otherwise for whatever else the form means (السوداني, a
@@ -193,31 +198,29 @@ def country_mentions(
     named: set[str] | None = None  # the people named in full, looked up at the first alias
     out: list[Mention] = []
     last_end = -1
-    lines: dict[int, int] = {}  # line start -> where its boilerplate ends (-1: none)
-    reach = BOILERPLATE_REACH
-    for start, end, form in hits:
+    lines: dict[int, int] = {}  # paragraph -> where its line's boilerplate ends (-1: none)
+    for start, end, form, field, sentence, paragraph in hits:
         if start < last_end:
             continue
         if boilerplate is not None:
-            line = text.rfind("\n", start - reach if start > reach else 0, start) + 1
-            if line or start < reach:
-                until = lines.get(line)
-                if until is None:
-                    found = boilerplate.match(text, line)
-                    until = lines[line] = found.end() if found else -1
-                if start < until:
-                    continue
+            until = lines.get(paragraph)
+            if until is None:
+                line = text.rfind("\n", 0, start) + 1
+                found = boilerplate.match(text, line, line + BOILERPLATE_REACH)
+                until = lines[paragraph] = found.end() if found else -1
+            if start < until:
+                continue
         codes: Iterable[str] = form.countries
         sense = form.sense
         if form.aliases:
             if named is None:
-                named = {person for _, _, f in hits for person in f.persons}
+                named = {person for hit in hits for person in hit[2].persons}
             resolved = [code for code, person in form.aliases if person in named]
             if resolved:
                 codes, sense = resolved, "leader"
         last_end = end
         for code in codes:
-            out.append(_mention((code, start, end, sense, form.base)))
+            out.append(_mention((code, start, end, sense, form.base, field, sentence, paragraph)))
     return out
 
 
@@ -240,22 +243,6 @@ def contexts(
 
 
 # --- salience and relations ----------------------------------------------------------------------
-
-
-class Placed(NamedTuple):
-    """A mention placed in the article's structure."""
-
-    code: str
-    start: int
-    end: int
-    sense: str
-    base: str
-    field: int
-    sentence: int
-    paragraph: int
-
-
-_placed = partial(tuple.__new__, Placed)
 
 
 @dataclass(frozen=True)
@@ -353,29 +340,20 @@ class Relevance:
         from processors.rules import Mention as WordMention
 
         doc = self.doc
-        return [WordMention(m.code, doc.names[m.field], doc.word_of(m.start)) for m in self.placed]
-
-    @lazy
-    def placed(self) -> list[Placed]:
-        doc = self.doc
-        bases, ends, lines = doc.bases, doc.sentence_ends, doc.line_ends
-        after, before = bisect.bisect_right, bisect.bisect_left
         return [
-            _placed((*m, after(bases, m[1]) - 1, after(ends, m[1]), before(lines, m[1])))
-            for m in self.mentions
+            WordMention(m.code, doc.names[m.field], doc.word_of(m.start)) for m in self.mentions
         ]
 
     @lazy
     def places(self) -> dict[str, set[int]]:
         """Country -> the sentences that name it."""
-        ends, after = self.doc.sentence_ends, bisect.bisect_right
         out: dict[str, set[int]] = {}
         for m in self.mentions:
             sentences = out.get(m.code)
             if sentences is None:
-                out[m.code] = {after(ends, m.start)}
+                out[m.code] = {m.sentence}
             else:
-                sentences.add(after(ends, m.start))
+                sentences.add(m.sentence)
         return out
 
     @lazy
@@ -407,7 +385,7 @@ class Relevance:
         titled: set[str] = set()
         led: set[str] = set()
         paragraphs: dict[str, set[int]] = {}
-        for m in self.placed:
+        for m in self.mentions:
             code = m.code
             counts[code] = counts.get(code, 0) + 1
             if m.field == title_field:
@@ -416,7 +394,7 @@ class Relevance:
                 paragraphs.setdefault(code, set()).add(m.paragraph)
             if m.sentence in lead_sentences:
                 led.add(code)
-        total = len(self.placed)
+        total = len(self.mentions)
         lines = max(doc.paragraphs - (title_field >= 0), 1)
         w_title, w_lead = weights["title"], weights["lead"]
         w_share, w_spread = weights["share"], weights["spread"]
@@ -479,9 +457,9 @@ class Relevance:
         return doc.sentence_of(doc.bases[0] + len(doc.texts[0]) - 1)
 
     @lazy
-    def _by_sentence(self) -> dict[int, list[Placed]]:
-        out: dict[int, list[Placed]] = {}
-        for m in self.placed:
+    def _by_sentence(self) -> dict[int, list[Mention]]:
+        out: dict[int, list[Mention]] = {}
+        for m in self.mentions:
             out.setdefault(m.sentence, []).append(m)
         return out
 
@@ -546,7 +524,7 @@ class Relevance:
         )
 
     def _evidence(  # noqa: PLR0911 - one return per kind of evidence
-        self, s: _Sentence, first: Placed, second: Placed
+        self, s: _Sentence, first: Mention, second: Mention
     ) -> tuple[str, tuple[Hit, ...]] | None:
         """The strongest kind of evidence relating two mentions of one clause (``first``
         before ``second``), with the cues that make it, or None."""
@@ -596,7 +574,7 @@ class Relevance:
         return self._actor(s, first, second, w_first, w_second)
 
     def _actor(
-        self, s: _Sentence, first: Placed, second: Placed, w_first: int, w_second: int
+        self, s: _Sentence, first: Mention, second: Mention, w_first: int, w_second: int
     ) -> tuple[str, tuple[Hit, ...]] | None:
         """An actor of one side in the other: "the Russian embassy in Baghdad", "Gazprom Neft
         ... deposits in Iraq", "في محافظة البصرة ... شركة لوك أويل الروسية"."""
@@ -614,7 +592,7 @@ class Relevance:
                 return "actor", acting
         return None
 
-    def _party(self, s: _Sentence, m: Placed) -> bool:
+    def _party(self, s: _Sentence, m: Mention) -> bool:
         """Whether ``m`` can be a party to what the sentence tells: a city other than the
         capital is a place; a capital "in" which two others meet is the venue."""
         if m.sense == "city":
@@ -623,7 +601,7 @@ class Relevance:
             return not s.third_country(m)
         return True
 
-    def _placed_in(self, mention: Placed) -> bool:
+    def _placed_in(self, mention: Mention) -> bool:
         """Whether the text places something in the mentioned country: "in Baghdad", "to
         Moscow", "in the province of Basra", بالعراق، "في محافظة البصرة"."""
         text = self.doc.text
@@ -634,7 +612,7 @@ class Relevance:
                 return True  # a proclitic written onto the name: بالعراق، لروسيا
         return self._preceded_by(mention, self.model.places, count=3)
 
-    def _preceded_by(self, mention: Placed, words: frozenset[str], *, count: int = 1) -> bool:
+    def _preceded_by(self, mention: Mention, words: frozenset[str], *, count: int = 1) -> bool:
         """Whether one of the ``count`` words before ``mention`` is one of ``words``."""
         before = self.doc.text[max(0, mention.start - 16 * count) : mention.start]
         return any(fold(w) in words for w in _WORDS.findall(before)[-count:])
@@ -656,7 +634,7 @@ class _Sentence:
     "and" between: "Iraq bought $105m, Russia $95m, India ...")."""
 
     def __init__(
-        self, doc: Document, mentions: list[Placed], cues: list[Hit], lo: int, hi: int
+        self, doc: Document, mentions: list[Mention], cues: list[Hit], lo: int, hi: int
     ) -> None:
         self.doc = doc
         self.mentions = mentions
@@ -675,7 +653,7 @@ class _Sentence:
         self._run: dict[int, int] = {}
         self._listed: dict[int, int] = {}
         run = listed = 0
-        previous: Placed | None = None
+        previous: Mention | None = None
         for m in mentions:
             if previous is not None and previous.start != m.start:
                 gap = text[previous.end : m.start]
@@ -699,19 +677,19 @@ class _Sentence:
         sentence holds no newline, and news text separates words by one space)."""
         return self.text.count(" ", self.lo, offset)
 
-    def run(self, m: Placed) -> int:
+    def run(self, m: Mention) -> int:
         return self._run[m.start]
 
-    def listed(self, m: Placed) -> bool:
+    def listed(self, m: Mention) -> bool:
         """Whether ``m`` is side by side with another country ("in Iraq and Syria")."""
         run = self._run[m.start]
         return any(self._run[o.start] == run and o.code != m.code for o in self.mentions)
 
-    def enumerated(self, m: Placed) -> bool:
+    def enumerated(self, m: Mention) -> bool:
         """Whether ``m`` is one of an enumeration of three countries or more."""
         return len(self._listed_codes[self._listed[m.start]]) >= 3
 
-    def others_between(self, first: Placed, second: Placed) -> bool:
+    def others_between(self, first: Mention, second: Mention) -> bool:
         """Whether another country is named between the two, not in a list with either."""
         ends = {self._run[first.start], self._run[second.start]}
         return any(
@@ -720,11 +698,11 @@ class _Sentence:
             if first.start < m.start < second.start and m.code not in (first.code, second.code)
         )
 
-    def third_country(self, m: Placed) -> bool:
+    def third_country(self, m: Mention) -> bool:
         """Whether the sentence names a country other than ``m``'s and the pair's other."""
         return len({o.code for o in self.mentions}) > 2
 
-    def third_country_before(self, m: Placed) -> bool:
+    def third_country_before(self, m: Mention) -> bool:
         """Whether another country is named earlier in ``m``'s clause."""
         clause = self.clause(m.start)
         return any(
@@ -760,7 +738,7 @@ class _Sentence:
         )
 
 
-def _conjoined(text: str, m: Placed) -> bool:
+def _conjoined(text: str, m: Mention) -> bool:
     """Whether the Arabic "and" (و) is written onto the name: وروسيا."""
     surface = fold(text[m.start : m.end])
     at = surface.find(m.base) if m.base else -1

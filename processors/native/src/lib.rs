@@ -78,6 +78,8 @@ struct Core {
     automaton: AhoCorasick,
     /// The Python object each pattern stands for (its `processors.match.Form`).
     forms: Vec<Py<PyAny>>,
+    /// Whether a pattern may name a country: its hits are placed in the text.
+    named: Vec<bool>,
     careful: Vec<bool>,
     /// Per pattern, per meaning: `Some` (its text in Windows-1256; empty when it has a
     /// character outside it, so that it never matches) when the meaning matches only as
@@ -104,13 +106,14 @@ fn flags(bytes: &[u8]) -> [bool; 256] {
 #[pymethods]
 impl Core {
     /// `patterns`: padded keys in the one-byte alphabet; `forms[i]`, the object a hit of
-    /// pattern `i` reports; `careful[i]` and `exact[i]` (one entry per meaning: None, or the
-    /// Windows-1256 text it must be written as) per pattern; `alphabet`:
-    /// `processors.normalize.ByteAlphabet`.
+    /// pattern `i` reports; `named[i]`, whether its hits are to be placed; `careful[i]` and
+    /// `exact[i]` (one entry per meaning: None, or the Windows-1256 text it must be written as)
+    /// per pattern; `alphabet`: `processors.normalize.ByteAlphabet`.
     #[new]
     fn new(
         patterns: Vec<Vec<u8>>,
         forms: Vec<Py<PyAny>>,
+        named: Vec<bool>,
         careful: Vec<bool>,
         exact: Vec<Vec<Option<Vec<u8>>>>,
         alphabet: Alphabet,
@@ -118,6 +121,7 @@ impl Core {
         if careful.len() != patterns.len()
             || exact.len() != patterns.len()
             || forms.len() != patterns.len()
+            || named.len() != patterns.len()
         {
             return Err(PyValueError::new_err(
                 "one form, one careful flag and one meaning list per pattern",
@@ -134,6 +138,7 @@ impl Core {
         Ok(Core {
             automaton,
             forms,
+            named,
             careful,
             exact,
             code_page,
@@ -144,27 +149,43 @@ impl Core {
     }
 
     /// The article's fields (str), read as the engine joins the non-empty ones (a newline
-    /// first and last, `separator` between) -> `(hits, filtered, sentence_ends)`: the kept
-    /// hits as `(start, end, form)`, the term's original `[start, end)` in the joined text and
-    /// its pattern's form, ordered by start, the longest first; `(index, meanings)` for each
-    /// hit whose case removed some of its form's meanings: the positions of those left; and
-    /// the offsets just past each sentence end. None when a character is outside Windows-1256
-    /// or cannot be folded here.
+    /// first and last, `separator` between) -> `(hits, filtered, sentence_ends, placed)`: the
+    /// kept hits as `(start, end, form)`, the term's original `[start, end)` in the joined text
+    /// and its pattern's form, ordered by start, the longest first; `(index, meanings)` for
+    /// each hit whose case removed some of its form's meanings: the positions of those left;
+    /// the offsets just past each sentence end; and `(index, field, sentence, paragraph)` for
+    /// each hit of a named pattern (`processors.document.Document.place`). None when a
+    /// character is outside Windows-1256 or cannot be folded here.
     #[allow(clippy::type_complexity)]
     fn hits<'py>(
         &self,
         py: Python<'py>,
         fields: Vec<Bound<'py, PyString>>,
         separator: &str,
-    ) -> PyResult<Option<(Bound<'py, PyList>, Vec<(usize, Vec<u32>)>, Vec<u32>)>> {
-        let points = Core::joined(&fields, separator)?;
+    ) -> PyResult<
+        Option<(
+            Bound<'py, PyList>,
+            Vec<(usize, Vec<u32>)>,
+            Vec<u32>,
+            Vec<(usize, u32, u32, u32)>,
+        )>,
+    > {
+        let (points, starts) = Core::joined(&fields, separator)?;
         let Some(text) = self.read(&points) else {
             return Ok(None);
         };
         let mut kept = self.kept(&text);
         kept.sort_by_key(|(hit, _)| (hit.start, std::cmp::Reverse(hit.end)));
+        let ends = self.sentence_ends(&text);
+        let lines: Vec<u32> = text
+            .ends
+            .iter()
+            .copied()
+            .filter(|&i| text.raw[i as usize] == b'\n')
+            .collect();
         let hits = PyList::empty(py);
         let mut filtered = Vec::new();
+        let mut placed = Vec::new();
         for (i, (hit, meanings)) in kept.into_iter().enumerate() {
             let start = text.origin(hit.start + 1);
             let end = text.origin(hit.end - 1) + 1;
@@ -180,8 +201,14 @@ impl Core {
             if let Some(meanings) = meanings {
                 filtered.push((i, meanings));
             }
+            if self.named[hit.pattern as usize] {
+                let field = starts.partition_point(|&s| s <= start).saturating_sub(1);
+                let sentence = ends.partition_point(|&e| e <= start);
+                let paragraph = lines.partition_point(|&n| n < start);
+                placed.push((i, field as u32, sentence as u32, paragraph as u32));
+            }
         }
-        Ok(Some((hits, filtered, self.sentence_ends(&text))))
+        Ok(Some((hits, filtered, ends, placed)))
     }
 
     /// Raw hits of already-normalised one-byte text, as `(trailing-space offset, pattern)`:
@@ -224,14 +251,15 @@ impl Core {
     }
 
     /// The non-empty fields joined as code points, with a newline first and last and
-    /// `separator` between.
-    fn joined(fields: &[Bound<'_, PyString>], separator: &str) -> PyResult<Vec<u32>> {
+    /// `separator` between, and where each field starts.
+    fn joined(fields: &[Bound<'_, PyString>], separator: &str) -> PyResult<(Vec<u32>, Vec<u32>)> {
         let lens = fields
             .iter()
             .map(|field| field.len())
             .collect::<PyResult<Vec<usize>>>()?;
         let size = 2 + lens.iter().map(|len| len + separator.len()).sum::<usize>();
         let mut points = Vec::with_capacity(size);
+        let mut starts = Vec::with_capacity(fields.len());
         let mut first = true;
         points.push(u32::from(b'\n'));
         for (field, &len) in fields.iter().zip(&lens) {
@@ -243,6 +271,7 @@ impl Core {
             }
             first = false;
             let at = points.len();
+            starts.push(at as u32);
             points.resize(at + len, 0);
             // CPython holds a str's characters fixed-width and copies them out as they are:
             // nothing to decode here, and no UTF-8 form of the article made.
@@ -261,7 +290,7 @@ impl Core {
             }
         }
         points.push(u32::from(b'\n'));
-        Ok(points)
+        Ok((points, starts))
     }
 
     /// The joined text in Windows-1256 and folded (None: a character the core cannot read).

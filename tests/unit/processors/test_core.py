@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from processors.classify import ArticleText, Engine, joined
+from processors.classify import ArticleText, Engine, _fields, joined
 from processors.document import BETWEEN_FIELDS, Document
 from tests.conftest import REPO, native_engine, reference_text
 from tests.unit.test_properties import CP1256, ENGINE, nested_texts, texts
@@ -30,13 +30,18 @@ def same_hits(native: Engine, article: ArticleText) -> None:
     fields = (article.title, article.summary, article.content)
     found = native.core.hits(fields, BETWEEN_FIELDS)
     if found is not None:
-        got, ends = found
+        got, ends, named = found
+        names, texts = _fields(article)
         text = joined(article)
         want = ENGINE.matcher.hits(text)
         assert [(s, e, [m.term.denotes for m in f.meanings]) for s, e, f in got] == [
             (s, e, [m.term.denotes for m in f.meanings]) for s, e, f in want
         ]
-        assert ends == Document(["content"], [text], text, want).sentence_ends
+        python = Document(names, texts, text, want)
+        assert ends == python.sentence_ends
+        assert [(s, e, fld, sen, par) for s, e, _, fld, sen, par in named] == [
+            (s, e, fld, sen, par) for s, e, _, fld, sen, par in python.named
+        ]
     mine, theirs = native.classify(article), ENGINE.classify(article)
     assert mine.to_json() == theirs.to_json()
     assert mine.country_counts == theirs.country_counts

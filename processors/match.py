@@ -98,7 +98,7 @@ class Form:
     @classmethod
     def of(cls, length: int, meanings: tuple[Meaning, ...], careful: bool, exact: bool) -> Form:
         def what(kind: str) -> frozenset[str]:
-            return frozenset(m.what for m in meanings if m.kind == kind)
+            return _shared(m.what for m in meanings if m.kind == kind)
 
         keywords = tuple((m.what, m.term.text) for m in meanings if m.kind == "keyword")
         aliases = tuple(
@@ -122,7 +122,7 @@ class Form:
             careful,
             exact,
             aliases,
-            frozenset(m.term.person for m in meanings if m.kind == "country" and m.term.person),
+            _shared(m.term.person for m in meanings if m.kind == "country" and m.term.person),
             cues,
             contexts,
             country.sense if country else "",
@@ -131,6 +131,16 @@ class Form:
             bool(countries or aliases),
             bool(topics or keywords or contexts or what("bloc")),
         )
+
+
+_SETS: dict[frozenset[str], frozenset[str]] = {}
+
+
+def _shared(items: Iterable[str]) -> frozenset[str]:
+    """``frozenset(items)``, one object for equal sets: tens of thousands of forms each hold
+    half a dozen sets, nearly all empty or one country (a third of the engine's memory)."""
+    found = frozenset(items)
+    return _SETS.setdefault(found, found)
 
 
 RawHit = tuple[int, Form]
@@ -170,19 +180,19 @@ class Matcher:
                 elif same.case_exact and not term.case_exact:
                     bucket[bucket.index(same)] = term
         overlapping = _overlapping(forms)
-        self._automaton = ahocorasick.Automaton()
+        self._forms: dict[str, Form] = {}
         careful: set[Form] = set()
         exact: set[Form] = set()
         for key, bucket in forms.items():
             meanings = tuple(Meaning(*_split(t.denotes), t) for t in bucket)
             case_exact = any(t.case_exact for t in bucket)
             form = Form.of(len(key), meanings, key in overlapping, case_exact)
-            self._automaton.add_word(key, form)
+            self._forms[key] = form
             if form.careful:
                 careful.add(form)
             elif form.exact:
                 exact.add(form)
-        self._automaton.make_automaton()
+        self._automaton: ahocorasick.Automaton | None = None
         # As sets, so that "does this text hold one?" is one C-level set operation.
         self.careful_forms = frozenset(careful)
         self.exact_forms = frozenset(exact)
@@ -190,7 +200,19 @@ class Matcher:
 
     def entries(self) -> list[tuple[str, Form]]:
         """Every padded key (in the scan alphabet) with its form."""
-        return list(self._automaton.items())
+        return list(self._forms.items())
+
+    @property
+    def automaton(self) -> ahocorasick.Automaton:
+        """The automaton of every key, built on first use: with the native core, only an
+        article outside Windows-1256 needs it (it holds its own copy of every key)."""
+        if self._automaton is None:
+            automaton = ahocorasick.Automaton()
+            for key, form in self._forms.items():
+                automaton.add_word(key, form)
+            automaton.make_automaton()
+            self._automaton = automaton
+        return self._automaton
 
     def prepare(self, text: str) -> Normalized:
         """``text`` as :meth:`scan` reads it: word text, in the matcher's alphabet."""
@@ -198,7 +220,7 @@ class Matcher:
 
     def scan(self, words: str) -> list[RawHit]:
         """Raw, possibly overlapping hits in word text padded with a space at both ends."""
-        return list(self._automaton.iter(words))
+        return list(self.automaton.iter(words))
 
     def resolve(self, raw: list[RawHit], norm: Normalized) -> list[RawHit]:
         """Leftmost-longest, non-overlapping hits, keeping only the meanings that match as

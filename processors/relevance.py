@@ -11,17 +11,19 @@ explainable:
 - **Mentions** (:func:`country_mentions`): a country is mentioned by the article's own words,
   not by a dateline, byline or related-news line (``boilerplate`` in
   ``data/relevance.yaml``); a person's short name (a surname that is also a demonym, another
-  official's name) stands for their country only after the article has named them in full.
+  official's name) stands for their country only where the article also names them in full.
 - **Salience** (:meth:`Relevance.salience`): how central a country is, from 0 to 1: named in
   the title, in the lead, its share of the article's country mentions, its spread over
   paragraphs.
 - **Relation evidence** (:meth:`Relevance.relation`): the sentences that put two countries in
   relation, each with the kind of evidence and the cues that make it: a bilateral construction
   ("between Iraq and Russia", "العلاقات العراقية الروسية", "Iraqi-Russian"); one side's
-  officials meeting, visiting, calling the other's; a deal or a dispute between them; one
-  side's company or embassy acting in the other. Not: both in an enumeration of three countries
-  or more; two clauses about separate events ("Moscow condemned ..., while Baghdad said ...");
-  names more than a sentence's length apart.
+  officials meeting, visiting, calling the other's; a deal or a dispute between them; one side
+  acting on the other (supplying, supporting, handing over); one side's company or embassy in
+  the other. Not: both in an enumeration of three countries or more; two clauses about separate
+  events ("Moscow condemned ..., while Baghdad said ..."); both acted on by a third country
+  ("Iran's ties with Russia and Iraq"); two reactions side by side ("Russia and Iraq welcomed
+  the deal"); a city, or a capital that is only the venue; names far apart.
 - **Contexts** (:func:`contexts`): sports and entertainment, from the feed's own categories or
   the article's words, weigh an article down for rules that say so.
 
@@ -55,7 +57,6 @@ EVIDENCE_KINDS = ("bilateral", "meeting", "dealing", "directed", "actor")
 _PLACE_PROCLITICS = ("ب", "ل", "وب", "ول", "فب", "فل", "بال", "لل", "وبال", "ولل", "فبال", "فلل")
 _GLUE = re.compile(r"[\s,،/\-–—]*(?:(?:and|or|&|و|أو|او)\s*)?[\s,،/\-–—]*", re.IGNORECASE)
 """What may stand between two names of one list: commas, slashes, dashes, "and", "or"."""
-_HYPHEN = re.compile(r"\s*[-–—/]\s*")
 
 
 @dataclass(frozen=True)
@@ -622,8 +623,9 @@ _WORDS = re.compile(r"\w+")
 _ADJOINED = re.compile(r"\s*(?:[-–—/]\s*)?")
 """Two names written straight one after the other, or joined by a hyphen."""
 _ACTING_SENSES = ("company", "institution")
-_NO_FORM = Form.of(0, (), careful=False, exact=False)
 """Mentions that are actors by themselves: a company, an institution of the state."""
+_NO_FORM = Form.of(0, (), careful=False, exact=False)
+"""The form of an actor that is a mention, not a cue, when it is given as a cue."""
 _LIST_GAP_WORDS = 5
 
 

@@ -27,7 +27,7 @@ _SENTENCE_END = re.compile(
 )
 """A newline, or . ! ? ؟ ؛ … (and the quotes or brackets closing on it) before whitespace or the
 end of the text."""
-_WORD = re.compile(r"[\w\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640]+")
+WORD = re.compile(r"[\w\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640]+")
 """A word: letters and digits, with the Arabic marks and tatweel written on them."""
 
 
@@ -79,9 +79,6 @@ class Document:
         """Index of the field holding ``offset``."""
         return bisect.bisect_right(self.bases, offset) - 1
 
-    def field_name(self, offset: int) -> FieldName:
-        return self.names[self.field_of(offset)]
-
     @lazy
     def sentence_ends(self) -> list[int]:
         """Offsets just past each sentence end (:data:`_SENTENCE_END`); sentences are numbered
@@ -111,9 +108,6 @@ class Document:
             at = text.find("\n", at + 1)
         return out
 
-    def paragraph_of(self, offset: int) -> int:
-        return bisect.bisect_left(self.line_ends, offset)
-
     @lazy
     def paragraphs(self) -> int:
         """How many lines of the article hold text (the field separators hold none)."""
@@ -121,7 +115,7 @@ class Document:
 
     @lazy
     def word_starts(self) -> list[int]:
-        return [m.start() for m in _WORD.finditer(self.text)]
+        return [m.start() for m in WORD.finditer(self.text)]
 
     def word_of(self, offset: int) -> int:
         """Number of the word at (or after) ``offset``, counted across the article."""

@@ -86,9 +86,6 @@ class Form:
     """How the form names its country (``name``, ``demonym``, ``leader`` ...)."""
     base: str = ""
     """The country term the form inflects, folded (``العراق`` for ``بالعراق``)."""
-    located: bool = False
-    """Whether the engine places the form's hits in the text (a country, alias or cue): other
-    hits (topics, keywords) only say that the article has the term."""
     named: bool = False
     """Whether the form may name a country (a country's name, or a person's short name)."""
     aggregated: bool = False
@@ -111,13 +108,14 @@ class Form:
         cues = what("cue")
         topics = what("topic")
         contexts = what("context")
+        blocs = what("bloc")
         country = next((m.term for m in meanings if m.kind in ("country", "alias")), None)
         return cls(
             length,
             meanings,
             countries,
             topics,
-            what("bloc"),
+            blocs,
             keywords,
             careful,
             exact,
@@ -127,9 +125,8 @@ class Form:
             contexts,
             country.sense if country else "",
             fold(country.text) if country else "",
-            bool(countries or aliases or cues),
             bool(countries or aliases),
-            bool(topics or keywords or contexts or what("bloc")),
+            bool(topics or keywords or contexts or blocs),
         )
 
 

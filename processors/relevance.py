@@ -41,7 +41,7 @@ from functools import lru_cache, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from processors.document import Document
+from processors.document import WORD, Document
 from processors.errors import DataFileError
 from processors.lazy import lazy
 from processors.match import Form, Hit, PlacedHit
@@ -49,7 +49,7 @@ from processors.normalize import fold
 from processors.terms import Language, Term, load_yaml, parse_term
 
 if TYPE_CHECKING:
-    from processors.rules import Mention as WordMention
+    from processors.rules import WordMention
 
 CUES = ("between", "bilateral", "meeting", "dealing", "directed", "actor", "contrast")
 EVIDENCE_KINDS = ("bilateral", "meeting", "dealing", "directed", "actor")
@@ -338,7 +338,7 @@ class Relevance:
     def word_mentions(self) -> list[WordMention]:
         """Mentions with their field's name and word number, for rules that count words
         between countries."""
-        from processors.rules import Mention as WordMention
+        from processors.rules import WordMention
 
         doc = self.doc
         return [
@@ -605,21 +605,16 @@ class Relevance:
     def _placed_in(self, mention: Mention) -> bool:
         """Whether the text places something in the mentioned country: "in Baghdad", "to
         Moscow", "in the province of Basra", بالعراق، "في محافظة البصرة"."""
-        text = self.doc.text
-        if mention.sense != "demonym":
-            surface = fold(text[mention.start : mention.end])
-            at = surface.find(mention.base) if mention.base else -1
-            if at > 0 and surface[:at] in _PLACE_PROCLITICS:
-                return True  # a proclitic written onto the name: بالعراق، لروسيا
+        if mention.sense != "demonym" and _proclitic(self.doc.text, mention) in _PLACE_PROCLITICS:
+            return True  # written onto the name: بالعراق، لروسيا
         return self._preceded_by(mention, self.model.places, count=3)
 
     def _preceded_by(self, mention: Mention, words: frozenset[str], *, count: int = 1) -> bool:
         """Whether one of the ``count`` words before ``mention`` is one of ``words``."""
         before = self.doc.text[max(0, mention.start - 16 * count) : mention.start]
-        return any(fold(w) in words for w in _WORDS.findall(before)[-count:])
+        return any(fold(w) in words for w in WORD.findall(before)[-count:])
 
 
-_WORDS = re.compile(r"\w+")
 _ADJOINED = re.compile(r"\s*(?:[-–—/]\s*)?")
 """Two names written straight one after the other, or joined by a hyphen."""
 _ACTING_SENSES = ("company", "institution")
@@ -740,11 +735,17 @@ class _Sentence:
         )
 
 
-def _conjoined(text: str, m: Mention) -> bool:
-    """Whether the Arabic "and" (و) is written onto the name: وروسيا."""
+def _proclitic(text: str, m: Mention) -> str:
+    """What is written onto the name before its term, folded: "وب" in وبالعراق (the article
+    ال, which the term may hold, is the term's)."""
     surface = fold(text[m.start : m.end])
     at = surface.find(m.base) if m.base else -1
-    return at > 0 and surface.startswith("و")
+    return surface[:at] if at > 0 else ""
+
+
+def _conjoined(text: str, m: Mention) -> bool:
+    """Whether the Arabic "and" (و) is written onto the name: وروسيا."""
+    return _proclitic(text, m).startswith("و")
 
 
 _SEMICOLON = re.compile("[;؛]")

@@ -223,7 +223,7 @@ class RuleSet:
 # --- evaluation ----------------------------------------------------------------------------------
 
 
-class Mention(NamedTuple):
+class WordMention(NamedTuple):
     """A country mention located for word distances."""
 
     code: str
@@ -242,7 +242,7 @@ class Evidence:
         *,
         counts: dict[str, int] | None = None,
         places: dict[str, set[int]] | None = None,
-        mentions: list[Mention] | None = None,
+        mentions: list[WordMention] | None = None,
         contexts: frozenset[str] = frozenset(),
         relevance: Relevance | None = None,
     ) -> None:
@@ -263,7 +263,7 @@ class Evidence:
         by hand, which then has neither."""
 
     @property
-    def mentions(self) -> list[Mention]:
+    def mentions(self) -> list[WordMention]:
         """Mentions with field and word, for rules that count words between countries."""
         if self._mentions is None:
             self._mentions = self.relevance.word_mentions() if self.relevance else []

@@ -170,11 +170,6 @@ class Person:
     since: int | None
     until: int | None
 
-    def describe(self) -> str:
-        """``"prime minister of IQ, 2014-2018"``."""
-        years = f"{self.since or '?'}-{self.until or ''}" if self.since or self.until else ""
-        return f"{self.role} of {self.country}" + (f", {years}" if years else "")
-
 
 def _strings(value: object, where: str) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(v, str | int) for v in value):
@@ -267,12 +262,6 @@ def _people_entries(data: dict[str, Any], path: Path | str) -> dict[str, dict[st
             raise DataFileError(f"{path}: people.{entry['id']} is listed twice")
         out[entry["id"]] = entry
     return out
-
-
-@lru_cache(maxsize=8)
-def people(path: Path | str = "gazetteer.yaml") -> dict[str, Person]:
-    """The gazetteer's people by id."""
-    return _people(_people_entries(load_yaml(path, "gazetteer"), path), path)
 
 
 def _people(entries: dict[str, dict[str, Any]], path: Path | str) -> dict[str, Person]:

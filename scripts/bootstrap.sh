@@ -73,7 +73,7 @@ if [ "$native_want" != "$(cat .venv/.native-hash 2>/dev/null || true)" ]; then
         fi
     else
         log "no cargo: the engine runs its Python steps (install Rust 1.85+ and re-run" \
-            "to build its native core, six to nine times as fast)"
+            "to build its native core, about 1.6 times as fast)"
     fi
 fi
 

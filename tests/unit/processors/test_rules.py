@@ -12,13 +12,13 @@ from processors.rules import (
     CountryCondition,
     Evidence,
     KeywordCondition,
-    Mention,
     Proximity,
     Rule,
     RuleSet,
     TopicCondition,
     Verdict,
     Weights,
+    WordMention,
     _judge,
 )
 
@@ -138,7 +138,7 @@ def evidence(draw: st.DrawFn) -> Evidence:
     counts = draw(st.dictionaries(CODES, st.integers(1, 7)))
     places = {c: draw(st.sets(st.integers(0, 4), min_size=1)) for c in counts}
     mentions = [
-        Mention(c, draw(st.sampled_from(["title", "content"])), draw(st.integers(0, 12)))
+        WordMention(c, draw(st.sampled_from(["title", "content"])), draw(st.integers(0, 12)))
         for c in counts
         for _ in range(draw(st.integers(1, 3)))
     ]

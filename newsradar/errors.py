@@ -10,22 +10,33 @@
     │   └── BrokerStartTimeout     the broker did not answer in time (transient: retry may work)
     └── KafkaUnavailableError      the cluster did not answer (transient: retry with backoff)
 
-The CLI prints ``str(error)`` on one line and exits non-zero; no traceback for these.
+The CLI prints ``str(error)`` on one line and exits non-zero; no traceback for these. Exit
+codes (README "Exit codes"; systemd's ``RestartPreventExitStatus=`` names ``EXIT_CONFIG``):
+
+    0  success
+    1  EXIT_FAILURE  the command failed (a broker, a feed or a sink did not answer; nothing found)
+    2  EXIT_USAGE    the command line is wrong (unknown option, bad value): click's own code
+    3  EXIT_CONFIG   a config file, setting, rule or feed list is wrong: fix it, do not retry
+    130              interrupted (Ctrl-C)
 """
 
 from __future__ import annotations
+
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+EXIT_CONFIG = 3
 
 
 class NewsradarError(Exception):
     """An expected failure with a message that names the thing and the fix."""
 
-    exit_code: int = 1
+    exit_code: int = EXIT_FAILURE
 
 
 class ConfigError(NewsradarError):
-    """A setting is missing, malformed or out of range."""
+    """A setting is missing, malformed or out of range; retrying cannot help."""
 
-    exit_code = 2
+    exit_code = EXIT_CONFIG
 
 
 class SchemaError(NewsradarError):

@@ -1,12 +1,21 @@
 #!/usr/bin/env bash
 # Set up everything newsradar needs on this machine, idempotently:
 #   Debian packages (Java 17+, Maven; more when tests need them), a virtualenv in .venv keyed on
-#   the hash of pyproject.toml + requirements.lock, the pinned Python deps, the engine's native
+#   the hash of pyproject.toml + the lock it installs, the pinned Python deps, the engine's native
 #   core where cargo is installed, and the Kafka jars (through Maven, cached in ~/.m2 and
 #   ~/.cache/newsradar).
+# The venv gets requirements-dev.lock (runtime + tests, linters) by default; `--runtime` (a
+# server: the systemd install) gets requirements.lock alone.
 # Quiet when all is there already; prints what it installs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+lock=requirements-dev.lock
+case "${1:-}" in
+    "") ;;
+    --runtime) lock=requirements.lock ;;
+    *) printf 'bootstrap: unknown argument %q; use --runtime or nothing\n' "$1" >&2; exit 2 ;;
+esac
 
 log() { printf 'bootstrap: %s\n' "$*" >&2; }
 
@@ -43,14 +52,14 @@ if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null
     exit 1
 fi
 
-want="$(cat pyproject.toml requirements.lock | sha256sum | cut -c1-16)"
+want="$( (echo "$lock"; cat pyproject.toml "$lock") | sha256sum | cut -c1-16)"
 have="$(cat .venv/.deps-hash 2>/dev/null || true)"
 if [ "$want" != "$have" ]; then
-    log "creating .venv (dependencies changed or first run)"
+    log "creating .venv from $lock (dependencies changed or first run)"
     rm -rf .venv
     "$PYTHON" -m venv .venv
     .venv/bin/python -m pip install -q --disable-pip-version-check "uv==0.13.9"
-    .venv/bin/uv pip install -q --python .venv/bin/python -r requirements.lock
+    .venv/bin/uv pip install -q --python .venv/bin/python -r "$lock"
     .venv/bin/uv pip install -q --python .venv/bin/python --no-deps -e .
     echo "$want" > .venv/.deps-hash
 fi

@@ -1,12 +1,15 @@
 """The ``newsradar`` command line.
 
-Every command turns expected failures (:class:`~newsradar.errors.NewsradarError`) into one line on
-stderr, ``newsradar: error: ...``, and a non-zero exit; tracebacks are for bugs only.
+Every command turns expected failures (:class:`~newsradar.errors.NewsradarError`) and a wrong
+command line into one line on stderr, ``newsradar: error: ...``, and a non-zero exit whose
+number says which (:mod:`newsradar.errors`: 1 failed, 2 usage, 3 config); tracebacks are for
+bugs only.
 """
 
 from __future__ import annotations
 
 import sys
+from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
@@ -22,7 +25,17 @@ from newsradar.cli import topics as topics_cmd
 from newsradar.cli.backfill import backfill
 from newsradar.cli.context import CliState, printable
 from newsradar.cli.up import up
-from newsradar.errors import NewsradarError
+from newsradar import __version__
+from newsradar.errors import EXIT_USAGE, NewsradarError
+
+
+
+class LogLevel(str, Enum):
+    DEBUG = "DEBUG"
+    INFO = "INFO"
+    WARNING = "WARNING"
+    ERROR = "ERROR"
+
 
 app = typer.Typer(
     name="newsradar",
@@ -59,18 +72,47 @@ def _root(
         ),
     ] = None,
     log_level: Annotated[
-        str, typer.Option("--log-level", help="DEBUG, INFO, WARNING or ERROR.")
-    ] = "INFO",
+        LogLevel,
+        typer.Option("--log-level", help="How much to log (any case).", case_sensitive=False),
+    ] = LogLevel.INFO,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            help="Print the version and exit.",
+            is_eager=True,
+            callback=_print_version,
+        ),
+    ] = False,
 ) -> None:
-    ctx.obj = CliState(config_file=config, log_level=log_level.upper())
+    ctx.obj = CliState(config_file=config, log_level=log_level.value)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"newsradar {__version__}")
+        raise typer.Exit()
 
 
 def main() -> None:
     try:
-        app()
+        # Not standalone: usage errors come back here to be printed as one line, like the rest.
+        code = app(standalone_mode=False)
+    except typer.TyperException as exc:  # the command line (typer's usage errors, exit 2)
+        message = exc.format_message()
+        if message:  # empty: the help, already shown (a group called without a command)
+            ctx = getattr(exc, "ctx", None)
+            where = ctx.command_path if ctx is not None else "newsradar"
+            _error(f"{message} (see `{where} --help`)" if exc.exit_code == EXIT_USAGE else message)
+        sys.exit(exc.exit_code)
     except NewsradarError as exc:
         for line in str(exc).splitlines() or [type(exc).__name__]:
-            print(f"newsradar: error: {printable(line)}", file=sys.stderr)
+            _error(line)
         sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, typer.Abort):
         sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _error(line: str) -> None:
+    print(f"newsradar: error: {printable(line)}", file=sys.stderr)

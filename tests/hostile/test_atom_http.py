@@ -232,7 +232,7 @@ def test_config_and_sinks_check_fail_when_the_feeds_listen_beyond_loopback_unpro
     config.write_text(f'data_dir = "{tmp_path}"\n[sinks.atom]\nhost = "0.0.0.0"\nport = 0\n')
     for args in (("config", "check", str(config)), ("--config", str(config), "sinks", "check")):
         proc = run_cli(*args, env=clean_env())
-        assert proc.returncode == 2, (args, proc.stdout)
+        assert proc.returncode == 3, (args, proc.stdout)
         assert "Traceback" not in proc.stderr
         (line,) = proc.stderr.strip().splitlines()
         assert line.startswith("newsradar: error: sinks.atom.host = '0.0.0.0' "), line

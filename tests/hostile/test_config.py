@@ -136,7 +136,7 @@ def test_a_deeply_nested_toml_config_is_a_config_error(tmp_path: Path, text: str
     config = tmp_path / "newsradar.toml"
     config.write_text(text)
     proc, took = newsradar("config", "check", str(config))
-    assert proc.returncode == 2
+    assert proc.returncode == 3
     line = one_error_line(proc)
     assert line.startswith(f"newsradar: error: {config}: not valid TOML: ")
     assert took < 30
@@ -149,13 +149,13 @@ def test_retry_max_seconds_must_be_a_finite_positive_number(tmp_path: Path) -> N
     for value in ("inf", "1e400", "-inf", "nan", "-1", "0"):
         config.write_text(f"[sinks]\nretry_max_seconds = {value}\n")
         proc, _ = newsradar("config", "check", str(config))
-        assert proc.returncode == 2, value
+        assert proc.returncode == 3, value
         shown = tomllib.loads(f"x = {value}")["x"]
         assert one_error_line(proc).startswith(
             f"newsradar: error: sinks.retry_max_seconds = {shown!r} ({config}): "
         )
         proc, _ = newsradar("config", "check", NEWSRADAR_SINKS__RETRY_MAX_SECONDS=value)
-        assert proc.returncode == 2, value
+        assert proc.returncode == 3, value
         assert one_error_line(proc).startswith(
             f"newsradar: error: sinks.retry_max_seconds = '{value}' "
             "(env NEWSRADAR_SINKS__RETRY_MAX_SECONDS): "
@@ -172,12 +172,12 @@ def test_config_check_names_a_rule_or_feed_file_that_is_not_there(
     config = tmp_path / "newsradar.toml"
     config.write_text(f'[{section}]\n{key} = "{missing}"\n')
     proc, _ = newsradar("config", "check", str(config))
-    assert proc.returncode == 2
+    assert proc.returncode == 3
     line = one_error_line(proc)
     assert line.startswith(f"newsradar: error: {section}.{key} = '{missing}': ")
     assert "no such file" in line
     proc, _ = newsradar(
         "config", "check", **{f"NEWSRADAR_{section.upper()}__{key.upper()}": str(tmp_path)}
     )
-    assert proc.returncode == 2
+    assert proc.returncode == 3
     assert one_error_line(proc).startswith(f"newsradar: error: {section}.{key} = '{tmp_path}': ")

@@ -416,7 +416,7 @@ def test_config_check_fails_when_the_dashboard_listens_beyond_loopback_unprotect
     config = tmp_path / "newsradar.toml"
     config.write_text(f'[dashboard]\nhost = "{host}"\n')
     proc = run_cli("config", "check", str(config), env=clean_env())
-    assert proc.returncode == 2, proc.stdout
+    assert proc.returncode == 3, proc.stdout
     assert "Traceback" not in proc.stderr
     (line,) = proc.stderr.strip().splitlines()
     assert line.startswith(f"newsradar: error: dashboard.host = '{host}' ")
@@ -455,7 +455,7 @@ def test_config_check_never_prints_a_weak_token(tmp_path: Path) -> None:
     config = tmp_path / "newsradar.toml"
     config.write_text('[dashboard]\ntoken = "hunter2"\n')
     proc = run_cli("config", "check", str(config), env=clean_env())
-    assert proc.returncode == 2
+    assert proc.returncode == 3
     assert "hunter2" not in proc.stdout + proc.stderr
     assert "token must be at least 16" in proc.stderr
 
@@ -468,7 +468,7 @@ def test_dashboard_run_refuses_to_listen_beyond_loopback_unprotected(tmp_path: P
         NEWSRADAR_DASHBOARD__PORT=str(port),
     )
     proc = run_cli("dashboard", "run", env=env, timeout=60)
-    assert proc.returncode == 2
+    assert proc.returncode == 3
     (line,) = proc.stderr.strip().splitlines()
     assert "dashboard.host = '0.0.0.0'" in line
     assert "dashboard.token" in line
@@ -479,7 +479,7 @@ def test_up_refuses_to_start_a_dashboard_beyond_loopback_unprotected(tmp_path: P
     dashboard stage that can only exit."""
     env = clean_env(NEWSRADAR_DATA_DIR=str(tmp_path), NEWSRADAR_DASHBOARD__HOST="0.0.0.0")
     proc = run_cli("up", env=env, timeout=60)
-    assert proc.returncode == 2
+    assert proc.returncode == 3
     (line,) = proc.stderr.strip().splitlines()
     assert "dashboard.host = '0.0.0.0'" in line
     assert not (tmp_path / "kafka").exists()  # no broker was started
@@ -497,7 +497,7 @@ def test_the_docker_deployment_gives_what_it_exposes_a_token() -> None:
     assert sorted(tokens) == ["NEWSRADAR_DASHBOARD__TOKEN", "NEWSRADAR_SINKS__ATOM__TOKEN"]
     assert all(required.fullmatch(v) for v in tokens.values())
     without = run_cli("config", "check", config, env=clean_env())
-    assert without.returncode == 2
+    assert without.returncode == 3
     assert "dashboard.host = '0.0.0.0'" in without.stderr
     assert "sinks.atom.host = '0.0.0.0'" in without.stderr
     given = run_cli("config", "check", config, env=clean_env(**dict.fromkeys(tokens, TOKEN)))

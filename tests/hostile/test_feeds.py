@@ -209,7 +209,7 @@ def test_feed_urls_with_a_bad_port_or_scheme_are_refused(tmp_path: Path) -> None
         "  - url: data:text/xml,<rss/>\n"
     )
     proc = run_cli("feeds", "check", str(feeds))
-    assert proc.returncode == 2
+    assert proc.returncode == 3
     assert "Traceback" not in proc.stderr
     assert proc.stderr.splitlines() == [
         f"newsradar: error: {feeds}: feeds[1].url: port 99999 is not a TCP port; "

@@ -177,7 +177,7 @@ def test_config_errors_never_echo_a_secret(tmp_path: Path) -> None:
         cwd=REPO,
         check=False,
     )
-    assert proc.returncode == 2
+    assert proc.returncode == 3
     assert "Traceback" not in proc.stderr
     for secret in (PASSWORD, TOKEN, "XXXXtokenXXXX", "1234567890987654321"):
         assert secret not in proc.stderr + proc.stdout

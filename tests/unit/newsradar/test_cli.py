@@ -23,7 +23,7 @@ def test_config_check_names_each_bad_key_without_traceback(tmp_path: Path) -> No
     bad = tmp_path / "bad.toml"
     bad.write_text("[broker]\nport = 0\n[topic]\nx = 1\n")
     proc = run("config", "check", str(bad))
-    assert proc.returncode == 2
+    assert proc.returncode == 3
     assert "Traceback" not in proc.stderr
     assert proc.stderr.strip().splitlines() == [
         f"newsradar: error: broker.port = 0 ({bad}): Input should be greater than or equal to 1",
@@ -34,7 +34,7 @@ def test_config_check_names_each_bad_key_without_traceback(tmp_path: Path) -> No
 
 def test_missing_config_file_is_one_line(tmp_path: Path) -> None:
     proc = run("--config", str(tmp_path / "none.toml"), "broker", "status")
-    assert proc.returncode == 2
+    assert proc.returncode == 3
     assert proc.stderr.count("\n") == 1
     assert "config file not found" in proc.stderr
 

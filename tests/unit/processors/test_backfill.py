@@ -74,7 +74,7 @@ def test_bad_arguments_are_one_line_errors(tmp_path: Path) -> None:
     broken = run_cli(
         "backfill", "--from", "2026-11-20", "--to", "2026-11-27", "--rules", str(rules), env=env
     )
-    assert broken.returncode == 2  # a configuration error, as everywhere in the CLI
+    assert broken.returncode == 3  # a configuration error, as everywhere in the CLI
     assert len(broken.stderr.strip().splitlines()) == 1
     assert "XX" in broken.stderr
     assert "Traceback" not in broken.stderr

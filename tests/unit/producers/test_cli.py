@@ -70,7 +70,7 @@ def test_feeds_check_names_each_bad_entry(tmp_path: Path) -> None:
         "  - {url: 'https://e.org/a'}\n"
     )
     proc = run_cli("feeds", "check", str(bad))
-    assert proc.returncode == 2
+    assert proc.returncode == 3
     assert proc.stderr.splitlines() == [
         f"newsradar: error: {bad}: feeds[0].url: scheme 'ftp' is not allowed; use http or https",
         f"newsradar: error: {bad}: feeds[1].lang: Extra inputs are not permitted",

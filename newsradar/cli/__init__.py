@@ -9,12 +9,13 @@ bugs only.
 from __future__ import annotations
 
 import sys
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from newsradar import __version__
 from newsradar.cli import broker as broker_cmd
 from newsradar.cli import config as config_cmd
 from newsradar.cli import dashboard as dashboard_cmd
@@ -25,12 +26,12 @@ from newsradar.cli import topics as topics_cmd
 from newsradar.cli.backfill import backfill
 from newsradar.cli.context import CliState, printable
 from newsradar.cli.up import up
-from newsradar import __version__
 from newsradar.errors import EXIT_USAGE, NewsradarError
 
 
+class LogLevel(StrEnum):
+    """Log levels `--log-level` takes (any case); anything else is a usage error."""
 
-class LogLevel(str, Enum):
     DEBUG = "DEBUG"
     INFO = "INFO"
     WARNING = "WARNING"
@@ -97,7 +98,7 @@ def _print_version(value: bool) -> None:
 def main() -> None:
     try:
         # Not standalone: usage errors come back here to be printed as one line, like the rest.
-        code = app(standalone_mode=False)
+        code = app(prog_name="newsradar", standalone_mode=False)
     except typer.TyperException as exc:  # the command line (typer's usage errors, exit 2)
         message = exc.format_message()
         if message:  # empty: the help, already shown (a group called without a command)

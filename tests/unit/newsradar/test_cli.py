@@ -60,3 +60,61 @@ def test_broker_status_exits_non_zero_when_stopped(tmp_path: Path) -> None:
     proc = run("broker", "status", env={"NEWSRADAR_DATA_DIR": str(tmp_path)})
     assert proc.returncode == 1
     assert proc.stderr.strip() == "127.0.0.1:9092: not running"
+
+
+def test_version_prints_the_installed_version() -> None:
+    from importlib.metadata import version
+
+    proc = run("--version")
+    assert (proc.returncode, proc.stdout, proc.stderr) == (
+        0,
+        f"newsradar {version('newsradar')}\n",
+        "",
+    )
+
+
+def test_a_bad_option_value_is_one_line_and_the_usage_exit_code() -> None:
+    proc = run("--log-level", "loud", "config", "check")
+    assert proc.returncode == 2
+    assert proc.stderr.splitlines() == [
+        "newsradar: error: Invalid value for '--log-level': 'loud' is not one of 'debug', "
+        "'info', 'warning', 'error'. (see `newsradar --help`)"
+    ]
+    unknown = run("feeds", "status", "--bogus")
+    assert unknown.returncode == 2
+    assert unknown.stderr.splitlines() == [
+        "newsradar: error: No such option: --bogus (see `newsradar feeds status --help`)"
+    ]
+    assert run("--log-level", "warning", "config", "check").returncode == 0
+
+
+def test_a_group_without_a_command_shows_its_help_and_the_usage_exit_code() -> None:
+    proc = run("feeds")
+    assert proc.returncode == 2
+    assert "Usage: newsradar feeds" in proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_boolean_flags_read_as_flags_in_every_help() -> None:
+    """A flag shows no value placeholder (`--json`, not `--json <bool>`), in every command."""
+    import typer.main
+    from typer.testing import CliRunner
+
+    from newsradar.cli import app
+
+    def paths(command: object, prefix: tuple[str, ...]) -> list[tuple[str, ...]]:
+        found = [prefix]
+        for name, sub in sorted(getattr(command, "commands", {}).items()):
+            found += paths(sub, (*prefix, name))
+        return found
+
+    helps = {
+        path: CliRunner().invoke(app, [*path, "--help"], env={"COLUMNS": "100"})
+        for path in paths(typer.main.get_command(app), ())
+    }
+    assert len(helps) > 25
+    for path, result in helps.items():
+        assert result.exit_code == 0, path
+        assert "--help" in result.output, path
+        assert "<bool>" not in result.output, (path, result.output)
+    assert "--json " in helps[("feeds", "status")].output

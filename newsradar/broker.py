@@ -27,11 +27,13 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from string import Template
+from typing import NoReturn
 
 from newsradar.errors import (
     BrokerAlreadyRunning,
@@ -47,6 +49,8 @@ from newsradar.settings import KAFKA_VERSION, Settings
 
 MIN_JAVA = 17
 READY_LINE = "Kafka Server started"
+CONSOLE_LEVEL_PROPERTY = "newsradar.console.level"
+"""log4j2.xml sends the broker's log to stderr at this level (default OFF: detached)."""
 _PACKAGE_DEPLOY = Path(__file__).resolve().parent / "_deploy" / "kafka"
 _REPO_DEPLOY = Path(__file__).resolve().parent.parent / "deploy" / "kafka"
 
@@ -280,11 +284,10 @@ def new_cluster_id() -> str:
             return cluster_id
 
 
-def start(settings: Settings) -> BrokerStatus:
-    """Start the local broker in the background and wait until it answers.
-
-    Raises a :class:`BrokerError` subclass, leaving no process behind, if it cannot.
-    """
+def _prepare(settings: Settings) -> tuple[BrokerPaths, list[str]]:
+    """Everything before the broker's process: no broker running from this data directory,
+    ports free, jars fetched, properties rendered, storage formatted. Returns the paths and
+    the JVM's command line up to the main class."""
     paths = BrokerPaths.for_settings(settings)
     address = settings.bootstrap_servers[0]
     pid = read_pid(paths)
@@ -336,7 +339,16 @@ def start(settings: Settings) -> BrokerStatus:
         if fmt.returncode != 0:
             last = (fmt.stderr.strip() or fmt.stdout.strip() or "no output").splitlines()[-1]
             raise BrokerError(f"formatting Kafka storage in {paths.data} failed: {last[:300]}")
+    return paths, jvm
 
+
+def start(settings: Settings) -> BrokerStatus:
+    """Start the local broker in the background and wait until it answers.
+
+    Raises a :class:`BrokerError` subclass, leaving no process behind, if it cannot.
+    """
+    paths, jvm = _prepare(settings)
+    address = settings.bootstrap_servers[0]
     log_offset = paths.server_log.stat().st_size if paths.server_log.exists() else 0
     pid = _spawn_detached([*jvm, "kafka.Kafka", str(paths.properties)], paths.console_log)
     paths.pid_file.write_text(str(pid))
@@ -347,6 +359,22 @@ def start(settings: Settings) -> BrokerStatus:
         paths.pid_file.unlink(missing_ok=True)
         raise
     return BrokerStatus(True, pid, address, "started")
+
+
+def run(settings: Settings) -> NoReturn:
+    """Run the local broker in the foreground: this process becomes Kafka's JVM (same pid, so a
+    service manager supervises and stops Kafka itself), and the broker logs to stderr as well
+    as to ``logs/server.log``. Returns only by raising, before the JVM starts."""
+    paths, jvm = _prepare(settings)
+    argv = [jvm[0], f"-D{CONSOLE_LEVEL_PROPERTY}=INFO", *jvm[1:], "kafka.Kafka"]
+    paths.pid_file.write_text(str(os.getpid()))  # the pid Kafka keeps after exec
+    sys.stdout.flush()
+    sys.stderr.flush()
+    try:
+        os.execv(argv[0], [*argv, str(paths.properties)])  # noqa: S606 - argv is ours, no shell
+    except OSError as exc:
+        paths.pid_file.unlink(missing_ok=True)
+        raise BrokerError(f"could not run {argv[0]}: {exc.strerror}") from None
 
 
 def _spawn_detached(argv: list[str], output: Path) -> int:

@@ -32,6 +32,19 @@ def start(ctx: typer.Context) -> None:
     typer.echo(f"Kafka is ready at {result.address} (pid {result.pid}).")
 
 
+@app.command("run")
+def run(ctx: typer.Context) -> None:
+    """Run the broker in the foreground until stopped (SIGTERM, Ctrl-C), logging to stderr:
+    for a service manager (systemd's newsradar-broker.service)."""
+    settings = state(ctx).settings()
+    if _external(settings):
+        return
+    typer.echo(
+        f"Running Kafka {settings.broker.kafka_version} in {settings.data_dir}/kafka.", err=True
+    )
+    broker.run(settings)
+
+
 @app.command("status")
 def status(ctx: typer.Context) -> None:
     """Exit 0 and print the address if Kafka answers; exit 1 otherwise."""

@@ -80,3 +80,48 @@ def test_unresolvable_kafka_version_is_a_clear_maven_error(tmp_path: Path) -> No
     with pytest.raises(BrokerError, match=r"Maven could not resolve Kafka 4.99.0: .*4\.99\.0"):
         broker.ensure_jars("4.99.0", env={**__import__("os").environ, **env})
     assert not broker.jars_dir("4.99.0", env=env).exists()
+
+
+def test_broker_run_stays_in_the_foreground_logs_to_stderr_and_stops_on_sigterm(
+    tmp_path: Path,
+) -> None:
+    """What systemd's newsradar-broker.service (Type=exec) relies on: the process it started
+    is Kafka itself (same pid), its log reaches stderr (journald), SIGTERM stops it cleanly."""
+    import signal
+    import sys
+    import time
+
+    from tests.conftest import REPO, clean_env
+
+    env = broker_env(tmp_path)
+    settings = load_settings(None, env=env)
+    err = tmp_path / "stderr.log"
+    with err.open("wb") as stderr:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "newsradar", "broker", "run"],
+            cwd=REPO,
+            env=clean_env(**env),
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
+    try:
+        deadline = time.monotonic() + 180
+        while not broker.status(settings, timeout_seconds=2).running:
+            assert proc.poll() is None, err.read_text()[-3000:]
+            assert time.monotonic() < deadline, err.read_text()[-3000:]
+            time.sleep(1)
+        assert _kafka_pids_for(tmp_path) == [proc.pid]
+        assert broker.status(settings).pid == proc.pid
+        assert "Kafka Server started" in err.read_text()
+        assert "Kafka Server started" in (tmp_path / "kafka" / "logs" / "server.log").read_text()
+        second = run_cli("broker", "run", env=clean_env(**env))
+        assert second.returncode == 1
+        assert "a broker is already running from" in second.stderr
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(120) in (0, 143)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert _kafka_pids_for(tmp_path) == []
+    assert "shut down completely" in err.read_text()

@@ -1,67 +1,15 @@
-"""deploy/: the systemd units pass ``systemd-analyze verify`` and run real commands; the
-docker-compose file runs real commands, mounts files that exist, and agrees with the config
-and the Prometheus setup it ships beside."""
+"""deploy/docker: the docker-compose file runs real commands, mounts files that exist, and
+agrees with the config and the Prometheus setup it ships beside (the systemd units:
+test_systemd.py)."""
 
 from __future__ import annotations
 
-import configparser
-import shlex
-import shutil
-import subprocess
-from pathlib import Path
-
-import pytest
 import yaml
 
 from newsradar.settings import load_settings
 from tests.conftest import REPO, run_cli
 
 DEPLOY = REPO / "deploy"
-UNITS = sorted((DEPLOY / "systemd").glob("newsradar*.*"))
-NEWSRADAR = "/opt/newsradar/.venv/bin/newsradar"
-
-
-def unit_commands(path: Path) -> list[list[str]]:
-    unit = configparser.ConfigParser(strict=False, interpolation=None)
-    unit.read(path)
-    if not unit.has_section("Service"):
-        return []
-    return [
-        shlex.split(unit["Service"][key])[1:]
-        for key in ("ExecStartPre", "ExecStart", "ExecStop")
-        if key in unit["Service"]
-    ]
-
-
-def test_systemd_units_verify(tmp_path: Path) -> None:
-    analyze = shutil.which("systemd-analyze")
-    if analyze is None:
-        pytest.fail("systemd-analyze not found: install Debian's systemd (scripts/test.sh does)")
-    venv_cli = shutil.which("newsradar", path=str(REPO / ".venv" / "bin"))
-    assert venv_cli is not None
-    for unit in UNITS:  # the installed path swapped for this checkout's
-        (tmp_path / unit.name).write_text(unit.read_text().replace(NEWSRADAR, venv_cli))
-    names = [str(tmp_path / u.name) for u in UNITS]
-    proc = subprocess.run(
-        [analyze, "verify", *names], capture_output=True, text=True, check=False, cwd=tmp_path
-    )
-    assert (proc.returncode, proc.stderr) == (0, "")
-
-
-def test_every_unit_checks_the_config_first_and_runs_a_real_command() -> None:
-    services = [u for u in UNITS if u.suffix == ".service"]
-    assert {u.stem for u in services} == {
-        "newsradar-broker",
-        "newsradar-producers",
-        "newsradar-processors",
-        "newsradar-sinks",
-        "newsradar-dashboard",
-    }
-    for unit in services:
-        commands = unit_commands(unit)
-        assert commands[0] == ["config", "check"], unit.name
-        for args in commands:
-            assert run_cli(*args, "--help").returncode == 0, (unit.name, args)
 
 
 def compose() -> dict[str, object]:

@@ -486,20 +486,21 @@ def test_up_refuses_to_start_a_dashboard_beyond_loopback_unprotected(tmp_path: P
 
 
 def test_the_docker_deployment_gives_what_it_exposes_a_token() -> None:
-    """deploy/docker binds the dashboard and the feeds to every interface of their containers:
-    compose must hand them a token, and with it the config passes."""
+    """deploy/docker binds the dashboard (page, API and Atom feeds: its one web port) to every
+    interface of its container: compose must hand it a token, and with it the config passes."""
     compose = yaml.safe_load((REPO / "deploy" / "docker" / "docker-compose.yml").read_text())
     config = "deploy/docker/newsradar.toml"
     environment = compose["services"]["dashboard"]["environment"]
-    assert compose["services"]["sinks"]["environment"] == environment
     required = re.compile(r"\$\{NEWSRADAR_TOKEN:\?[^}]+\}")  # compose stops without it
     tokens = {k: v for k, v in environment.items() if k.endswith("__TOKEN")}
-    assert sorted(tokens) == ["NEWSRADAR_DASHBOARD__TOKEN", "NEWSRADAR_SINKS__ATOM__TOKEN"]
+    assert sorted(tokens) == ["NEWSRADAR_DASHBOARD__TOKEN"]
     assert all(required.fullmatch(v) for v in tokens.values())
+    for name, service in compose["services"].items():
+        if name != "dashboard":
+            assert not [k for k in service.get("environment", {}) if k.endswith("__TOKEN")]
     without = run_cli("config", "check", config, env=clean_env())
     assert without.returncode == 3
     assert "dashboard.host = '0.0.0.0'" in without.stderr
-    assert "sinks.atom.host = '0.0.0.0'" in without.stderr
     given = run_cli("config", "check", config, env=clean_env(**dict.fromkeys(tokens, TOKEN)))
     assert given.returncode == 0, given.stderr
 

@@ -81,7 +81,8 @@ def test_the_runtime_lock_holds_no_development_tools_and_the_locks_agree() -> No
 def test_the_image_and_the_server_install_use_the_runtime_lock() -> None:
     dockerfile = (REPO / "deploy" / "docker" / "Dockerfile").read_text()
     assert "requirements-dev.lock" not in dockerfile
-    assert re.search(r"pip install .*-r requirements\.lock", dockerfile)
+    assert "COPY requirements.lock /tmp/requirements.lock" in dockerfile
+    assert re.search(r"pip install .*-r /tmp/requirements\.lock", dockerfile)
     bootstrap = (REPO / "scripts" / "bootstrap.sh").read_text()
     assert "--runtime) lock=requirements.lock" in bootstrap
     operations = (REPO / "docs" / "operations.md").read_text()

@@ -194,3 +194,23 @@ def test_each_service_reads_its_secrets_from_its_own_credentials(tmp_path: Path)
         settings = load_settings(None, env={"CREDENTIALS_DIRECTORY": str(credentials)})
         assert settings.sinks.postgres.dsn is not None
         assert settings.sinks.postgres.dsn.get_secret_value() == dsn
+
+
+def test_a_broken_rule_file_or_feed_list_is_a_config_error_before_kafka_is_asked(
+    tmp_path: Path,
+) -> None:
+    """The data files a service reads are config too: exit EXIT_CONFIG, not 1 (which systemd
+    would restart), even with no broker running (here, none is)."""
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("rules:\n  - id: x\n    countries: {all: [XX]}\n")
+    feeds = tmp_path / "feeds.yaml"
+    feeds.write_text("feeds:\n  - url: ftp://e.org/f\n")
+    for command, key, path in (
+        ("processors", "NEWSRADAR_PROCESSORS__RULES_FILE", rules),
+        ("producers", "NEWSRADAR_PRODUCERS__FEEDS_FILE", feeds),
+    ):
+        env = clean_env(NEWSRADAR_DATA_DIR=str(tmp_path), **{key: str(path)})
+        proc = run_cli(command, "run", env=env, timeout=120)
+        assert proc.returncode == EXIT_CONFIG, (command, proc.stderr)
+        assert str(path) in proc.stderr
+        assert "Traceback" not in proc.stderr

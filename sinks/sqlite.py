@@ -5,6 +5,12 @@ row. ``newsradar alerts list`` reads this store. A value SQLite refuses (a NaN f
 number, an integer beyond 64 bits, text that is not UTF-8) is permanent: the runner
 dead-letters that alert; a locked or unreadable database is transient.
 
+Beside each alert the store keeps its triage state (``read``, ``starred``: set by the
+dashboard, never touched by a redelivery) and its search text in an FTS5 index
+(``alerts_search``, one row per alert under the alert's rowid; :mod:`sinks.search` says what
+is indexed and how a query is read). Migration 2 adds both and indexes the alerts already
+stored.
+
 The file and the directories made for it are private (0600, 0700) whatever the umask: alerts
 are not for other users of the machine.
 """
@@ -14,9 +20,10 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import Any, NamedTuple
 
 from pydantic import ValidationError
 
@@ -24,10 +31,32 @@ from newsradar.files import private_dir, private_file
 from newsradar.schemas import Alert, describe_validation
 from sinks.base import Health, Sink
 from sinks.errors import PermanentSinkError, TransientSinkError
+from sinks.search import AlertFilter, alert_text, fts5_query
 
 log = logging.getLogger("newsradar.sinks")
 
-MIGRATIONS: tuple[str, ...] = (
+
+def _triage_and_search(db: sqlite3.Connection) -> None:
+    """Migration 2: triage columns, the search index, and the alerts already stored indexed."""
+    db.execute("ALTER TABLE alerts ADD COLUMN read INTEGER NOT NULL DEFAULT 0")
+    db.execute("ALTER TABLE alerts ADD COLUMN starred INTEGER NOT NULL DEFAULT 0")
+    # The text is folded and split by sinks.search; the tokenizer only splits it at spaces.
+    db.execute(
+        "CREATE VIRTUAL TABLE alerts_search"
+        " USING fts5(text, tokenize='unicode61 remove_diacritics 0')"
+    )
+    for rowid, record in db.execute("SELECT rowid, record FROM alerts").fetchall():
+        try:
+            text = alert_text(Alert.model_validate_json(record))
+        except ValidationError:  # stored by an older release that let it through: not found
+            continue
+        db.execute("INSERT INTO alerts_search (rowid, text) VALUES (?, ?)", (rowid, text))
+
+
+Migration = str | Callable[[sqlite3.Connection], None]
+"""SQL statements separated by ``;``, or a function for what SQL alone cannot do."""
+
+MIGRATIONS: tuple[Migration, ...] = (
     # 1: the alerts table.
     """
     CREATE TABLE alerts (
@@ -51,6 +80,8 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX alerts_by_rule ON alerts(rule_id, created_at);
     CREATE INDEX alerts_by_time ON alerts(created_at);
     """,
+    # 2: read and starred, and the search index.
+    _triage_and_search,
 )
 
 
@@ -69,9 +100,12 @@ def connect(path: Path) -> sqlite3.Connection:
         if version > current:
             db.execute("BEGIN IMMEDIATE")
             try:
-                for statement in script.split(";"):
-                    if statement.strip():
-                        db.execute(statement)
+                if callable(script):
+                    script(db)
+                else:
+                    for statement in script.split(";"):
+                        if statement.strip():
+                            db.execute(statement)
                 db.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
             except BaseException:
                 db.execute("ROLLBACK")
@@ -129,6 +163,16 @@ class SqliteSink(Sink):
                 """,
                 rows,
             )
+            # The alert keeps its rowid when written again; its search text is replaced.
+            searched = [(alert_text(a), a.id) for a in batch]
+            db.executemany(
+                "DELETE FROM alerts_search WHERE rowid = (SELECT rowid FROM alerts WHERE id = ?)",
+                [(alert_id,) for _, alert_id in searched],
+            )
+            db.executemany(
+                "INSERT INTO alerts_search (rowid, text) SELECT rowid, ? FROM alerts WHERE id = ?",
+                searched,
+            )
             db.execute("COMMIT")
         except (sqlite3.IntegrityError, sqlite3.DataError, OverflowError, UnicodeError) as exc:
             if db.in_transaction:
@@ -150,6 +194,103 @@ class SqliteSink(Sink):
         if self._db is not None:
             self._db.close()
             self._db = None
+
+
+class StoredAlert(NamedTuple):
+    """An alert as a reader of the store sees it: its cursor (the rowid: it grows with every
+    new alert) and its triage state."""
+
+    cursor: int
+    alert: Alert
+    read: bool
+    starred: bool
+
+
+def select_alerts(
+    db: sqlite3.Connection,
+    wanted: AlertFilter,
+    *,
+    before: int | None = None,
+    limit: int = 1000,
+    log_path: Path | None = None,
+) -> list[StoredAlert]:
+    """Alerts matching ``wanted``, newest first (by cursor), only those before the cursor
+    ``before`` if given."""
+    where: list[str] = []
+    args: list[Any] = []
+    if wanted.rule:
+        where.append("rule_id = ?")
+        args.append(wanted.rule)
+    if wanted.country:  # two capital letters (AlertFilter checks): nothing LIKE would read
+        where.append("countries LIKE ?")
+        args.append(f'%"{wanted.country}"%')
+    if wanted.language:
+        where.append("language = ?")
+        args.append(wanted.language)
+    if wanted.since:
+        where.append("created_at >= ?")
+        args.append(wanted.since.isoformat())
+    if wanted.unread:
+        where.append("read = 0")
+    if wanted.starred:
+        where.append("starred = 1")
+    if wanted.query:
+        where.append("rowid IN (SELECT rowid FROM alerts_search WHERE alerts_search MATCH ?)")
+        args.append(fts5_query(wanted.query))
+    if before is not None:
+        where.append("rowid < ?")
+        args.append(before)
+    # Only fixed fragments are joined; the values travel as parameters.
+    condition = " AND ".join(where) or "1 = 1"
+    sql = (
+        "SELECT rowid, id, record, read, starred FROM alerts "  # noqa: S608
+        f"WHERE {condition} ORDER BY rowid DESC LIMIT ?"
+    )
+    found = []
+    for rowid, stored_id, record, read, starred in db.execute(sql, [*args, limit]):
+        try:
+            found.append(
+                StoredAlert(rowid, Alert.model_validate_json(record), bool(read), bool(starred))
+            )
+        except ValidationError as exc:  # stored by an older release that let it through
+            log.warning(
+                "Stored alert skipped: it is not a valid alert. path=%s id=%r error=%s",
+                log_path, stored_id, describe_validation(exc),
+            )  # fmt: skip
+    return found
+
+
+def set_triage(
+    db: sqlite3.Connection, alert_id: str, *, read: bool | None = None, starred: bool | None = None
+) -> StoredAlert | None:
+    """Mark an alert read or unread, starred or not (None: leave as is); the alert as it now
+    is, or None if there is no such alert."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        if read is not None:
+            db.execute("UPDATE alerts SET read = ? WHERE id = ?", (int(read), alert_id))
+        if starred is not None:
+            db.execute("UPDATE alerts SET starred = ? WHERE id = ?", (int(starred), alert_id))
+        row = db.execute(
+            "SELECT rowid, record, read, starred FROM alerts WHERE id = ?", (alert_id,)
+        ).fetchone()
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+    if row is None:
+        return None
+    rowid, record, is_read, is_starred = row
+    return StoredAlert(rowid, Alert.model_validate_json(record), bool(is_read), bool(is_starred))
+
+
+def find_alerts(path: Path, wanted: AlertFilter, *, limit: int = 1000) -> list[StoredAlert]:
+    """Alerts in the store at ``path`` matching ``wanted``, newest stored first."""
+    db = connect(path)
+    try:
+        return select_alerts(db, wanted, limit=limit, log_path=path)
+    finally:
+        db.close()
 
 
 def list_alerts(

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from newsradar.schemas import Alert, alert_id
-from sinks.sqlite import SqliteSink, list_alerts
+from sinks.sqlite import MIGRATIONS, SqliteSink, list_alerts
 from tests.conftest import clean_env, run_cli
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
@@ -43,14 +43,14 @@ def test_writes_are_idempotent_and_schema_is_versioned(tmp_path: Path) -> None:
     db = sqlite3.connect(tmp_path / "alerts.sqlite")
     assert db.execute("SELECT count(*) FROM alerts").fetchone()[0] == 2
     assert db.execute("SELECT score FROM alerts WHERE id = ?", (a.id,)).fetchone()[0] == 9.0
-    assert db.execute("SELECT max(version) FROM schema_version").fetchone()[0] == 1
+    assert db.execute("SELECT max(version) FROM schema_version").fetchone()[0] == len(MIGRATIONS)
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     health = sink.healthcheck()
     assert (health.ok, health.detail) == (True, f"sqlite {tmp_path / 'alerts.sqlite'}: 2 alerts")
     sink.close()
     # Reopening does not migrate twice.
     SqliteSink(tmp_path / "alerts.sqlite").setup()
-    assert db.execute("SELECT count(*) FROM schema_version").fetchone()[0] == 1
+    assert db.execute("SELECT count(*) FROM schema_version").fetchone()[0] == len(MIGRATIONS)
 
 
 def test_healthcheck_reports_an_unusable_store(tmp_path: Path) -> None:

@@ -1,0 +1,128 @@
+"""Search over stored alerts: what is indexed of an alert and how a query is read, one
+definition for the SQLite store (FTS5) and the PostgreSQL store (a ``tsvector``).
+
+An alert's search text is its article title, the matched terms with their snippets and the
+sentences that relate its countries, folded as the detection engine folds text
+(:mod:`newsradar.folding`), split into words (runs of letters and digits), each Arabic word
+light-stemmed (one leading article or conjunction taken off, ``sinks/data/search.yaml``). A
+query is read the same way, and an alert matches when every query word is one of its words or
+the start of one ("russia" finds "Russian", الحكومة الروسيّة finds الحكومه الروسيه). Nothing
+in a query is syntax: quotes, operators and asterisks are not letters, so they separate words.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+
+from newsradar.datafile import DataSyntaxError, parse_yaml
+from newsradar.errors import ConfigError
+from newsradar.folding import fold
+from newsradar.schemas import Alert
+
+DATA = Path(__file__).parent / "data" / "search.yaml"
+MAX_QUERY_WORDS = 16
+"""More words than this in a query are refused (each is an index lookup)."""
+_WORD = re.compile(r"[^\W_]+")
+_ARABIC = re.compile(r"[\u0600-\u06ff]")
+
+
+@dataclass(frozen=True)
+class Stemming:
+    prefixes: tuple[str, ...]
+    min_stem: int
+    min_word_for_waw: int
+
+
+@lru_cache(maxsize=1)
+def stemming() -> Stemming:
+    try:
+        data = parse_yaml(DATA.read_text(encoding="utf-8"))
+        prefixes = tuple(sorted((fold(p) for p in data["prefixes"]), key=len, reverse=True))
+        return Stemming(prefixes, int(data["min_stem"]), int(data["min_word_for_waw"]))
+    except (OSError, DataSyntaxError, KeyError, TypeError, ValueError) as exc:
+        raise ConfigError(
+            f"{DATA}: not a valid search data file ({exc}); reinstall newsradar"
+        ) from None
+
+
+def stem(word: str) -> str:
+    """``word`` (folded) without one leading Arabic article or conjunction."""
+    if not _ARABIC.match(word):
+        return word
+    rules = stemming()
+    for prefix in rules.prefixes:
+        if not word.startswith(prefix) or len(word) - len(prefix) < rules.min_stem:
+            continue
+        if prefix == "و" and len(word) < rules.min_word_for_waw:
+            continue
+        return word[len(prefix) :]
+    return word
+
+
+def words(text: str) -> list[str]:
+    """The search words of ``text``: folded, split, stemmed."""
+    return [stem(w) for w in _WORD.findall(fold(text))]
+
+
+def alert_text(alert: Alert) -> str:
+    """What the stores index of ``alert``: its search words, space-separated."""
+    parts = [alert.article_title]
+    for match in alert.matches:
+        parts += (match.term, match.snippet)
+    parts += (relation.sentence for relation in alert.relations)
+    return " ".join(words("\n".join(parts)))
+
+
+class BadQuery(ValueError):
+    """A search query with no word in it, or too many."""
+
+
+def query_words(query: str) -> list[str]:
+    """The distinct words of a query, in order; :class:`BadQuery` if there are none or more than
+    :data:`MAX_QUERY_WORDS`."""
+    found = list(dict.fromkeys(words(query)))
+    if not found:
+        raise BadQuery("the search has no word in it (letters or digits)")
+    if len(found) > MAX_QUERY_WORDS:
+        raise BadQuery(f"the search has {len(found)} words; at most {MAX_QUERY_WORDS} are read")
+    return found
+
+
+def fts5_query(query: str) -> str:
+    """The query as SQLite FTS5 syntax: every word, as a quoted prefix, must occur."""
+    return " AND ".join(f'"{w}"*' for w in query_words(query))
+
+
+def tsquery(query: str) -> str:
+    """The query as a PostgreSQL ``tsquery`` literal (for ``::tsquery``, which applies no
+    parser or dictionary): every word, as a prefix, must occur."""
+    return " & ".join(f"'{w}':*" for w in query_words(query))
+
+
+COUNTRY = re.compile(r"[A-Z]{2}")
+
+
+@dataclass(frozen=True)
+class AlertFilter:
+    """Which stored alerts a reader wants; every store reads it the same way."""
+
+    rule: str | None = None
+    country: str | None = None
+    """ISO 3166-1 alpha-2, upper case."""
+    language: str | None = None
+    query: str | None = None
+    """Search words (see the module docstring)."""
+    unread: bool = False
+    starred: bool = False
+    since: datetime | None = None
+    """Alerts created at or after this time."""
+
+    def __post_init__(self) -> None:
+        if self.country is not None and not COUNTRY.fullmatch(self.country):
+            raise BadQuery(f"country {self.country!r} is not a two-letter code, e.g. IQ")
+        if self.query is not None:
+            query_words(self.query)  # refused here, before any store reads it

@@ -1,0 +1,173 @@
+"""Search and triage in the embedded store: Arabic folded as the engine folds it, light
+stemming, queries that are never syntax, read/starred kept across redelivery, cursor pages, and
+a store made by an older release migrated with its alerts indexed."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from newsradar.folding import fold
+from newsradar.schemas import Alert, Match, alert_id
+from processors.normalize import fold as engine_fold
+from sinks.search import AlertFilter, BadQuery, alert_text, fts5_query, query_words, tsquery, words
+from sinks.sqlite import MIGRATIONS, SqliteSink, connect, find_alerts, select_alerts, set_triage
+
+NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+ARABIC_TITLE = "بحث رئيس الوزراء العراقي مع نائب رئيس الحكومة الروسية مكافحة الإرهاب"
+
+
+def alert(article: str, title: str, *, created: datetime = NOW, **extra: object) -> Alert:
+    fields: dict[str, object] = {
+        "id": alert_id("iraq-russia", article),
+        "rule_id": "iraq-russia",
+        "article_id": article,
+        "article_title": title,
+        "article_published": NOW,
+        "countries": ("IQ", "RU"),
+        "pairs": ("IQ-RU",),
+        "created_at": created,
+        **extra,
+    }
+    return Alert.model_validate(fields)
+
+
+def store(path: Path, *alerts: Alert) -> None:
+    sink = SqliteSink(path)
+    sink.write(alerts)
+    sink.close()
+
+
+def found(path: Path, **wanted: object) -> list[str]:
+    return [s.alert.article_id for s in find_alerts(path, AlertFilter(**wanted))]  # type: ignore[arg-type]
+
+
+def test_the_stores_fold_as_the_engine_does() -> None:
+    assert engine_fold is fold
+    assert words("الإرهاب والحكومة الروسيّة بالعراق مصطفى ورد") == [
+        "ارهاب", "حكومه", "روسيه", "عراق", "مصطفي", "ورد",
+    ]  # fmt: skip
+    assert words("Iraq–Russia TALKS, Türkiye") == ["iraq", "russia", "talks", "turkiye"]
+
+
+def test_queries_are_words_never_syntax() -> None:
+    assert query_words('"Iraq" OR russ* NEAR(a b) -x ^y') == [
+        "iraq", "or", "russ", "near", "a", "b", "x", "y",
+    ]  # fmt: skip
+    assert fts5_query("العراق Russia") == '"عراق"* AND "russia"*'
+    assert tsquery("العراق Russia") == "'عراق':* & 'russia':*"
+    with pytest.raises(BadQuery, match="no word"):
+        query_words(" *** ")
+    with pytest.raises(BadQuery, match="at most 16"):
+        query_words(" ".join(f"w{n}" for n in range(17)))
+
+
+def test_search_text_holds_title_terms_snippets_and_relations() -> None:
+    a = alert(
+        "x",
+        "Title words",
+        matches=[Match(term="Moscow", denotes="RU", field="content", start=0, end=6,
+                       snippet="talks in Moscow on oil")],
+    )  # fmt: skip
+    assert alert_text(a).split() == [
+        "title",
+        "words",
+        "moscow",
+        "talks",
+        "in",
+        "moscow",
+        "on",
+        "oil",
+    ]
+
+
+def test_search_finds_arabic_variants_and_word_starts(tmp_path: Path) -> None:
+    path = tmp_path / "alerts.sqlite"
+    store(
+        path,
+        alert("ar", ARABIC_TITLE),
+        alert("en", "Russian energy firms return to Iraq"),
+        alert("other", "Egypt and China sign a port deal", countries=("CN", "EG")),
+    )
+    # Hamza, taa marbuta, shadda, the article: each spelled otherwise than in the title.
+    assert found(path, query="الارهاب الحكومه الروسيّة") == ["ar"]
+    assert found(path, query="والعراقي") == ["ar"]
+    assert found(path, query="russia IRAQ") == ["en"]  # "russia" starts "Russian"
+    assert found(path, query="russia egypt") == []  # every word must occur
+    assert found(path, query='deal" OR "x') == []  # quotes and OR are not syntax
+    assert found(path, query="port", country="EG") == ["other"]
+    assert found(path, query="port", country="IQ") == []
+
+
+def test_triage_survives_redelivery_and_filters(tmp_path: Path) -> None:
+    path = tmp_path / "alerts.sqlite"
+    first, second = alert("a1", "One"), alert("a2", "Two")
+    store(path, first, second)
+    db = connect(path)
+    marked = set_triage(db, first.id, read=True, starred=True)
+    assert marked is not None
+    assert (marked.read, marked.starred) == (True, True)
+    assert set_triage(db, "iraq-russia:nope", read=True) is None
+    db.close()
+    store(path, first.model_copy(update={"score": 9.0, "article_title": "One, updated"}))
+    assert found(path, unread=True) == ["a2"]
+    assert found(path, starred=True) == ["a1"]
+    assert found(path, query="updated") == ["a1"]  # the search text follows the new title
+    assert found(path, query="one") == ["a1"]
+    (again,) = [s for s in find_alerts(path, AlertFilter()) if s.alert.id == first.id]
+    assert (again.read, again.starred, again.alert.score) == (True, True, 9.0)
+    db = connect(path)
+    unmarked = set_triage(db, first.id, read=False)
+    assert unmarked is not None
+    assert (unmarked.read, unmarked.starred) == (False, True)
+    db.close()
+
+
+def test_cursor_pages_and_since(tmp_path: Path) -> None:
+    path = tmp_path / "alerts.sqlite"
+    store(
+        path, *(alert(f"a{n}", f"Story {n}", created=NOW + timedelta(minutes=n)) for n in range(5))
+    )
+    db = connect(path)
+    page = select_alerts(db, AlertFilter(), limit=2)
+    assert [s.alert.article_id for s in page] == ["a4", "a3"]
+    page = select_alerts(db, AlertFilter(), before=page[-1].cursor, limit=2)
+    assert [s.alert.article_id for s in page] == ["a2", "a1"]
+    page = select_alerts(db, AlertFilter(), before=page[-1].cursor, limit=2)
+    assert [s.alert.article_id for s in page] == ["a0"]
+    since = AlertFilter(since=NOW + timedelta(minutes=3))
+    assert [s.alert.article_id for s in select_alerts(db, since)] == ["a4", "a3"]
+    db.close()
+
+
+def test_a_store_of_an_older_release_is_migrated_and_indexed(tmp_path: Path) -> None:
+    path = tmp_path / "alerts.sqlite"
+    old = sqlite3.connect(path)
+    first = MIGRATIONS[0]
+    assert isinstance(first, str)
+    old.executescript(first)
+    old.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+    old.execute("INSERT INTO schema_version VALUES (1)")
+    a = alert("old", ARABIC_TITLE)
+    old.execute(
+        "INSERT INTO alerts (id, rule_id, rule_version, score, article_id, article_url,"
+        " article_title, article_published, language, feed, countries, pairs, topics, record,"
+        " created_at) VALUES (?, ?, 1, 1.0, ?, '', ?, ?, 'ar', '', '[]', '[]', '[]', ?, ?)",
+        (a.id, a.rule_id, a.article_id, a.article_title, NOW.isoformat(), a.model_dump_json(),
+         NOW.isoformat()),
+    )  # fmt: skip
+    old.commit()
+    old.close()
+    assert found(path, query="الحكومه") == ["old"]
+    assert found(path, unread=True) == ["old"]
+    db = sqlite3.connect(path)
+    assert db.execute("SELECT max(version) FROM schema_version").fetchone()[0] == len(MIGRATIONS)
+    db.close()
+
+
+def test_filter_refuses_what_is_not_a_country() -> None:
+    with pytest.raises(BadQuery, match="two-letter"):
+        AlertFilter(country='I%"')

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
+from typing import NamedTuple
 
 from newsradar.datafile import DataSyntaxError, parse_yaml
 from newsradar.errors import ConfigError
@@ -24,6 +25,8 @@ from newsradar.folding import fold
 from newsradar.schemas import Alert
 
 DATA = Path(__file__).parent / "data" / "search.yaml"
+MAX_WORD = 100
+"""Longer words are neither indexed nor searched (PostgreSQL refuses lexemes over 2 KB)."""
 MAX_QUERY_WORDS = 16
 """More words than this in a query are refused (each is an index lookup)."""
 _WORD = re.compile(r"[^\W_]+")
@@ -64,8 +67,9 @@ def stem(word: str) -> str:
 
 
 def words(text: str) -> list[str]:
-    """The search words of ``text``: folded, split, stemmed."""
-    return [stem(w) for w in _WORD.findall(fold(text))]
+    """The search words of ``text``: folded, split, stemmed; a "word" longer than
+    :data:`MAX_WORD` characters (a run of digits, an encoded blob) is not one."""
+    return [stem(w) for w in _WORD.findall(fold(text)) if len(w) <= MAX_WORD]
 
 
 def alert_text(alert: Alert) -> str:
@@ -126,3 +130,13 @@ class AlertFilter:
             raise BadQuery(f"country {self.country!r} is not a two-letter code, e.g. IQ")
         if self.query is not None:
             query_words(self.query)  # refused here, before any store reads it
+
+
+class StoredAlert(NamedTuple):
+    """An alert as a reader of the store sees it: its cursor (the rowid: it grows with every
+    new alert) and its triage state."""
+
+    cursor: int
+    alert: Alert
+    read: bool
+    starred: bool

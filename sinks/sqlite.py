@@ -23,7 +23,7 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -31,7 +31,7 @@ from newsradar.files import private_dir, private_file
 from newsradar.schemas import Alert, describe_validation
 from sinks.base import Health, Sink
 from sinks.errors import PermanentSinkError, TransientSinkError
-from sinks.search import AlertFilter, alert_text, fts5_query
+from sinks.search import AlertFilter, StoredAlert, alert_text, fts5_query
 
 log = logging.getLogger("newsradar.sinks")
 
@@ -194,16 +194,6 @@ class SqliteSink(Sink):
         if self._db is not None:
             self._db.close()
             self._db = None
-
-
-class StoredAlert(NamedTuple):
-    """An alert as a reader of the store sees it: its cursor (the rowid: it grows with every
-    new alert) and its triage state."""
-
-    cursor: int
-    alert: Alert
-    read: bool
-    starred: bool
 
 
 def select_alerts(

@@ -60,38 +60,113 @@ def run(ctx: typer.Context) -> None:
             sink.close()
 
 
+Rule = Annotated[str | None, typer.Option("--rule", help="Only this rule id.")]
+Country = Annotated[str | None, typer.Option("--country", help="ISO 3166-1 alpha-2.")]
+Since = Annotated[
+    str | None,
+    typer.Option("--since", help="ISO 8601 time, e.g. 2026-11-28 or 2026-11-28T06:00Z."),
+]
+Limit = Annotated[int, typer.Option("--limit", min=1)]
+Unread = Annotated[bool, typer.Option("--unread", help="Only alerts not marked read.")]
+Starred = Annotated[bool, typer.Option("--starred", help="Only starred alerts.")]
+OutputFormat = Annotated[
+    str,
+    typer.Option(
+        "--format",
+        help="table; csv (spreadsheet-safe, with read and starred); jsonl (one alert per line).",
+    ),
+]
+AsJson = Annotated[bool, typer.Option("--json", help="Same as --format jsonl.")]
+FORMATS = ("table", "csv", "jsonl")
+
+
 @alerts_app.command("list")
 def list_(  # noqa: PLR0917 - typer options
     ctx: typer.Context,
-    rule: Annotated[str | None, typer.Option("--rule", help="Only this rule id.")] = None,
-    country: Annotated[str | None, typer.Option("--country", help="ISO 3166-1 alpha-2.")] = None,
-    since: Annotated[
-        str | None,
-        typer.Option("--since", help="ISO 8601 time, e.g. 2026-11-28 or 2026-11-28T06:00Z."),
-    ] = None,
-    limit: Annotated[int, typer.Option("--limit", min=1)] = 100,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="JSON Lines, one alert per line.")
-    ] = False,
+    rule: Rule = None,
+    country: Country = None,
+    since: Since = None,
+    limit: Limit = 100,
+    unread: Unread = False,
+    starred: Starred = False,
+    output: OutputFormat = "table",
+    as_json: AsJson = False,
 ) -> None:
     """Alerts in the embedded store, newest first, with their article's title and url."""
-    from sinks.sqlite import list_alerts
+    _show(ctx, None, rule, country, since, limit, unread, starred, "jsonl" if as_json else output)
 
+
+@alerts_app.command("search")
+def search(  # noqa: PLR0917 - typer options
+    ctx: typer.Context,
+    query: Annotated[
+        str,
+        typer.Argument(
+            help="Words that must all occur (as words or word starts) in the title, matched "
+            "terms, snippets or relating sentences; Arabic folded as the engine folds it."
+        ),
+    ],
+    rule: Rule = None,
+    country: Country = None,
+    since: Since = None,
+    limit: Limit = 100,
+    unread: Unread = False,
+    starred: Starred = False,
+    output: OutputFormat = "table",
+    as_json: AsJson = False,
+) -> None:
+    """Search the embedded store's alerts, newest first."""
+    _show(ctx, query, rule, country, since, limit, unread, starred, "jsonl" if as_json else output)
+
+
+def _show(  # noqa: PLR0917
+    ctx: typer.Context,
+    query: str | None,
+    rule: str | None,
+    country: str | None,
+    since: str | None,
+    limit: int,
+    unread: bool,
+    starred: bool,
+    output: str,
+) -> None:
+    from sinks.export import chunks
+    from sinks.search import AlertFilter, BadQuery
+    from sinks.sqlite import find_alerts
+
+    if output not in FORMATS:
+        raise NewsradarError(f"--format {output!r}: use one of {', '.join(FORMATS)}")
     settings = state(ctx).settings()
     since_at = parse_time("--since", since) if since else None
+    try:
+        wanted = AlertFilter(
+            rule=rule,
+            country=country.upper() if country else None,
+            query=query,
+            unread=unread,
+            starred=starred,
+            since=since_at,
+        )
+    except BadQuery as exc:
+        raise NewsradarError(str(exc)) from None
     path = settings.alerts_db
     if not path.is_file():
         raise NewsradarError(
             f"no alert store at {path} yet; run the pipeline (`newsradar up`) or check data_dir"
         )
-    alerts = list_alerts(path, rule=rule, country=country, since=since_at, limit=limit)
-    if as_json:
-        for alert in alerts:
-            typer.echo(printable_json(alert.model_dump_json()))
+    alerts = find_alerts(path, wanted, limit=limit)
+    if output == "jsonl":
+        for line in chunks(alerts, "jsonl"):
+            typer.echo(printable_json(line.rstrip("\n")))
+        return
+    if output == "csv":
+        for chunk in chunks(alerts, "csv"):
+            typer.echo(chunk, nl=False)
         return
     typer.echo(f"{'CREATED (UTC)':<17} {'RULE':<16} {'SCORE':>6} {'PAIRS':<14} TITLE / URL")
     # Titles and URLs come from feeds: escaped, so that none can drive the terminal.
-    for alert in alerts:
+    for stored in alerts:
+        alert = stored.alert
         typer.echo(
             f"{alert.created_at:%Y-%m-%d %H:%M} {printable(alert.rule_id):<16.16} "
             f"{alert.score:>6.1f} {printable(','.join(alert.pairs[:2])):<14.14} "

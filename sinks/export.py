@@ -53,17 +53,18 @@ def _cells(stored: StoredAlert) -> list[str]:
     return cells
 
 
-def csv_chunks(alerts: Iterable[StoredAlert]) -> Iterator[str]:
-    """The CSV text, the header first, a row at a time."""
+def csv_header() -> str:
+    return BOM + _csv_line(list(COLUMNS))
+
+
+def csv_row(stored: StoredAlert) -> str:
+    return _csv_line(_cells(stored))
+
+
+def _csv_line(cells: list[str]) -> str:
     buffer = io.StringIO()
-    writer = csv.writer(buffer, quoting=csv.QUOTE_ALL, lineterminator="\r\n")
-    writer.writerow(COLUMNS)
-    yield BOM + buffer.getvalue()
-    for stored in alerts:
-        buffer.seek(0)
-        buffer.truncate()
-        writer.writerow(_cells(stored))
-        yield buffer.getvalue()
+    csv.writer(buffer, quoting=csv.QUOTE_ALL, lineterminator="\r\n").writerow(cells)
+    return buffer.getvalue()
 
 
 def json_record(stored: StoredAlert) -> dict[str, Any]:
@@ -74,11 +75,23 @@ def json_record(stored: StoredAlert) -> dict[str, Any]:
     }
 
 
-def jsonl_chunks(alerts: Iterable[StoredAlert]) -> Iterator[str]:
-    """One JSON line per alert (non-ASCII text kept as it is)."""
-    for stored in alerts:
-        yield json.dumps(json_record(stored), ensure_ascii=False) + "\n"
+def jsonl_row(stored: StoredAlert) -> str:
+    """One JSON line (non-ASCII text kept as it is)."""
+    return json.dumps(json_record(stored), ensure_ascii=False) + "\n"
+
+
+def header(form: Format) -> str:
+    """What the file starts with: the CSV header; nothing for JSON Lines."""
+    return csv_header() if form == "csv" else ""
+
+
+def row(stored: StoredAlert, form: Format) -> str:
+    return csv_row(stored) if form == "csv" else jsonl_row(stored)
 
 
 def chunks(alerts: Iterable[StoredAlert], form: Format) -> Iterator[str]:
-    return csv_chunks(alerts) if form == "csv" else jsonl_chunks(alerts)
+    """The whole file, a row at a time."""
+    if start := header(form):
+        yield start
+    for stored in alerts:
+        yield row(stored, form)

@@ -6,6 +6,9 @@
 - ``GET /api/pairs?hours=24``: articles per country pair per hour. ``GET /api/feeds``: health.
 - ``GET /api/stream``: server-sent events, one ``alert`` event per new alert, its ``id`` the
   cursor; a reconnecting browser sends ``Last-Event-ID`` and misses nothing.
+- ``/api/v1/...``: the versioned API (search, triage, pages, export) and
+  ``GET /api/openapi.json``, its description: :mod:`sinks.dashboard.api`. The paths above are
+  its unversioned forerunners, kept as they were.
 
 One poller reads the store every ``dashboard.poll_seconds`` and fans new alerts out to the open
 streams. Pages render every piece of feed text with ``textContent``, never as HTML, and the
@@ -138,9 +141,11 @@ class BadQuery(web.HTTPBadRequest):
 
 
 _ROUTER_ERRORS = {
-    404: "not found: the dashboard serves /, /api/alerts, /api/alerts/<id>, /api/facets, "
-    "/api/pairs, /api/feeds and /api/stream",
-    405: "method not allowed: the dashboard only answers GET (and HEAD)",
+    404: "not found: the dashboard serves /, its API under /api/v1 (described at "
+    "/api/openapi.json) and the older /api/alerts, /api/alerts/<id>, /api/facets, /api/pairs, "
+    "/api/feeds and /api/stream",
+    405: "method not allowed: the dashboard answers GET (and HEAD), and PATCH on "
+    "/api/v1/alerts/<id>",
 }
 
 
@@ -368,4 +373,8 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_get("/api/stream", stream)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/static/{name}", static)
+    # The versioned API builds on this module's helpers, so it is imported once they exist.
+    from sinks.dashboard.api import add_routes as add_api_routes
+
+    add_api_routes(app)
     return app

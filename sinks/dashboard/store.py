@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from newsradar.schemas import Alert
-from sinks.sqlite import connect
+from sinks.search import AlertFilter, StoredAlert
+from sinks.sqlite import connect, select_alerts, set_triage
 
 Row = tuple[int, Alert]
 
@@ -119,6 +120,34 @@ class AlertStore:
             "hours": [(start + timedelta(hours=i)).isoformat() for i in range(hours)],
             "pairs": [{"pair": pair, "counts": series[pair]} for pair in chosen],
         }
+
+    # --- the versioned API: search, triage, pages -------------------------------------------
+
+    def find(
+        self, wanted: AlertFilter, *, before: int | None = None, limit: int = 100
+    ) -> list[StoredAlert]:
+        """Alerts matching ``wanted``, newest first, those before the cursor ``before``."""
+        with self._lock:
+            return select_alerts(self._conn(), wanted, before=before, limit=limit)
+
+    def stored(self, alert_id: str) -> StoredAlert | None:
+        with self._lock:
+            row = (
+                self._conn()
+                .execute("SELECT rowid, record, read, starred FROM alerts WHERE id = ?", [alert_id])
+                .fetchone()
+            )
+        if row is None:
+            return None
+        rowid, record, read, starred = row
+        return StoredAlert(rowid, Alert.model_validate_json(record), bool(read), bool(starred))
+
+    def triage(
+        self, alert_id: str, *, read: bool | None = None, starred: bool | None = None
+    ) -> StoredAlert | None:
+        """Mark an alert read or unread, starred or not; None if there is no such alert."""
+        with self._lock:
+            return set_triage(self._conn(), alert_id, read=read, starred=starred)
 
     def close(self) -> None:
         with self._lock:

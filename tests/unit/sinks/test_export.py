@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from newsradar.schemas import Alert, alert_id
-from sinks.export import BOM, COLUMNS, csv_chunks, jsonl_chunks, safe_cell
+from sinks.export import BOM, COLUMNS, chunks, safe_cell
 from sinks.search import StoredAlert
 from sinks.sqlite import SqliteSink
 from tests.conftest import clean_env, run_cli
@@ -56,7 +56,7 @@ def test_formula_cells_are_made_text(cell: str, shown: str) -> None:
 
 def test_csv_has_the_columns_and_quotes_every_cell() -> None:
     hostile = alert("x", '=cmd|" /C calc"!A0')
-    text = "".join(csv_chunks([StoredAlert(7, hostile, True, False)]))
+    text = "".join(chunks([StoredAlert(7, hostile, True, False)], "csv"))
     assert text.startswith(BOM)
     header, row = list(csv.reader(io.StringIO(text.removeprefix(BOM))))
     assert tuple(header) == COLUMNS
@@ -66,7 +66,7 @@ def test_csv_has_the_columns_and_quotes_every_cell() -> None:
     # Every cell quoted and its quotes doubled, as OWASP advises.
     assert f'"{hostile.id}","2026-11-29T12:00:00Z",' in text
     assert '"\'=cmd|"" /C calc""!A0"' in text
-    (line,) = list(jsonl_chunks([StoredAlert(7, hostile, True, False)]))
+    (line,) = list(chunks([StoredAlert(7, hostile, True, False)], "jsonl"))
     record = json.loads(line)
     assert (record["article_title"], record["read"], record["starred"]) == (
         hostile.article_title, True, False,

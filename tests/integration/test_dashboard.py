@@ -1,9 +1,12 @@
 """The web dashboard end to end in a real headless Chromium (Debian's chromium + chromedriver,
 driven by Selenium): live alerts without reload, filters, right-to-left detail with highlights,
-the pair chart, the feed-health table, and feed text that stays text."""
+the pair chart, the feed-health table, feed text that stays text; search by a variant Arabic
+spelling, keyboard triage that survives a reload, CSV export."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import shutil
 import subprocess
@@ -17,6 +20,7 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import Select
 
@@ -25,6 +29,7 @@ from newsradar.settings import Settings, load_settings
 from processors.classify import Engine
 from producers.health import state_path
 from producers.state import FeedState, ProducerState
+from sinks.export import COLUMNS
 from sinks.sqlite import SqliteSink
 from tests.browser import chromium
 from tests.conftest import REPO, clean_env, free_ports, reference_text
@@ -248,3 +253,119 @@ def test_dashboard_in_headless_chromium(
 
 def test_bound_to_this_machine_by_default() -> None:
     assert load_settings(None, env={}).dashboard.host == "127.0.0.1"
+
+
+# A variant spelling of words in the reference article's title (الإرهاب, الحكومة الروسية,
+# الكاظمي): hamza under alef, taa marbuta written as haa, a shadda, alef maqsura for yaa.
+VARIANT_QUERY = "الإرهاب الحكومه الروسيّة الكاظمى"
+
+
+def row_ids(browser: WebDriver) -> list[str]:
+    return [r.get_attribute("data-id") for r in rows(browser)]
+
+
+def test_search_triage_and_export_in_headless_chromium(
+    dashboard: tuple[Settings, str], browser: WebDriver, tmp_path: Path
+) -> None:
+    _settings, url = dashboard
+    reference = reference_alert()
+    hostile = alert_id("iraq-russia", "a1")
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    browser.execute_cdp_cmd(
+        "Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)}
+    )
+    browser.get(url)
+    wait_for(lambda: len(rows(browser)) == 3, what="three alerts")
+
+    # Search: the Arabic alert, found by a variant spelling; then everything again.
+    box = browser.find_element(By.ID, "f-q")
+    box.send_keys(VARIANT_QUERY)
+    wait_for(lambda: row_ids(browser) == [reference.id], what="the search to find the Arabic alert")
+    assert browser.find_element(By.ID, "search-status").text == "1 alert found"
+    box.clear()
+    box.send_keys("Cairo")
+    wait_for(lambda: len(rows(browser)) == 1 and row_ids(browser) != [reference.id], what="Cairo")
+    box.clear()
+    box.send_keys(" ")  # an input event; the blank search lists everything
+    wait_for(lambda: len(rows(browser)) == 3, what="the whole list again")
+
+    # Triage by keyboard: j selects the first row, s stars it, j moves on, m marks it read.
+    body = browser.find_element(By.TAG_NAME, "body")
+    browser.execute_script("document.activeElement.blur()")
+    first, second = row_ids(browser)[:2]
+    body.send_keys("j")
+    wait_for(
+        lambda: (
+            browser.find_element(By.CSS_SELECTOR, "tr.selected").get_attribute("data-id") == first
+        ),
+        what="j",
+    )
+    body.send_keys("s")
+    body.send_keys("j")
+    wait_for(
+        lambda: (
+            browser.find_element(By.CSS_SELECTOR, "tr.selected").get_attribute("data-id") == second
+        ),
+        what="j again",
+    )
+    body.send_keys("m")
+
+    def stored_triage() -> dict[str, tuple[bool, bool]]:
+        listed = httpx.get(url + "api/v1/alerts").json()["alerts"]
+        return {i["alert"]["id"]: (i["read"], i["starred"]) for i in listed}
+
+    wait_for(
+        lambda: (
+            stored_triage()[first] == (False, True) and stored_triage()[second] == (True, False)
+        ),
+        what="the star and the read mark to be stored",
+    )
+
+    # Both survive a reload.
+    browser.refresh()
+    wait_for(lambda: len(rows(browser)) == 3, what="three alerts after the reload")
+    star = browser.find_element(By.CSS_SELECTOR, f'tr[data-id="{first}"] button.star')
+    assert star.get_attribute("aria-pressed") == "true"
+    assert (
+        "read"
+        in browser.find_element(By.CSS_SELECTOR, f'tr[data-id="{second}"]')
+        .get_attribute("class")
+        .split()
+    )
+    unread_rows = [r for r in rows(browser) if "unread" in r.get_attribute("class").split()]
+    assert len(unread_rows) == 2
+    browser.find_element(By.ID, "f-unread").click()
+    wait_for(lambda: second not in row_ids(browser) and len(rows(browser)) == 2, what="unread only")
+    browser.find_element(By.ID, "f-unread").click()
+    # Enter marks the selected alert read.
+    body = browser.find_element(By.TAG_NAME, "body")
+    body.send_keys("j")
+    body.send_keys(Keys.ENTER)
+    wait_for(lambda: stored_triage()[first] == (True, True), what="Enter to mark read")
+
+    # CSV export of the current filter opens with the expected columns.
+    browser.find_element(By.ID, "export-csv").click()
+
+    def downloaded() -> Path | None:
+        done = [p for p in downloads.iterdir() if p.suffix == ".csv"]
+        return done[0] if done else None
+
+    exported = wait_for(downloaded, what="the CSV download")
+    text = exported.read_text(encoding="utf-8-sig")
+    table = list(csv.DictReader(io.StringIO(text)))
+    assert tuple(table[0]) == COLUMNS
+    assert {r["id"] for r in table} == {reference.id, hostile, alert_id("egypt-china", "a2")}
+    by_id = {r["id"]: r for r in table}
+    assert by_id[reference.id]["article_title"] == reference.article_title
+    assert by_id[hostile]["article_title"] == HOSTILE  # starts with '<': no formula, as is
+    assert (by_id[first]["read"], by_id[first]["starred"]) == ("true", "true")
+    Select(browser.find_element(By.ID, "f-country")).select_by_value("EG")
+    href = browser.find_element(By.ID, "export-csv").get_attribute("href")
+    assert href.endswith("/api/v1/export?country=EG&format=csv")
+
+    shot = tmp_path / "dashboard-desk.png"
+    assert browser.save_screenshot(str(shot))
+    keep = REPO / "test-logs"
+    keep.mkdir(exist_ok=True)
+    shutil.copy(shot, keep / "dashboard-desk.png")

@@ -6,7 +6,19 @@ const RTL_LANGUAGES = new Set(["ar", "fa", "ur", "he", "ps", "ku"]);
 const COLORS = ["#0b5cad", "#c2410c", "#15803d", "#7e22ce", "#b91c1c", "#0f766e"];
 const MAX_ROWS = 500;
 
-const state = { alerts: new Map(), order: [], selected: null, facets: { rules: new Set(), countries: new Set(), languages: new Set() } };
+const state = { alerts: new Map(), order: [], selected: null, triage: new Map(), query: "", facets: { rules: new Set(), countries: new Set(), languages: new Set() } };
+
+// The interface text this file adds for search, triage and export, in one place.
+const TEXT = {
+  starred: "★",
+  notStarred: "☆",
+  star: "Star this alert (s)",
+  unstar: "Remove the star (s)",
+  searching: "Searching…",
+  found: (n) => `${n} alert${n === 1 ? "" : "s"} found`,
+  searchFailed: (message) => `Search failed: ${message}`,
+  triageFailed: (message) => `Could not save: ${message}`,
+};
 
 function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
@@ -28,14 +40,44 @@ function filters() {
     rule: document.getElementById("f-rule").value,
     country: document.getElementById("f-country").value,
     language: document.getElementById("f-language").value,
+    unread: document.getElementById("f-unread").checked,
+    starred: document.getElementById("f-starred").checked,
   };
 }
 
+function triageOf(id) {
+  return state.triage.get(id) || { read: false, starred: false };
+}
+
+// The search (q) is the server's: the loaded alerts are its results. The other filters apply
+// here too, at once.
 function matchesFilters(alert) {
   const f = filters();
+  const t = triageOf(alert.id);
   return (!f.rule || alert.rule_id === f.rule)
     && (!f.country || alert.countries.includes(f.country))
-    && (!f.language || alert.language === f.language);
+    && (!f.language || alert.language === f.language)
+    && (!f.unread || !t.read)
+    && (!f.starred || t.starred);
+}
+
+// The current filter as API query parameters (for loading and export).
+function filterParams() {
+  const f = filters();
+  const params = new URLSearchParams();
+  for (const key of ["rule", "country", "language"]) if (f[key]) params.set(key, f[key]);
+  if (state.query) params.set("q", state.query);
+  if (f.unread) params.set("unread", "true");
+  if (f.starred) params.set("starred", "true");
+  return params;
+}
+
+function updateExportLinks() {
+  for (const format of ["csv", "jsonl"]) {
+    const params = filterParams();
+    params.set("format", format);
+    document.getElementById(`export-${format}`).setAttribute("href", "/api/v1/export?" + params);
+  }
 }
 
 function addOption(select, value) {
@@ -55,15 +97,26 @@ function when(iso) {
   return iso ? iso.replace("T", " ").slice(0, 16) : "";
 }
 
+function starButton(alert) {
+  const starred = triageOf(alert.id).starred;
+  const button = el("button", { type: "button", class: "star", "aria-pressed": String(starred), title: starred ? TEXT.unstar : TEXT.star },
+    starred ? TEXT.starred : TEXT.notStarred);
+  button.addEventListener("click", (event) => { event.stopPropagation(); toggleStar(alert.id); });
+  return button;
+}
+
 function row(alert, fresh) {
-  const tr = el("tr", { "data-id": alert.id, "data-rule": alert.rule_id, class: fresh ? "fresh" : null },
+  const t = triageOf(alert.id);
+  const classes = [fresh ? "fresh" : "", t.read ? "read" : "unread", t.starred ? "starred" : ""].filter(Boolean).join(" ");
+  const tr = el("tr", { "data-id": alert.id, "data-rule": alert.rule_id, class: classes },
+    el("td", {}, starButton(alert)),
     el("td", {}, when(alert.created_at)),
     el("td", {}, alert.rule_id),
     el("td", {}, alert.score.toFixed(1)),
     el("td", {}, alert.pairs.slice(0, 3).join(", ")),
     el("td", { class: "title", dir: direction(alert.language), lang: alert.language || null },
       alert.article_title || alert.article_id));
-  tr.addEventListener("click", () => showDetail(alert.id));
+  tr.addEventListener("click", () => { showDetail(alert.id); setTriage(alert.id, { read: true }); });
   if (alert.id === state.selected) tr.classList.add("selected");
   return tr;
 }
@@ -74,21 +127,36 @@ function render() {
   body.replaceChildren(...rows.map((a) => row(a, false)));
   document.getElementById("no-alerts").hidden = rows.length > 0;
   document.getElementById("alert-count").textContent = `(${rows.length})`;
+  updateExportLinks();
 }
 
-function remember(alert) {
+// One row drawn again in place (its triage changed); it stays even if a filter would now hide
+// it, as in feed readers, until the list is drawn again.
+function redraw(id) {
+  const old = document.querySelector(`#alerts tbody tr[data-id="${CSS.escape(id)}"]`);
+  const alert = state.alerts.get(id);
+  if (old && alert) old.replaceWith(row(alert, false));
+}
+
+function remember(alert, triage) {
+  if (triage) state.triage.set(alert.id, triage);
   const known = state.alerts.has(alert.id);
   state.alerts.set(alert.id, alert);
   if (!known) state.order.unshift(alert.id);
   if (state.order.length > MAX_ROWS) {
-    for (const id of state.order.splice(MAX_ROWS)) state.alerts.delete(id);
+    for (const id of state.order.splice(MAX_ROWS)) { state.alerts.delete(id); state.triage.delete(id); }
   }
   learnFacets(alert);
   return !known;
 }
 
 let pairsTimer = null;
+let searchTimer = null;
 function arrive(alert) {
+  if (state.query) {  // whether it matches the search is the server's to say: ask again
+    if (searchTimer === null) searchTimer = setTimeout(() => { searchTimer = null; loadAlerts().catch(() => {}); }, 1000);
+    return;
+  }
   if (!remember(alert)) return;
   if (alert.pairs.length && pairsTimer === null) {  // the chart follows, a second later
     pairsTimer = setTimeout(() => { pairsTimer = null; loadPairs().catch(() => {}); }, 1000);
@@ -125,7 +193,10 @@ function showDetail(id) {
   const alert = state.alerts.get(id);
   if (!alert) return;
   state.selected = id;
-  for (const tr of document.querySelectorAll("#alerts tbody tr")) tr.classList.toggle("selected", tr.dataset.id === id);
+  for (const tr of document.querySelectorAll("#alerts tbody tr")) {
+    tr.classList.toggle("selected", tr.dataset.id === id);
+    if (tr.dataset.id === id) tr.scrollIntoView({ block: "nearest" });
+  }
   const detail = document.getElementById("detail");
   const dir = direction(alert.language);
   const title = document.getElementById("d-title");
@@ -169,15 +240,89 @@ async function getJSON(url) {
   return response.json();
 }
 
+// The newest alerts of the current search (all of them without one), with their triage.
 async function loadAlerts() {
-  const data = await getJSON("/api/alerts?limit=" + MAX_ROWS);
-  for (const item of data.alerts.slice().reverse()) remember(item.alert);
+  const params = new URLSearchParams({ limit: String(MAX_ROWS) });
+  if (state.query) params.set("q", state.query);
+  const status = document.getElementById("search-status");
+  if (state.query) { status.textContent = TEXT.searching; status.hidden = false; }
+  let data;
+  try {
+    data = await getJSON("/api/v1/alerts?" + params);
+  } catch (error) {
+    status.textContent = TEXT.searchFailed(error.message);
+    status.hidden = false;
+    throw error;
+  }
+  state.alerts.clear();
+  state.order = [];
+  state.triage.clear();
+  for (const item of data.alerts.slice().reverse()) remember(item.alert, { read: item.read, starred: item.starred });
   render();
-  return data.cursor;
+  if (state.query) status.textContent = TEXT.found(data.alerts.length);
+  status.hidden = !state.query;
+  return Math.max(0, ...data.alerts.map((item) => item.cursor));
+}
+
+async function setTriage(id, change) {
+  const before = triageOf(id);
+  if (Object.entries(change).every(([key, value]) => before[key] === value)) return;
+  state.triage.set(id, { ...before, ...change });
+  redraw(id);
+  try {
+    const response = await fetch("/api/v1/alerts/" + encodeURIComponent(id), {
+      method: "PATCH",
+      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      body: JSON.stringify(change),
+    });
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    const item = await response.json();
+    state.triage.set(id, { read: item.read, starred: item.starred });
+  } catch (error) {
+    state.triage.set(id, before);
+    const status = document.getElementById("search-status");
+    status.textContent = TEXT.triageFailed(error.message);
+    status.hidden = false;
+  }
+  redraw(id);
+}
+
+function toggleStar(id) { if (id) setTriage(id, { starred: !triageOf(id).starred }); }
+function toggleRead(id) { if (id) setTriage(id, { read: !triageOf(id).read }); }
+
+// Feed-reader keys: j / k next / previous, s star, m toggle read, Enter mark read.
+function onKey(event) {
+  if (event.ctrlKey || event.metaKey || event.altKey) return;
+  const target = event.target instanceof Element ? event.target : null;
+  if (target && target.closest("input:not([type=checkbox]), select, textarea, [contenteditable]")) return;
+  if (event.key === "Enter" && target && target.closest("button, a")) return;  // their own action
+  const ids = [...document.querySelectorAll("#alerts tbody tr")].map((tr) => tr.dataset.id);
+  const at = ids.indexOf(state.selected);
+  const move = (to) => { if (ids.length) showDetail(ids[Math.max(0, Math.min(ids.length - 1, to))]); };
+  switch (event.key) {
+    case "j": move(at < 0 ? 0 : at + 1); break;
+    case "k": move(at < 0 ? 0 : at - 1); break;
+    case "s": toggleStar(state.selected); break;
+    case "m": toggleRead(state.selected); break;
+    case "Enter": if (state.selected) setTriage(state.selected, { read: true }); break;
+    default: return;
+  }
+  event.preventDefault();
+}
+
+let queryTimer = null;
+function onSearch() {
+  clearTimeout(queryTimer);
+  queryTimer = setTimeout(() => {
+    const query = document.getElementById("f-q").value.trim();
+    if (query === state.query) return;
+    state.query = query;
+    loadAlerts().catch(() => {});
+  }, 300);
 }
 
 async function loadFacets() {
-  const facets = await getJSON("/api/facets");
+  const facets = await getJSON("/api/v1/facets");
   for (const r of facets.rules) addOption(document.getElementById("f-rule"), r);
   for (const c of facets.countries) addOption(document.getElementById("f-country"), c);
   for (const l of facets.languages) addOption(document.getElementById("f-language"), l);
@@ -185,7 +330,7 @@ async function loadFacets() {
 
 function live(cursor) {
   const badge = document.getElementById("live");
-  const source = new EventSource("/api/stream?after=" + cursor);
+  const source = new EventSource("/api/v1/stream?after=" + cursor);
   source.addEventListener("open", () => { badge.textContent = "live"; badge.classList.remove("off"); });
   source.addEventListener("error", () => {
     // A refused reconnect (the session cookie expired, the token changed) closes the stream.
@@ -208,7 +353,7 @@ function svg(tag, attrs = {}, text) {
 }
 
 async function loadPairs() {
-  const data = await getJSON("/api/pairs?hours=24");
+  const data = await getJSON("/api/v1/pairs?hours=24");
   const box = document.getElementById("pair-chart");
   if (!data.pairs.length) { box.replaceChildren(el("p", {}, "No country pairs in the last 24 hours.")); return; }
   const width = 480, height = 180, left = 28, bottom = 20, top = 8;
@@ -233,7 +378,7 @@ async function loadPairs() {
 }
 
 async function loadFeeds() {
-  const data = await getJSON("/api/feeds");
+  const data = await getJSON("/api/v1/feeds");
   const body = document.querySelector("#feeds tbody");
   body.replaceChildren(...data.feeds.map((f) => el("tr", { "data-url": f.url },
     el("td", { dir: "auto", title: f.url }, f.name || f.url),
@@ -245,7 +390,10 @@ async function loadFeeds() {
 }
 
 async function start() {
-  for (const id of ["f-rule", "f-country", "f-language"]) document.getElementById(id).addEventListener("change", render);
+  for (const id of ["f-rule", "f-country", "f-language", "f-unread", "f-starred"]) document.getElementById(id).addEventListener("change", render);
+  document.getElementById("f-q").addEventListener("input", onSearch);
+  document.getElementById("filters").addEventListener("submit", (event) => event.preventDefault());
+  document.addEventListener("keydown", onKey);
   await loadFacets();
   const cursor = await loadAlerts();
   live(cursor);

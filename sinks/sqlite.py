@@ -85,6 +85,15 @@ MIGRATIONS: tuple[Migration, ...] = (
 )
 
 
+def _apply(db: sqlite3.Connection, script: Migration) -> None:
+    if callable(script):
+        script(db)
+        return
+    for statement in script.split(";"):
+        if statement.strip():
+            db.execute(statement)
+
+
 def connect(path: Path) -> sqlite3.Connection:
     """A connection with the schema migrated to the newest version."""
     private_dir(path.parent)
@@ -100,13 +109,12 @@ def connect(path: Path) -> sqlite3.Connection:
         if version > current:
             db.execute("BEGIN IMMEDIATE")
             try:
-                if callable(script):
-                    script(db)
-                else:
-                    for statement in script.split(";"):
-                        if statement.strip():
-                            db.execute(statement)
-                db.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
+                # Another process (the sinks and the dashboard start together) may have
+                # migrated while this one waited for the lock.
+                done = db.execute("SELECT max(version) FROM schema_version").fetchone()[0]
+                if (done or 0) < version:
+                    _apply(db, script)
+                    db.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
             except BaseException:
                 db.execute("ROLLBACK")
                 raise

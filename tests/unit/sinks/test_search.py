@@ -5,6 +5,8 @@ a store made by an older release migrated with its alerts indexed."""
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,6 +17,7 @@ from newsradar.schemas import Alert, Match, alert_id
 from processors.normalize import fold as engine_fold
 from sinks.search import AlertFilter, BadQuery, alert_text, fts5_query, query_words, tsquery, words
 from sinks.sqlite import MIGRATIONS, SqliteSink, connect, find_alerts, select_alerts, set_triage
+from tests.conftest import REPO
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 ARABIC_TITLE = "بحث رئيس الوزراء العراقي مع نائب رئيس الحكومة الروسية مكافحة الإرهاب"
@@ -139,26 +142,52 @@ def test_cursor_pages_and_since(tmp_path: Path) -> None:
 
 def test_a_store_of_an_older_release_is_migrated_and_indexed(tmp_path: Path) -> None:
     path = tmp_path / "alerts.sqlite"
+    old_store(path, alert("old", ARABIC_TITLE))
+    assert found(path, query="الحكومه") == ["old"]
+    assert found(path, unread=True) == ["old"]
+    db = sqlite3.connect(path)
+    assert db.execute("SELECT max(version) FROM schema_version").fetchone()[0] == len(MIGRATIONS)
+    db.close()
+
+
+def old_store(path: Path, *alerts: Alert) -> None:
+    """A store as the release before search and triage left it."""
     old = sqlite3.connect(path)
     first = MIGRATIONS[0]
     assert isinstance(first, str)
     old.executescript(first)
     old.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
     old.execute("INSERT INTO schema_version VALUES (1)")
-    a = alert("old", ARABIC_TITLE)
-    old.execute(
-        "INSERT INTO alerts (id, rule_id, rule_version, score, article_id, article_url,"
-        " article_title, article_published, language, feed, countries, pairs, topics, record,"
-        " created_at) VALUES (?, ?, 1, 1.0, ?, '', ?, ?, 'ar', '', '[]', '[]', '[]', ?, ?)",
-        (a.id, a.rule_id, a.article_id, a.article_title, NOW.isoformat(), a.model_dump_json(),
-         NOW.isoformat()),
-    )  # fmt: skip
+    for a in alerts:
+        old.execute(
+            "INSERT INTO alerts (id, rule_id, rule_version, score, article_id, article_url,"
+            " article_title, article_published, language, feed, countries, pairs, topics, record,"
+            " created_at) VALUES (?, ?, 1, 1.0, ?, '', ?, ?, 'ar', '', '[]', '[]', '[]', ?, ?)",
+            (a.id, a.rule_id, a.article_id, a.article_title, NOW.isoformat(), a.model_dump_json(),
+             NOW.isoformat()),
+        )  # fmt: skip
     old.commit()
     old.close()
-    assert found(path, query="الحكومه") == ["old"]
-    assert found(path, unread=True) == ["old"]
+
+
+def test_processes_starting_together_migrate_once(tmp_path: Path) -> None:
+    # `newsradar up` starts the sinks and the dashboard at once: both open an older store.
+    path = tmp_path / "alerts.sqlite"
+    old_store(path, *(alert(f"a{n}", ARABIC_TITLE) for n in range(300)))
+    opener = "from pathlib import Path; import sys; from sinks.sqlite import connect; connect(Path(sys.argv[1]))"
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", opener, str(path)], cwd=REPO, stderr=subprocess.PIPE
+        )
+        for _ in range(3)
+    ]
+    for proc in procs:
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err.decode()
     db = sqlite3.connect(path)
-    assert db.execute("SELECT max(version) FROM schema_version").fetchone()[0] == len(MIGRATIONS)
+    versions = [v for (v,) in db.execute("SELECT version FROM schema_version ORDER BY 1")]
+    assert versions == list(range(1, len(MIGRATIONS) + 1))
+    assert db.execute("SELECT count(*) FROM alerts_search").fetchone()[0] == 300
     db.close()
 
 

@@ -603,11 +603,32 @@ def test_dns_rebinding_page_cannot_read_the_dashboard_in_chromium(tmp_path: Path
         browser.get(f"http://evil.test:{port}/")
         assert SECRET_TITLE not in browser.page_source
         assert browser.execute_script("return location.origin") == f"http://evil.test:{port}"
-        for path in ("/api/alerts", "/api/facets", "/api/alerts/" + alert_id("iraq-russia", "a1")):
+        one = alert_id("iraq-russia", "a1")
+        for path in (
+            "/api/alerts",
+            "/api/facets",
+            "/api/alerts/" + one,
+            "/api/v1/alerts?q=accord",
+            "/api/v1/alerts/" + one,
+            "/api/v1/export?format=csv",
+            "/api/openapi.json",
+        ):
             got = browser.execute_async_script(FETCH, path)
             assert got["status"] == 421, (path, got)
             assert SECRET_TITLE not in got["text"]
+        starred = browser.execute_async_script(
+            FETCH,
+            "/api/v1/alerts/" + one,
+            {
+                "method": "PATCH",
+                "headers": {"Content-Type": "application/json"},
+                "body": '{"starred": true}',
+            },
+        )
+        assert starred["status"] == 421, starred
         streamed = browser.execute_async_script(EVENTS, "/api/stream?after=0")
+        assert streamed == {"error": "stream refused"}
+        streamed = browser.execute_async_script(EVENTS, "/api/v1/stream?after=0")
         assert streamed == {"error": "stream refused"}
 
 
@@ -637,6 +658,7 @@ def test_security_headers_and_their_effect_in_chromium(tmp_path: Path) -> None:
             time.sleep(0.2)
         browser.get(base + "/no-such-page")
         browser.get(base + "/api/alerts?limit=²")
+        browser.get(base + "/api/openapi.json")
         browser.get(f"http://evil.test:{port}/")
         seen = responses(browser)
         assert_headers(
@@ -645,10 +667,11 @@ def test_security_headers_and_their_effect_in_chromium(tmp_path: Path) -> None:
                 base + "/",
                 base + "/static/app.js",
                 base + "/static/style.css",
-                base + "/api/alerts?limit=500",
-                base + "/api/facets",
+                base + "/api/v1/alerts?limit=500",  # what the page itself fetches
+                base + "/api/v1/facets",
                 base + "/no-such-page",
                 base + "/api/alerts?limit=²".replace("²", "%C2%B2"),
+                base + "/api/openapi.json",
                 f"http://evil.test:{port}/",
             ],
         )
@@ -663,6 +686,21 @@ def test_security_headers_and_their_effect_in_chromium(tmp_path: Path) -> None:
         browser.get(f"http://evil.test:{evil_port}/")
         embedded = browser.execute_async_script(FETCH, base + "/api/alerts", {"mode": "no-cors"})
         assert "error" in embedded, embedded
+        # Nor change triage: PATCH needs a preflight the dashboard never grants, and a simple
+        # request (a form's POST) is not a change it takes.
+        one = alert_id("iraq-russia", "a1")
+        for options in (
+            {
+                "method": "PATCH",
+                "headers": {"Content-Type": "application/json"},
+                "body": '{"starred": true}',
+            },
+            {"method": "PATCH", "mode": "no-cors", "body": '{"starred": true}'},
+            {"method": "POST", "mode": "no-cors", "body": '{"starred": true}'},
+        ):
+            browser.execute_async_script(FETCH, f"{base}/api/v1/alerts/{one}", options)
+        untouched = httpx.get(f"{base}/api/v1/alerts/{one}").json()
+        assert (untouched["read"], untouched["starred"]) == (False, False)
         browser.execute_script(
             "const f = document.createElement('iframe'); f.src = arguments[0]; "
             "f.id = 'framed'; document.body.append(f);",

@@ -77,17 +77,18 @@ def _word_table() -> list[str | None]:
     ]
 
 
-def _folded_words(text: str) -> list[str]:
+def _split(text: str) -> list[str]:
+    """Folded words, long ones included."""
     if not text.isascii():
         text = _ASTRAL.sub(" ", text)  # past the table (emoji, rare scripts): separators
-    return [w for w in text.translate(_word_table()).split() if len(w) <= MAX_WORD]
+    return text.translate(_word_table()).split()
 
 
 def words(text: str) -> list[str]:
     """The search words of ``text``: folded, split at anything but letters and digits,
     stemmed; a "word" longer than :data:`MAX_WORD` characters (a run of digits, an encoded
     blob) is not one."""
-    return [stem(w) for w in _folded_words(text)]
+    return [stem(w) for w in _split(text) if len(w) <= MAX_WORD]
 
 
 def alert_text(alert: Alert) -> str:
@@ -97,8 +98,8 @@ def alert_text(alert: Alert) -> str:
     for match in alert.matches:
         parts += (match.term, match.snippet)
     parts += (relation.sentence for relation in alert.relations)
-    distinct = dict.fromkeys(_folded_words("\n".join(dict.fromkeys(parts))))
-    return " ".join(dict.fromkeys(stem(w) for w in distinct))
+    distinct = dict.fromkeys(_split("\n".join(dict.fromkeys(parts))))
+    return " ".join(dict.fromkeys(stem(w) for w in distinct if len(w) <= MAX_WORD))
 
 
 class BadQuery(ValueError):

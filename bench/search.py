@@ -29,7 +29,7 @@ from pathlib import Path
 
 from newsradar.schemas import Alert, Article
 from processors.classify import Engine
-from sinks.search import AlertFilter, alert_text, words
+from sinks.search import AlertFilter, alert_text, query_words
 from sinks.sqlite import MIGRATIONS, SqliteSink, connect, select_alerts
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 20_000
@@ -105,12 +105,12 @@ def old_store(path: Path, alerts: list[Alert]) -> float:
 
 def scan_search(path: Path, query: str, limit: int = 100) -> int:
     """The baseline: every record read, its search text made, the query's words looked for."""
-    wanted = words(query)
+    wanted = query_words(query)
     db = sqlite3.connect(path)
     hits = 0
     for (record,) in db.execute("SELECT record FROM alerts ORDER BY rowid DESC"):
         have = alert_text(Alert.model_validate_json(record)).split()
-        if all(any(w.startswith(q) for w in have) for q in wanted):
+        if all(any(w.startswith(f) for f in group for w in have) for group in wanted):
             hits += 1
             if hits == limit:
                 break

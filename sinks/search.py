@@ -3,11 +3,13 @@ definition for the SQLite store (FTS5) and the PostgreSQL store (a ``tsvector``)
 
 An alert's search text is its article title, the matched terms with their snippets and the
 sentences that relate its countries, folded as the detection engine folds text
-(:mod:`newsradar.folding`), split into words (runs of letters and digits), each Arabic word
-light-stemmed (one leading article or conjunction taken off, ``sinks/data/search.yaml``). A
-query is read the same way, and an alert matches when every query word is one of its words or
-the start of one ("russia" finds "Russian", الحكومة الروسيّة finds الحكومه الروسيه). Nothing
-in a query is syntax: quotes, operators and asterisks are not letters, so they separate words.
+(:mod:`newsradar.folding`) and split into words (runs of letters and digits); each Arabic word
+that starts with an article or conjunction (``sinks/data/search.yaml``) is indexed both as
+written and light-stemmed (one of them taken off). A query is read the same way, and an alert
+matches when, for every query word, the word or its stem is one of the alert's indexed words
+or the start of one: "russia" finds "Russian", الحكومة الروسيّة finds الحكومه الروسيه,
+العراق finds والعراق, وزراء finds الوزراء (stemmed وزراء) and the other way round. Nothing in a
+query is syntax: quotes, operators and asterisks are not letters, so they separate words.
 """
 
 from __future__ import annotations
@@ -85,31 +87,36 @@ def _split(text: str) -> list[str]:
 
 
 def words(text: str) -> list[str]:
-    """The search words of ``text``: folded, split at anything but letters and digits,
-    stemmed; a "word" longer than :data:`MAX_WORD` characters (a run of digits, an encoded
-    blob) is not one."""
-    return [stem(w) for w in _split(text) if len(w) <= MAX_WORD]
+    """The words of ``text``: folded, split at anything but letters and digits; a "word"
+    longer than :data:`MAX_WORD` characters (a run of digits, an encoded blob) is not one."""
+    return [w for w in _split(text) if len(w) <= MAX_WORD]
+
+
+def forms(word: str) -> tuple[str, ...]:
+    """What a (folded) word is indexed and searched as: itself, and its stem if that differs."""
+    stemmed = stem(word)
+    return (word,) if stemmed == word else (word, stemmed)
 
 
 def alert_text(alert: Alert) -> str:
-    """What the stores index of ``alert``: its distinct search words, space-separated (a
+    """What the stores index of ``alert``: the distinct forms of its words, space-separated (a
     search asks whether a word occurs, not how often)."""
     parts = [alert.article_title]
     for match in alert.matches:
         parts += (match.term, match.snippet)
     parts += (relation.sentence for relation in alert.relations)
     distinct = dict.fromkeys(_split("\n".join(dict.fromkeys(parts))))
-    return " ".join(dict.fromkeys(stem(w) for w in distinct if len(w) <= MAX_WORD))
+    return " ".join(dict.fromkeys(f for w in distinct if len(w) <= MAX_WORD for f in forms(w)))
 
 
 class BadQuery(ValueError):
     """A search query with no word in it, or too many."""
 
 
-def query_words(query: str) -> list[str]:
-    """The distinct words of a query, in order; :class:`BadQuery` if there are none or more than
-    :data:`MAX_QUERY_WORDS`."""
-    found = list(dict.fromkeys(words(query)))
+def query_words(query: str) -> list[tuple[str, ...]]:
+    """The forms of each distinct word of a query, in order; :class:`BadQuery` if there are no
+    words or more than :data:`MAX_QUERY_WORDS`."""
+    found = [forms(w) for w in dict.fromkeys(words(query))]
     if not found:
         raise BadQuery("the search has no word in it (letters or digits)")
     if len(found) > MAX_QUERY_WORDS:
@@ -118,14 +125,19 @@ def query_words(query: str) -> list[str]:
 
 
 def fts5_query(query: str) -> str:
-    """The query as SQLite FTS5 syntax: every word, as a quoted prefix, must occur."""
-    return " AND ".join(f'"{w}"*' for w in query_words(query))
+    """The query as SQLite FTS5 syntax: for every word, one of its forms, as a quoted prefix,
+    must occur (the forms hold only letters and digits: nothing to escape)."""
+    return " AND ".join(
+        "(" + " OR ".join(f'"{f}"*' for f in group) + ")" for group in query_words(query)
+    )
 
 
 def tsquery(query: str) -> str:
     """The query as a PostgreSQL ``tsquery`` literal (for ``::tsquery``, which applies no
-    parser or dictionary): every word, as a prefix, must occur."""
-    return " & ".join(f"'{w}':*" for w in query_words(query))
+    parser or dictionary): for every word, one of its forms, as a prefix, must occur."""
+    return " & ".join(
+        "(" + " | ".join(f"'{f}':*" for f in group) + ")" for group in query_words(query)
+    )
 
 
 COUNTRY = re.compile(r"[A-Z]{2}")

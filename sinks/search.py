@@ -105,7 +105,10 @@ def alert_text(alert: Alert) -> str:
     for match in alert.matches:
         parts += (match.term, match.snippet)
     parts += (relation.sentence for relation in alert.relations)
-    distinct = dict.fromkeys(_split("\n".join(dict.fromkeys(parts))))
+    # Snippets overlap: folding (a Python lookup per character) only each distinct
+    # whitespace-separated token once gives the same words, as folding maps characters alone.
+    tokens = dict.fromkeys(" ".join(dict.fromkeys(parts)).split())
+    distinct = dict.fromkeys(_split(" ".join(tokens)))
     return " ".join(dict.fromkeys(f for w in distinct if len(w) <= MAX_WORD for f in forms(w)))
 
 

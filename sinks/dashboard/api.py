@@ -212,6 +212,9 @@ async def export_alerts(request: web.Request) -> web.StreamResponse:
     except sqlite3.Error as exc:  # the headers are sent: the file ends short, the log says why
         log.warning("Export ended early: the alert store cannot be read. error=%s", exc)
         return response
+    except ConnectionResetError:  # the browser went away (a cancelled download)
+        log.info("Export ended early: the client closed the connection. sent=%d", sent)
+        return response
     await response.write_eof()
     return response
 

@@ -153,14 +153,14 @@ function remember(alert, triage) {
 let pairsTimer = null;
 let searchTimer = null;
 function arrive(alert) {
+  if (alert.pairs.length && pairsTimer === null) {  // the chart follows, a second later
+    pairsTimer = setTimeout(() => { pairsTimer = null; loadPairs().catch(() => {}); }, 1000);
+  }
   if (state.query) {  // whether it matches the search is the server's to say: ask again
     if (searchTimer === null) searchTimer = setTimeout(() => { searchTimer = null; loadAlerts().catch(() => {}); }, 1000);
     return;
   }
   if (!remember(alert)) return;
-  if (alert.pairs.length && pairsTimer === null) {  // the chart follows, a second later
-    pairsTimer = setTimeout(() => { pairsTimer = null; loadPairs().catch(() => {}); }, 1000);
-  }
   if (!matchesFilters(alert)) return;
   const body = document.querySelector("#alerts tbody");
   body.prepend(row(alert, true));

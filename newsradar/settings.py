@@ -78,6 +78,15 @@ def redact_url(url: str) -> str:
     return f"{parts.scheme}://{parts.hostname}{f':{port}' if port else ''}/…"
 
 
+class SecretAppriseUrl(SecretStr):
+    """An Apprise service URL (``tgram://TOKEN/CHAT``, ``ntfy://host/topic``): its host, path
+    and query may all be credentials, so only ``scheme://…`` is ever shown."""
+
+    def _display(self) -> str:
+        scheme, sep, _ = self.get_secret_value().strip().partition("://")
+        return f"{scheme}://…" if sep and scheme.isascii() and scheme.isalnum() else "***"
+
+
 class SecretUrl(SecretStr):
     """A URL whose path or query is a credential (webhooks, Slack incoming webhooks): shown as
     ``scheme://host/…`` in ``str``, ``repr`` and errors; ``get_secret_value()`` for requests."""
@@ -365,7 +374,7 @@ class AtomSinkSettings(HttpAccessSettings):
     """Newest alerts per feed."""
 
 
-Cadence = Literal["immediate", "hourly", "daily"]
+Cadence = Literal["immediate", "hourly", "daily", "weekly"]
 
 
 class NoiseSettings(Section):
@@ -404,7 +413,28 @@ class NoiseSettings(Section):
         return value
 
 
-class EmailSinkSettings(Section):
+Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+
+
+class DigestChannelSettings(Section):
+    """What every channel that sends digests (email, Apprise) is configured with: which rules,
+    at what cadence, and its noise control."""
+
+    rules: tuple[str, ...] = ()
+    """Only alerts of these rules; empty: all."""
+    cadence: Cadence = "immediate"
+    """``immediate``: one message per alert; ``hourly``/``daily``/``weekly``: one digest per
+    rule."""
+    rule_cadence: dict[str, Cadence] = {}
+    """Per-rule cadence overriding ``cadence``, e.g. ``{ iraq-russia = "immediate" }``."""
+    daily_at: str = Field(default="08:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    """When daily and weekly digests go out, in ``noise.timezone``."""
+    weekly_on: Weekday = "monday"
+    """The day weekly digests go out (at ``daily_at``, in ``noise.timezone``)."""
+    noise: NoiseSettings = NoiseSettings()
+
+
+class EmailSinkSettings(DigestChannelSettings):
     """One email per alert over SMTP (plain text and HTML, matched terms highlighted)."""
 
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")
@@ -415,16 +445,7 @@ class EmailSinkSettings(Section):
     password: SecretStr | None = None
     sender: str = Field(pattern=r"^[^@\s]+@[^@\s]+$")
     recipients: tuple[str, ...] = Field(min_length=1)
-    rules: tuple[str, ...] = ()
-    """Only alerts of these rules; empty: all."""
     timeout_seconds: float = Field(default=20.0, gt=0, le=300)
-    cadence: Cadence = "immediate"
-    """``immediate``: one email per alert; ``hourly``/``daily``: one digest per rule."""
-    rule_cadence: dict[str, Cadence] = {}
-    """Per-rule cadence overriding ``cadence``, e.g. ``{ iraq-russia = "immediate" }``."""
-    daily_at: str = Field(default="08:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
-    """When daily digests go out, in ``noise.timezone``."""
-    noise: NoiseSettings = NoiseSettings()
 
     @field_validator("recipients")
     @classmethod
@@ -480,6 +501,33 @@ class WebhookSinkSettings(Section):
         return value
 
 
+class AppriseSinkSettings(DigestChannelSettings):
+    """Alerts to chat and push services through Apprise (https://appriseit.com): Telegram,
+    Matrix, Microsoft Teams, Discord, Slack, ntfy, Gotify and 100 more, one URL each."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")
+    urls: tuple[SecretAppriseUrl, ...] = Field(min_length=1)
+    """Apprise URLs (``tgram://BOT_TOKEN/CHAT_ID``, ``ntfy://host/topic``, ...); secrets, shown
+    as ``scheme://…``. In the environment: a JSON array or comma-separated."""
+    format: Literal["text", "markdown", "html"] = "text"
+    """How messages are written: ``text`` (Apprise escapes it for services that read Markdown
+    or HTML), ``markdown`` or ``html`` (bold rule, linked title; feed text escaped here)."""
+    timeout_seconds: float = Field(default=20.0, gt=0, le=300)
+    """Longest one message may take across all the URLs."""
+
+    @field_validator("urls")
+    @classmethod
+    def _service_urls(cls, value: tuple[SecretAppriseUrl, ...]) -> tuple[SecretAppriseUrl, ...]:
+        for index, url in enumerate(value):
+            scheme, sep, rest = url.get_secret_value().strip().partition("://")
+            if not sep or not rest or not re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]{0,31}", scheme):
+                raise ValueError(
+                    f"urls[{index}] is not an Apprise URL; write it as service://..., "
+                    "e.g. tgram://BOT_TOKEN/CHAT_ID or ntfys://ntfy.sh/TOPIC"
+                )
+        return value
+
+
 class SinksSettings(Section):
     """The delivery stage: each sink reads newsradar.alerts in its own consumer group, so a
     failing sink neither blocks nor loses alerts for the others."""
@@ -494,6 +542,7 @@ class SinksSettings(Section):
     atom: AtomSinkSettings = AtomSinkSettings()
     webhooks: tuple[WebhookSinkSettings, ...] = ()
     emails: tuple[EmailSinkSettings, ...] = ()
+    apprise: tuple[AppriseSinkSettings, ...] = ()
     metrics_host: str = "127.0.0.1"
     metrics_port: int = Field(default=9103, ge=0, le=65535)
 

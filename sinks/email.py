@@ -1,7 +1,8 @@
 """Email sink: one message per alert, or digests, over SMTP (STARTTLS, TLS or plain; auth).
 
-Each rule's ``cadence`` is ``immediate`` (one message per alert) or an ``hourly``/``daily``
-digest; throttle and quiet hours (``noise``) fold the rest into digests too (see sinks.noise).
+Each rule's ``cadence`` is ``immediate`` (one message per alert) or an
+``hourly``/``daily``/``weekly`` digest; throttle and quiet hours (``noise``) fold the rest
+into digests too (see sinks.noise).
 
 The message has a plain-text part and an HTML part in which the matched terms are highlighted
 in the article's own words; every piece of article text is HTML-escaped, control characters
@@ -28,37 +29,12 @@ from newsradar.settings import EmailSinkSettings
 from sinks.base import Health
 from sinks.errors import PermanentSinkError, TransientSinkError
 from sinks.noise import Digest
-from sinks.push import Clock, PushSink, utc_now
-from sinks.render import safe_link, without_controls
+from sinks.push import Clock, PushSink, channel_options, utc_now
+from sinks.render import highlight_html, linked_title_html, safe_link, without_controls
 
 
 def header_safe(text: str, limit: int = 200) -> str:
     return without_controls(" ".join(text.split()))[:limit]
-
-
-def linked_title_html(alert: Alert) -> str:
-    """The escaped title, linked to the article when its URL is http(s)."""
-    title = escape(alert.article_title or alert.article_id)
-    link = safe_link(alert.article_url)
-    return f'<a href="{escape(link, quote=True)}">{title}</a>' if link else title
-
-
-def highlight_html(alert: Alert) -> str:
-    """The title and each match's snippet, escaped, with the matched term in <mark>."""
-    parts = []
-    for match in alert.matches[:30]:
-        snippet = match.snippet or match.term
-        at = snippet.find(match.term)
-        if at < 0:
-            html = escape(snippet)
-        else:
-            html = (
-                escape(snippet[:at])
-                + f"<mark>{escape(match.term)}</mark>"
-                + escape(snippet[at + len(match.term) :])
-            )
-        parts.append(f'<li dir="auto">{html} <small>({escape(match.denotes)})</small></li>')
-    return "".join(parts)
 
 
 def build_message(alert: Alert, config: EmailSinkSettings) -> EmailMessage:
@@ -132,15 +108,7 @@ def build_digest(digest: Digest, config: EmailSinkSettings) -> EmailMessage:
 
 class EmailSink(PushSink):
     def __init__(self, config: EmailSinkSettings, state_dir: Path, clock: Clock = utc_now) -> None:
-        super().__init__(
-            f"email-{config.name}",
-            state_dir,
-            rules=config.rules,
-            noise=config.noise,
-            cadence=lambda rule: config.rule_cadence.get(rule, config.cadence),
-            daily_at=config.daily_at,
-            clock=clock,
-        )
+        super().__init__(f"email-{config.name}", state_dir, clock=clock, **channel_options(config))
         self.config = config
 
     def _connect(self) -> smtplib.SMTP:

@@ -3,8 +3,8 @@
 A push sink (email, webhook) asks :class:`NoiseGate` which alerts of a batch go out now. The
 others are *held* in SQLite with the time they are due and a reason:
 
-- ``hourly`` / ``daily``: the rule's cadence is a digest; due at the next hour, or the next
-  ``daily_at`` in the configured time zone;
+- ``hourly`` / ``daily`` / ``weekly``: the rule's cadence is a digest; due at the next hour,
+  the next ``daily_at``, or the next ``daily_at`` on ``weekly_on``, in the configured time zone;
 - ``quiet-hours``: due when the quiet hours end;
 - ``throttle``: the rule already sent ``max_per_window`` alerts in the last window; due when the
   oldest of them leaves the window.
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+import typing
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -25,7 +26,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from newsradar.schemas import Alert, decode, encode
-from newsradar.settings import Cadence, NoiseSettings
+from newsradar.settings import Cadence, NoiseSettings, Weekday
 from sinks.delivered import open_state
 
 SCHEMA = """
@@ -40,6 +41,10 @@ CREATE INDEX IF NOT EXISTS held_due ON held (due_at);
 CREATE TABLE IF NOT EXISTS sent (rule_id TEXT NOT NULL, at REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS sent_rule_at ON sent (rule_id, at);
 """
+
+
+WEEKDAYS: tuple[Weekday, ...] = typing.get_args(Weekday)
+"""Monday first, as :meth:`date.weekday` counts."""
 
 
 @dataclass(frozen=True)
@@ -68,11 +73,13 @@ class Policy:
         noise: NoiseSettings,
         cadence: Callable[[str], Cadence] = lambda _rule: "immediate",
         daily_at: str = "08:00",
+        weekly_on: Weekday = "monday",
     ) -> None:
         self.noise = noise
         self.cadence = cadence
         self.zone = ZoneInfo(noise.timezone)
         self.daily_at = _clock_time(daily_at)
+        self.weekday = WEEKDAYS.index(weekly_on)
         self.quiet: tuple[time, time] | None = None
         if noise.quiet_hours:
             start, end = noise.quiet_hours.split("-")
@@ -107,6 +114,12 @@ class Policy:
             due = self._at(local.date(), self.daily_at)
             if due <= now:
                 due = self._at(local.date() + timedelta(days=1), self.daily_at)
+            return due, cadence
+        if cadence == "weekly":
+            ahead = (self.weekday - local.date().weekday()) % 7
+            due = self._at(local.date() + timedelta(days=ahead), self.daily_at)
+            if due <= now:
+                due = self._at(local.date() + timedelta(days=ahead + 7), self.daily_at)
             return due, cadence
         return None
 

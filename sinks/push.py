@@ -1,4 +1,4 @@
-"""What push channels (email, webhook) share: the rule filter, once-only delivery, noise control.
+"""What push channels (email, webhook, Apprise) share: rule filter, once-only delivery, noise.
 
 A push sink cannot upsert at its target, so :class:`~sinks.delivered.DeliveredIds` remembers
 what went out, and :class:`~sinks.noise.NoiseGate` decides what goes out now and what waits for
@@ -11,9 +11,10 @@ from abc import abstractmethod
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from newsradar.schemas import Alert
-from newsradar.settings import Cadence, NoiseSettings
+from newsradar.settings import Cadence, DigestChannelSettings, NoiseSettings, Weekday
 from sinks import metrics
 from sinks.base import Sink
 from sinks.delivered import DeliveredIds
@@ -26,6 +27,17 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def channel_options(config: DigestChannelSettings) -> dict[str, Any]:
+    """PushSink's keyword arguments for a channel with digests (email, Apprise)."""
+    return {
+        "rules": config.rules,
+        "noise": config.noise,
+        "cadence": lambda rule: config.rule_cadence.get(rule, config.cadence),
+        "daily_at": config.daily_at,
+        "weekly_on": config.weekly_on,
+    }
+
+
 class PushSink(Sink):
     def __init__(
         self,
@@ -36,13 +48,15 @@ class PushSink(Sink):
         noise: NoiseSettings,
         cadence: Callable[[str], Cadence] = lambda _rule: "immediate",
         daily_at: str = "08:00",
+        weekly_on: Weekday = "monday",
         clock: Clock = utc_now,
     ) -> None:
         self.name = name
         self.rules = frozenset(rules)
         self.clock = clock
         self.delivered = DeliveredIds(state_dir / f"{name}.sqlite")
-        self.gate = NoiseGate(state_dir / f"{name}.held.sqlite", Policy(noise, cadence, daily_at))
+        policy = Policy(noise, cadence, daily_at, weekly_on)
+        self.gate = NoiseGate(state_dir / f"{name}.held.sqlite", policy)
 
     def setup(self) -> None:
         self.delivered.open()

@@ -12,7 +12,10 @@
 from __future__ import annotations
 
 import re
+from html import escape
 from urllib.parse import quote, urlsplit
+
+from newsradar.schemas import Alert
 
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
@@ -57,3 +60,28 @@ def slack_link(url: str, text: str) -> str:
         return slack_escape(text)
     target = quote(link, safe=_SLACK_URL_SAFE).replace("&", "&amp;")
     return f"<{target}|{slack_escape(text)}>"
+
+
+def linked_title_html(alert: Alert) -> str:
+    """The escaped title, linked to the article when its URL is http(s)."""
+    title = escape(alert.article_title or alert.article_id)
+    link = safe_link(alert.article_url)
+    return f'<a href="{escape(link, quote=True)}">{title}</a>' if link else title
+
+
+def highlight_html(alert: Alert) -> str:
+    """The title and each match's snippet, escaped, with the matched term in <mark>."""
+    parts = []
+    for match in alert.matches[:30]:
+        snippet = match.snippet or match.term
+        at = snippet.find(match.term)
+        if at < 0:
+            html = escape(snippet)
+        else:
+            html = (
+                escape(snippet[:at])
+                + f"<mark>{escape(match.term)}</mark>"
+                + escape(snippet[at + len(match.term) :])
+            )
+        parts.append(f'<li dir="auto">{html} <small>({escape(match.denotes)})</small></li>')
+    return "".join(parts)

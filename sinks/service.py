@@ -55,6 +55,10 @@ def configured_sinks(settings: Settings) -> list[Sink]:
         sinks.append(JsonlSink(settings.sinks.jsonl, settings.data_dir / "alerts.jsonl"))
     sinks.extend(EmailSink(mail, settings.data_dir / "sinks") for mail in settings.sinks.emails)
     sinks.extend(WebhookSink(hook, settings.data_dir / "sinks") for hook in settings.sinks.webhooks)
+    if settings.sinks.apprise:
+        from sinks.apprise import AppriseSink  # loads Apprise's 100+ services: only when used
+
+        sinks.extend(AppriseSink(c, settings.data_dir / "sinks") for c in settings.sinks.apprise)
     return sinks
 
 

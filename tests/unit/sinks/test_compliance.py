@@ -16,11 +16,13 @@ from prometheus_client import REGISTRY
 
 from newsradar.schemas import Alert, alert_id, encode
 from newsradar.settings import (
+    AppriseSinkSettings,
     AtomSinkSettings,
     JsonlSinkSettings,
     WebhookSinkSettings,
     load_settings,
 )
+from sinks.apprise import AppriseSink
 from sinks.atom import AtomSink
 from sinks.base import Sink
 from sinks.errors import TransientSinkError
@@ -47,7 +49,7 @@ class Case:
     """The same kind of sink pointed at a target that cannot work."""
 
 
-@pytest.fixture(params=["sqlite", "jsonl", "webhook", "atom"])
+@pytest.fixture(params=["sqlite", "jsonl", "webhook", "atom", "apprise"])
 def case(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Case]:
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("x")
@@ -76,6 +78,21 @@ def case(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Case]:
             AtomSink(AtomSinkSettings(port=0), blocker / "atom"),
         )
         yield made
+    elif request.param == "apprise":
+        with feed_server() as server:
+            server.routes["/chat"] = Reply(200)
+            made = Case(
+                AppriseSink(
+                    AppriseSinkSettings(name="c", urls=[f"json://127.0.0.1:{server.port}/chat"]),
+                    tmp_path,
+                ),
+                # Titles read "<rule>: <article title or id>".
+                lambda: [json.loads(body)["title"].split(": ")[1] for _, _, body in server.posts],
+                AppriseSink(
+                    AppriseSinkSettings(name="d", urls=["json://127.0.0.1:9/chat"]), tmp_path
+                ),
+            )
+            yield made
     else:
         with feed_server() as server:
             server.routes["/hook"] = Reply(200)

@@ -9,7 +9,7 @@ import pytest
 
 from newsradar.errors import ConfigError
 from newsradar.schemas import Alert, alert_id
-from newsradar.settings import NoiseSettings, load_settings
+from newsradar.settings import NoiseSettings, Weekday, load_settings
 from sinks.noise import NoiseGate, Policy
 
 T0 = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
@@ -58,6 +58,39 @@ def test_digest_cadence_due_at_the_next_hour_or_daily_time() -> None:
         T0.replace(hour=5),
         "daily",
     )
+
+
+def test_weekly_cadence_due_at_the_daily_time_of_the_configured_day() -> None:
+    # T0 is Sunday 29 November 2026, 12:00 UTC (15:00 in Baghdad).
+    def weekly(on: Weekday) -> Policy:
+        return Policy(
+            NoiseSettings(timezone="Asia/Baghdad"),
+            cadence=lambda _rule: "weekly",
+            daily_at="08:00",
+            weekly_on=on,
+        )
+
+    assert T0.weekday() == 6
+    monday = datetime(2026, 11, 30, 5, 0, tzinfo=UTC)  # 08:00 in Baghdad
+    assert weekly("monday").digest_due("r", T0) == (monday, "weekly")
+    # Sunday's 08:00 has passed: next Sunday's, not today's.
+    assert weekly("sunday").digest_due("r", T0) == (monday + timedelta(days=6), "weekly")
+    assert weekly("sunday").digest_due("r", T0.replace(hour=4)) == (T0.replace(hour=5), "weekly")
+    assert weekly("saturday").digest_due("r", T0) == (monday + timedelta(days=5), "weekly")
+    # Due exactly now means the next week's: a digest is never due in the past.
+    assert weekly("monday").digest_due("r", monday) == (monday + timedelta(days=7), "weekly")
+
+
+def test_weekly_alerts_are_held_until_the_week_is_due(tmp_path: Path) -> None:
+    policy = Policy(NoiseSettings(), cadence=lambda _rule: "weekly", weekly_on="wednesday")
+    gate = NoiseGate(tmp_path / "held.sqlite", policy)
+    assert gate.split([alert(1), alert(2)], T0) == []
+    wednesday = datetime(2026, 12, 2, 8, 0, tzinfo=UTC)
+    assert gate.due(wednesday - timedelta(seconds=1)) == []
+    (digest,) = gate.due(wednesday)
+    assert digest.reasons == ("weekly",)
+    assert sorted(a.article_id for a in digest.alerts) == ["a1", "a2"]
+    gate.close()
 
 
 def test_throttle_holds_the_rest_until_the_window_frees(tmp_path: Path) -> None:

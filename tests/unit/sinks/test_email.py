@@ -164,3 +164,23 @@ def test_daily_digest_per_rule_sent_once_when_due(smtp: tuple[Inbox, int], tmp_p
     assert "<mark>روسيا</mark>" in html
     text = digest.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert "2 alerts of rule iraq-russia (daily)." in text
+
+
+def test_weekly_digest_goes_out_on_weekly_on(smtp: tuple[Inbox, int], tmp_path: Path) -> None:
+    inbox, port = smtp
+    clock = Clock(NOW.replace(hour=9))  # Sunday 29 November 2026
+    settings = config(port, cadence="weekly", weekly_on="friday", daily_at="17:00")
+    sink = EmailSink(settings, tmp_path, clock=clock)
+    try:
+        sink.write([ALERT])
+        clock.now = datetime(2026, 12, 4, 16, 59, tzinfo=UTC)  # Friday, a minute early
+        sink.flush()
+        assert inbox.messages == []
+        clock.now = datetime(2026, 12, 4, 17, 0, tzinfo=UTC)
+        sink.flush()
+    finally:
+        sink.close()
+    (digest,) = (
+        email.message_from_bytes(m[2], policy=email.policy.default) for m in inbox.messages
+    )
+    assert digest["Subject"] == "[newsradar] iraq-russia: 1 alerts (weekly digest)"

@@ -31,6 +31,17 @@ def up(
             "--demo", help="Feed the pipeline from bundled sample articles served locally."
         ),
     ] = False,
+    demo_minutes: Annotated[
+        float,
+        typer.Option(
+            "--demo-minutes",
+            min=0,
+            max=24 * 60,
+            help="With --demo: replay the sample articles over this many minutes, so the "
+            "dashboard fills live (the reference alert first, a surge near the end); "
+            "0 serves them all at once.",
+        ),
+    ] = 3.0,
 ) -> None:
     """Start Kafka (unless external), create topics, run every stage until Ctrl-C."""
     cli = state(ctx)
@@ -44,7 +55,7 @@ def up(
     if demo:
         from newsradar.demo import DemoFeeds
 
-        demo_feeds = DemoFeeds()
+        demo_feeds = DemoFeeds(demo_minutes)
         feed_list = demo_feeds.write_feed_list(settings.data_dir / "demo" / "feeds.json")
         stage_env = {
             "NEWSRADAR_PRODUCERS__FEEDS_FILE": str(feed_list.resolve()),
@@ -55,6 +66,10 @@ def up(
         typer.echo(
             f"Demo: serving {len(demo_feeds.feeds)} sample feeds at "
             f"{', '.join(f['url'] for f in demo_feeds.feeds)}"
+        )
+        typer.echo(
+            f"Demo: replaying {len(demo_feeds.schedule)} sample articles over "
+            f"{demo_feeds.seconds / 60:g} minutes (--demo-minutes), a surge of one pair last."
         )
     started_broker = False
     if settings.uses_local_broker:
@@ -97,6 +112,8 @@ def up(
         typer.echo(f"Atom feeds of alerts: http://{atom.host}:{atom.port}/feeds/<rule>.atom")
     typer.echo("Feed health: newsradar feeds status · Alerts: newsradar alerts list")
     typer.echo(f"Stages: {', '.join(s.name for s in stages)}. Ctrl-C stops.")
+    if demo_feeds is not None:
+        demo_feeds.begin()
     supervisor.start()
     try:
         while not stop_requested:

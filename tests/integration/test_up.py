@@ -1,8 +1,10 @@
-"""`newsradar up --demo` as a new user runs it: alerts within a minute, Ctrl-C stops all."""
+"""`newsradar up --demo` as a new user runs it: alerts within a minute while the samples are
+still being replayed, Ctrl-C stops all."""
 
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -12,6 +14,7 @@ from pathlib import Path
 import feedparser
 import httpx
 
+from newsradar.demo import demo_articles
 from tests.conftest import REPO, clean_env, free_ports, run_cli
 from tests.integration.test_broker import _kafka_pids_for
 
@@ -50,16 +53,22 @@ def test_demo_pipeline_raises_the_reference_alert_and_stops_cleanly(tmp_path: Pa
                 if a["article_url"].endswith("/articles/elaph-iraq-russia")
             ]
         assert found, (tmp_path / "up.log").read_text(errors="replace")[-4000:]
+        # The first alert came while the replay is still going: the feeds do not hold every
+        # sample yet (the rest appear over the next minutes, the surge last).
+        served = re.search(r"Demo: serving 2 sample feeds at (\S+), (\S+)", log_text(tmp_path))
+        assert served is not None
+        shown = [len(feedparser.parse(httpx.get(url).content).entries) for url in served.groups()]
+        assert 0 < sum(shown) < len(demo_articles())
         assert {"IQ", "RU"} <= set(found[0]["countries"])  # type: ignore[call-overload]
         feed = feedparser.parse(
             httpx.get(f"http://127.0.0.1:{atom}/feeds/iraq-russia.atom").content
         )
         assert any(e.link.endswith("/articles/elaph-iraq-russia") for e in feed.entries)
         # The dashboard serves it too.
-        shown = httpx.get(f"http://127.0.0.1:{dashboard}/api/alerts?rule=iraq-russia").json()
+        listed = httpx.get(f"http://127.0.0.1:{dashboard}/api/alerts?rule=iraq-russia").json()
         assert any(
             i["alert"]["article_url"].endswith("/articles/elaph-iraq-russia")
-            for i in shown["alerts"]
+            for i in listed["alerts"]
         )
     finally:
         up.send_signal(signal.SIGINT)
@@ -72,6 +81,11 @@ def test_demo_pipeline_raises_the_reference_alert_and_stops_cleanly(tmp_path: Pa
     output = (tmp_path / "up.log").read_text(errors="replace")
     assert code == 0, output[-3000:]
     assert "Demo: serving 2 sample feeds" in output
+    assert "Demo: replaying 15 sample articles over 3 minutes" in output
     assert f"Dashboard: http://127.0.0.1:{dashboard}/" in output
     assert output.rstrip().endswith("Stopped.")
     assert _kafka_pids_for(tmp_path) == []
+
+
+def log_text(tmp_path: Path) -> str:
+    return (tmp_path / "up.log").read_text(errors="replace")

@@ -78,6 +78,17 @@ def redact_url(url: str) -> str:
     return f"{parts.scheme}://{parts.hostname}{f':{port}' if port else ''}/…"
 
 
+def iana_zone(value: str) -> str:
+    """``value`` if it names an IANA time zone, else a ValueError saying what to write."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown IANA time zone {value!r} (e.g. UTC, Asia/Baghdad)") from None
+    return value
+
+
 class SecretAppriseUrl(SecretStr):
     """An Apprise service URL (``tgram://TOKEN/CHAT``, ``ntfy://host/topic``): its host, path
     and query may all be credentials, so only ``scheme://…`` is ever shown."""
@@ -394,13 +405,7 @@ class NoiseSettings(Section):
     @field_validator("timezone")
     @classmethod
     def _zone(cls, value: str) -> str:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown IANA time zone {value!r} (e.g. UTC, Asia/Baghdad)") from None
-        return value
+        return iana_zone(value)
 
     @field_validator("quiet_hours")
     @classmethod
@@ -557,6 +562,13 @@ class DashboardSettings(HttpAccessSettings):
     port: Port = 8180
     poll_seconds: float = Field(default=1.0, gt=0, le=60)
     """How often the store is checked for new alerts to push to open pages."""
+    timezone: str = "UTC"
+    """IANA time zone the page shows times in (and names), e.g. ``Asia/Baghdad``."""
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        return iana_zone(value)
 
 
 class Settings(Section):

@@ -1,6 +1,8 @@
 """The dashboard's web server (aiohttp): static page, JSON API, and live alerts over SSE.
 
-- ``GET /``: the page (``static/``: plain HTML, CSS and JS served from here, no CDN).
+- ``GET /``: the page (``static/``: plain HTML, CSS and JS served from here, no CDN), carrying
+  the configured ``dashboard.timezone`` in a ``<meta>``; ``GET /static/i18n/{en,ar}.json``: its
+  message catalogues (every interface string, per language; the page picks one per browser).
 - ``GET /api/alerts?rule=&country=&language=&limit=``: newest alerts, each with its cursor.
 - ``GET /api/alerts/{id}``: one alert. ``GET /api/facets``: values for the filters.
 - ``GET /api/pairs?hours=24``: articles per country pair per hour. ``GET /api/feeds``: health.
@@ -33,6 +35,7 @@ import logging
 import re
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +52,10 @@ from sinks.dashboard.store import AlertStore, Row
 log = logging.getLogger("newsradar.dashboard")
 STATIC = Path(__file__).parent / "static"
 STATIC_FILES = frozenset(p.name for p in STATIC.iterdir() if p.suffix in {".js", ".css"})
+CATALOGUES = frozenset(p.name for p in (STATIC / "i18n").glob("*.json"))
+"""The interface's message catalogues, one per language (``en.json``, ``ar.json``)."""
+ZONE_MARK = "UTC"
+"""index.html's ``<meta name="newsradar-timezone">`` holds this; the server puts the zone in."""
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
@@ -235,8 +242,28 @@ def text_filter(request: web.Request, name: str) -> str | None:
     return raw
 
 
-async def index(_request: web.Request) -> web.FileResponse:
-    return web.FileResponse(STATIC / "index.html")
+@functools.cache
+def page(zone: str) -> str:
+    """index.html with the configured time zone in its ``newsradar-timezone`` meta."""
+    html = (STATIC / "index.html").read_text(encoding="utf-8")
+    mark = f'<meta name="newsradar-timezone" content="{ZONE_MARK}">'
+    if mark not in html:
+        raise NewsradarError(f"{STATIC / 'index.html'}: the line {mark} is missing")
+    return html.replace(mark, f'<meta name="newsradar-timezone" content="{escape(zone)}">')
+
+
+async def index(request: web.Request) -> web.Response:
+    return web.Response(
+        text=page(request.app[SETTINGS].dashboard.timezone), content_type="text/html"
+    )
+
+
+async def catalogue(request: web.Request) -> web.StreamResponse:
+    """A message catalogue, by name: only the files of static/i18n/ are served."""
+    name = request.match_info["name"]
+    if name not in CATALOGUES:
+        return error(404, _ROUTER_ERRORS[404])
+    return web.FileResponse(STATIC / "i18n" / name)
 
 
 async def static(request: web.Request) -> web.StreamResponse:
@@ -373,6 +400,7 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_get("/api/stream", stream)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/static/{name}", static)
+    app.router.add_get("/static/i18n/{name}", catalogue)
     # The versioned API builds on this module's helpers, so it is imported once they exist.
     from sinks.dashboard.api import add_routes as add_api_routes
 

@@ -1,13 +1,15 @@
 """The web dashboard end to end in a real headless Chromium (Debian's chromium + chromedriver,
 driven by Selenium): live alerts without reload, filters, right-to-left detail with highlights,
 the pair chart, the feed-health table, feed text that stays text; search by a variant Arabic
-spelling, keyboard triage that survives a reload, CSV export."""
+spelling, keyboard triage that survives a reload, CSV export; the Arabic interface laid out right
+to left with no English string left, times in the configured zone."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -16,6 +18,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -35,6 +38,10 @@ from tests.browser import chromium
 from tests.conftest import REPO, clean_env, free_ports, reference_text
 
 T = TypeVar("T")
+ZONE = "Asia/Baghdad"
+CATALOGUES = REPO / "sinks" / "dashboard" / "static" / "i18n"
+TIME_HEADER, TIME_CELL = "#alerts th:nth-child(2)", "td:nth-child(2)"  # after the star
+PLURAL_FORMS = {"zero", "one", "two", "few", "many", "other"}
 NOW = datetime.now(UTC)
 HOSTILE = '<script>window.__pwned = 1</script> Iraq & Russia <img src=x onerror="window.__pwned=2">'
 
@@ -100,6 +107,7 @@ def dashboard(tmp_path: Path) -> Iterator[tuple[Settings, str]]:
         "NEWSRADAR_PRODUCERS__FEEDS_FILE": str(feeds),
         "NEWSRADAR_DASHBOARD__PORT": str(port),
         "NEWSRADAR_DASHBOARD__POLL_SECONDS": "0.3",
+        "NEWSRADAR_DASHBOARD__TIMEZONE": ZONE,
     }
     settings = load_settings(None, env=env)
     producer_state = ProducerState(state_path(settings))
@@ -253,6 +261,125 @@ def test_dashboard_in_headless_chromium(
 
 def test_bound_to_this_machine_by_default() -> None:
     assert load_settings(None, env={}).dashboard.host == "127.0.0.1"
+
+
+def catalogue(language: str) -> dict[str, str]:
+    messages: dict[str, str] = json.loads((CATALOGUES / f"{language}.json").read_text("utf-8"))
+    return messages
+
+
+def test_catalogues_have_the_same_keys_and_placeholders() -> None:
+    english, arabic = catalogue("en"), catalogue("ar")
+    assert english.keys() == arabic.keys()
+    for key, text in english.items():
+        assert text.strip(), key
+        assert arabic[key].strip(), key
+        english_names = set(re.findall(r"\{\w+\}", text))
+        arabic_names = set(re.findall(r"\{\w+\}", arabic[key]))
+        if key.rsplit(".", 1)[-1] in PLURAL_FORMS:  # Arabic says "one alert", "two alerts"
+            assert arabic_names <= english_names, key
+        else:
+            assert arabic_names == english_names, key
+        # Arabic words, not English left in: every Arabic message with letters has Arabic ones.
+        if re.search(r"[A-Za-z]", re.sub(r"\{\w+\}", "", text)):
+            assert re.search(r"[\u0600-\u06FF]", arabic[key]), (key, arabic[key])
+
+
+def page_text(browser: WebDriver) -> str:
+    """What a reader sees or hears: the rendered text, the window title, tooltips and labels."""
+    text: str = browser.execute_script(
+        "return [document.title, document.body.innerText, ...[...document.querySelectorAll("
+        "'[title], [aria-label], [placeholder]')].flatMap((e) => [e.title, "
+        "e.getAttribute('aria-label'), e.getAttribute('placeholder')])].join('\\n')"
+    )
+    return text
+
+
+def english_left(text: str) -> list[str]:
+    """The pieces of English catalogue messages found in ``text``, as whole words."""
+    found = []
+    for message in catalogue("en").values():
+        for part in re.split(r"\{\w+\}", message):
+            piece = part.strip(" ():,.…")
+            if re.search(r"[A-Za-z]", piece) and re.search(
+                rf"(?<![A-Za-z]){re.escape(piece)}(?![A-Za-z])", text
+            ):
+                found.append(piece)
+    return found
+
+
+def test_arabic_interface_right_to_left_with_no_english_left(
+    dashboard: tuple[Settings, str], browser: WebDriver
+) -> None:
+    _, url = dashboard
+    browser.get(url)
+    wait_for(lambda: len(rows(browser)) == 3, what="three alerts")
+    html = browser.find_element(By.TAG_NAME, "html")
+    assert (html.get_attribute("lang"), html.get_attribute("dir")) == ("en", "ltr")
+    wait_for(lambda: browser.find_element(By.ID, "live").text == "live", what="the live stream")
+    assert english_left(page_text(browser))  # the check sees English where it is
+
+    # Times in the configured zone, the zone named on the page.
+    assert browser.find_element(By.ID, "zone").text == f"Times in {ZONE}"
+    assert browser.find_element(By.CSS_SELECTOR, TIME_HEADER).text == f"Time ({ZONE})"
+    newest = httpx.get(url + "api/v1/alerts?limit=1").json()["alerts"][0]["alert"]
+    local = datetime.fromisoformat(newest["created_at"]).astimezone(ZoneInfo(ZONE))
+    first_cell = rows(browser)[0].find_element(By.CSS_SELECTOR, TIME_CELL)
+    assert first_cell.text == f"{local:%Y-%m-%d %H:%M}"
+
+    Select(browser.find_element(By.ID, "ui-language")).select_by_value("ar")
+    wait_for(lambda: html.get_attribute("lang") == "ar", what="the Arabic interface")
+    assert html.get_attribute("dir") == "rtl"
+    page_direction = "return getComputedStyle(document.body).direction"
+    assert browser.execute_script(page_direction) == "rtl"
+    # Laid out right to left: the filters sit at the inline end, now the left.
+    header = browser.find_element(By.TAG_NAME, "h1").rect
+    filters = browser.find_element(By.ID, "filters").rect
+    assert header["x"] > filters["x"]
+    rows(browser)[-1].click()  # the detail's words too
+    wait_for(lambda: browser.find_element(By.ID, "detail").is_displayed(), what="the detail")
+    wait_for(
+        lambda: browser.find_elements(By.CSS_SELECTOR, '#pair-chart polyline[data-pair="IQ-RU"]'),
+        what="the pair chart",
+    )
+    wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, "#feeds tbody tr"), what="feeds")
+    text = page_text(browser)
+    assert english_left(text) == []
+    assert "رادار الأخبار" in text
+    assert browser.title == "رادار الأخبار"
+    assert browser.find_element(By.ID, "zone").text == f"الأوقات بتوقيت {ZONE}"
+    arabic_time = rows(browser)[0].find_element(By.CSS_SELECTOR, TIME_CELL).text
+    western = arabic_time.translate(str.maketrans("٠١٢٣٤٥٦٧٨٩", "0123456789"))
+    assert f"{local:%H:%M}" in western
+    assert western != f"{local:%Y-%m-%d %H:%M}"  # the Arabic locale's own date form
+    feeds = {
+        r.get_attribute("data-url"): [c.text for c in r.find_elements(By.TAG_NAME, "td")]
+        for r in browser.find_elements(By.CSS_SELECTOR, "#feeds tbody tr")
+    }
+    assert feeds["https://down.example/rss"][1] == "متعثّر"
+    # The desk's words too: a search's result, the star's tooltip, the search box.
+    browser.find_element(By.ID, "f-q").send_keys(VARIANT_QUERY)
+    wait_for(
+        lambda: browser.find_element(By.ID, "search-status").text == "عُثر على تنبيه واحد",
+        what="the search's result in Arabic",
+    )
+    assert english_left(page_text(browser)) == []
+    assert browser.find_element(By.ID, "f-q").get_attribute("placeholder") == "ابحث في التنبيهات"
+    star = rows(browser)[0].find_element(By.CSS_SELECTOR, "button.star")
+    assert star.get_attribute("title") == "ميّز هذا التنبيه بنجمة (s)"
+    browser.find_element(By.ID, "f-q").clear()
+    browser.find_element(By.ID, "f-q").send_keys(" ")  # clear() sends no input event
+    wait_for(lambda: len(rows(browser)) == 3, what="all alerts again")
+
+    # Remembered by this browser.
+    browser.refresh()
+    wait_for(lambda: len(rows(browser)) == 3, what="the alerts after a reload")
+    html = browser.find_element(By.TAG_NAME, "html")
+    assert (html.get_attribute("lang"), html.get_attribute("dir")) == ("ar", "rtl")
+    assert browser.find_element(By.ID, "ui-language").get_attribute("value") == "ar"
+    Select(browser.find_element(By.ID, "ui-language")).select_by_value("en")
+    wait_for(lambda: html.get_attribute("dir") == "ltr", what="the English interface")
+    assert browser.find_element(By.CSS_SELECTOR, TIME_HEADER).text == f"Time ({ZONE})"
 
 
 # A variant spelling of words in the reference article's title (الإرهاب, الحكومة الروسية,

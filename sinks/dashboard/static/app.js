@@ -1,6 +1,9 @@
 // newsradar dashboard. Every piece of feed text goes into the page as text (textContent,
 // createTextNode), never as HTML; the server's Content-Security-Policy forbids inline script.
+// Interface strings, numbers and times come from I18N (i18n.js), never from here.
 "use strict";
+
+const { t } = I18N;
 
 const RTL_LANGUAGES = new Set(["ar", "fa", "ur", "he", "ps", "ku"]);
 const COLORS = ["#0b5cad", "#c2410c", "#15803d", "#7e22ce", "#b91c1c", "#0f766e"];
@@ -8,17 +11,8 @@ const MAX_ROWS = 500;
 
 const state = { alerts: new Map(), order: [], selected: null, triage: new Map(), query: "", facets: { rules: new Set(), countries: new Set(), languages: new Set() } };
 
-// The interface text this file adds for search, triage and export, in one place.
-const TEXT = {
-  starred: "★",
-  notStarred: "☆",
-  star: "Star this alert (s)",
-  unstar: "Remove the star (s)",
-  searching: "Searching…",
-  found: (n) => `${n} alert${n === 1 ? "" : "s"} found`,
-  searchFailed: (message) => `Search failed: ${message}`,
-  triageFailed: (message) => `Could not save: ${message}`,
-};
+// The star's glyphs (not words: the same in every language).
+const STAR = { on: "★", off: "☆" };
 
 function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
@@ -53,12 +47,12 @@ function triageOf(id) {
 // here too, at once.
 function matchesFilters(alert) {
   const f = filters();
-  const t = triageOf(alert.id);
+  const triage = triageOf(alert.id);
   return (!f.rule || alert.rule_id === f.rule)
     && (!f.country || alert.countries.includes(f.country))
     && (!f.language || alert.language === f.language)
-    && (!f.unread || !t.read)
-    && (!f.starred || t.starred);
+    && (!f.unread || !triage.read)
+    && (!f.starred || triage.starred);
 }
 
 // The current filter as API query parameters (for loading and export).
@@ -94,26 +88,33 @@ function learnFacets(alert) {
 }
 
 function when(iso) {
-  return iso ? iso.replace("T", " ").slice(0, 16) : "";
+  return I18N.time(iso);
+}
+
+// A badge or message whose text follows the language: its catalogue key and parameters.
+function say(node, key, params = {}) {
+  node.dataset.i18n = key;
+  node.dataset.i18nArgs = JSON.stringify(params);
+  node.textContent = t(key, params);
 }
 
 function starButton(alert) {
   const starred = triageOf(alert.id).starred;
-  const button = el("button", { type: "button", class: "star", "aria-pressed": String(starred), title: starred ? TEXT.unstar : TEXT.star },
-    starred ? TEXT.starred : TEXT.notStarred);
+  const button = el("button", { type: "button", class: "star", "aria-pressed": String(starred), title: t(starred ? "star.remove" : "star.add") },
+    starred ? STAR.on : STAR.off);
   button.addEventListener("click", (event) => { event.stopPropagation(); toggleStar(alert.id); });
   return button;
 }
 
 function row(alert, fresh) {
-  const t = triageOf(alert.id);
-  const classes = [fresh ? "fresh" : "", t.read ? "read" : "unread", t.starred ? "starred" : ""].filter(Boolean).join(" ");
+  const triage = triageOf(alert.id);
+  const classes = [fresh ? "fresh" : "", triage.read ? "read" : "unread", triage.starred ? "starred" : ""].filter(Boolean).join(" ");
   const tr = el("tr", { "data-id": alert.id, "data-rule": alert.rule_id, class: classes },
     el("td", {}, starButton(alert)),
     el("td", {}, when(alert.created_at)),
     el("td", {}, alert.rule_id),
-    el("td", {}, alert.score.toFixed(1)),
-    el("td", {}, alert.pairs.slice(0, 3).join(", ")),
+    el("td", {}, I18N.number(alert.score, 1)),
+    el("td", {}, joined(alert.pairs.slice(0, 3))),
     el("td", { class: "title", dir: direction(alert.language), lang: alert.language || null },
       alert.article_title || alert.article_id));
   tr.addEventListener("click", () => { showDetail(alert.id); setTriage(alert.id, { read: true }); });
@@ -126,7 +127,7 @@ function render() {
   const rows = state.order.map((id) => state.alerts.get(id)).filter(matchesFilters);
   body.replaceChildren(...rows.map((a) => row(a, false)));
   document.getElementById("no-alerts").hidden = rows.length > 0;
-  document.getElementById("alert-count").textContent = `(${rows.length})`;
+  say(document.getElementById("alert-count"), "alerts.count", { count: I18N.number(rows.length) });
   updateExportLinks();
 }
 
@@ -165,7 +166,7 @@ function arrive(alert) {
   const body = document.querySelector("#alerts tbody");
   body.prepend(row(alert, true));
   document.getElementById("no-alerts").hidden = true;
-  document.getElementById("alert-count").textContent = `(${body.children.length})`;
+  say(document.getElementById("alert-count"), "alerts.count", { count: I18N.number(body.children.length) });
 }
 
 // The text with [start, end) ranges wrapped in <mark>; ranges must point at `text`.
@@ -207,10 +208,12 @@ function showDetail(id) {
   if (/^https?:\/\//i.test(alert.article_url)) link.setAttribute("href", alert.article_url);
   else link.removeAttribute("href");
   const facts = [
-    ["Rule", `${alert.rule_id} (version ${alert.rule_version})`], ["Score", alert.score.toFixed(2)],
-    ["Countries", alert.countries.join(", ") || "-"], ["Pairs", alert.pairs.join(", ") || "-"],
-    ["Topics", alert.topics.join(", ") || "-"], ["Language", alert.language || "-"],
-    ["Published", when(alert.article_published)], ["Feed", alert.feed || "-"],
+    ["detail.rule", t("detail.rule_version", { rule: alert.rule_id, version: I18N.number(alert.rule_version) })],
+    ["detail.score", I18N.number(alert.score, 2)],
+    ["detail.countries", joined(alert.countries)], ["detail.pairs", joined(alert.pairs)],
+    ["detail.topics", joined(alert.topics.map((topic) => I18N.label("topic", topic)))],
+    ["detail.language", alert.language || "-"],
+    ["detail.published", when(alert.article_published)], ["detail.feed", alert.feed || "-"],
   ];
   const relations = alert.relations || [];
   const why = document.getElementById("d-why");
@@ -218,10 +221,10 @@ function showDetail(id) {
   why.setAttribute("lang", alert.language || "");
   why.replaceChildren(...relations.map((r) => el(
     "li", { "data-kind": r.kind }, r.sentence, " ",
-    el("small", { dir: "ltr" }, `(${r.pair} ${r.kind}${r.cues.length ? ": " + r.cues.join(", ") : ""})`),
+    el("small", { dir: I18N.direction }, `(${r.pair} ${I18N.label("relation", r.kind)}${r.cues.length ? ": " + r.cues.join(", ") : ""})`),
   )));
   document.getElementById("d-why-box").hidden = relations.length === 0;
-  document.getElementById("d-facts").replaceChildren(...facts.flatMap(([k, v]) => [el("dt", {}, k), el("dd", { dir: "auto" }, v)]));
+  document.getElementById("d-facts").replaceChildren(...facts.flatMap(([k, v]) => [el("dt", {}, t(k)), el("dd", { dir: "auto" }, v)]));
   const list = document.getElementById("d-matches");
   list.setAttribute("dir", dir);
   list.setAttribute("lang", alert.language || "");
@@ -229,14 +232,36 @@ function showDetail(id) {
     const snippet = m.snippet || m.term;
     const at = snippet.indexOf(m.term);
     const text = at >= 0 ? highlighted(snippet, [[at, at + m.term.length]]) : document.createTextNode(snippet);
-    return el("li", { "data-field": m.field }, text, " ", el("small", { dir: "ltr" }, `(${m.denotes}, ${m.field})`));
+    return el("li", { "data-field": m.field }, text, " ", el("small", { dir: I18N.direction }, t("detail.match_note", { denotes: denotes(m.denotes), field: I18N.label("field", m.field) })));
   }));
   detail.hidden = false;
 }
 
+// What a matched term stands for: a country code, or a topic, named in the reader's language.
+function denotes(code) {
+  const at = code.indexOf(":");
+  const kind = at < 0 ? "" : code.slice(0, at);
+  const value = kind === "topic" ? I18N.label("topic", code.slice(at + 1)) : code.slice(at + 1);
+  return I18N.has(`denotes.${kind}`) ? t(`denotes.${kind}`, { value }) : code;
+}
+
+function joined(values) {
+  return values.join(t("list.separator")) || "-";
+}
+
+class HttpError extends Error {
+  constructor(url, status) { super(`${url}: HTTP ${status}`); this.status = status; }
+}
+
+// A failure told in the reader's language: `what`.http with the status, or `what`.network.
+function failed(node, what, error) {
+  if (error instanceof HttpError) say(node, `${what}.http`, { status: error.status });
+  else say(node, `${what}.network`);
+}
+
 async function getJSON(url) {
   const response = await fetch(url, { headers: { Accept: "application/json" } });
-  if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
+  if (!response.ok) throw new HttpError(url, response.status);
   return response.json();
 }
 
@@ -245,12 +270,12 @@ async function loadAlerts() {
   const params = new URLSearchParams({ limit: String(MAX_ROWS) });
   if (state.query) params.set("q", state.query);
   const status = document.getElementById("search-status");
-  if (state.query) { status.textContent = TEXT.searching; status.hidden = false; }
+  if (state.query) { say(status, "search.searching"); status.hidden = false; }
   let data;
   try {
     data = await getJSON("/api/v1/alerts?" + params);
   } catch (error) {
-    status.textContent = TEXT.searchFailed(error.message);
+    failed(status, "search.failed", error);
     status.hidden = false;
     throw error;
   }
@@ -259,7 +284,7 @@ async function loadAlerts() {
   state.triage.clear();
   for (const item of data.alerts.slice().reverse()) remember(item.alert, { read: item.read, starred: item.starred });
   render();
-  if (state.query) status.textContent = TEXT.found(data.alerts.length);
+  if (state.query) say(status, I18N.plural("search.found", data.alerts.length), { count: I18N.number(data.alerts.length) });
   status.hidden = !state.query;
   return Math.max(0, ...data.alerts.map((item) => item.cursor));
 }
@@ -275,13 +300,13 @@ async function setTriage(id, change) {
       headers: { "Content-Type": "application/json", Accept: "application/json" },
       body: JSON.stringify(change),
     });
-    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    if (!response.ok) throw new HttpError(response.url, response.status);
     const item = await response.json();
     state.triage.set(id, { read: item.read, starred: item.starred });
   } catch (error) {
     state.triage.set(id, before);
     const status = document.getElementById("search-status");
-    status.textContent = TEXT.triageFailed(error.message);
+    failed(status, "triage.failed", error);
     status.hidden = false;
   }
   redraw(id);
@@ -331,11 +356,11 @@ async function loadFacets() {
 function live(cursor) {
   const badge = document.getElementById("live");
   const source = new EventSource("/api/v1/stream?after=" + cursor);
-  source.addEventListener("open", () => { badge.textContent = "live"; badge.classList.remove("off"); });
+  source.addEventListener("open", () => { say(badge, "live.on"); badge.classList.remove("off"); });
   source.addEventListener("error", () => {
     // A refused reconnect (the session cookie expired, the token changed) closes the stream.
     const closed = source.readyState === EventSource.CLOSED;
-    badge.textContent = closed ? "offline: reload the page" : "reconnecting…";
+    say(badge, closed ? "live.offline" : "live.reconnecting");
     badge.classList.add("off");
   });
   source.addEventListener("alert", (event) => {
@@ -355,22 +380,24 @@ function svg(tag, attrs = {}, text) {
 async function loadPairs() {
   const data = await getJSON("/api/v1/pairs?hours=24");
   const box = document.getElementById("pair-chart");
-  if (!data.pairs.length) { box.replaceChildren(el("p", {}, "No country pairs in the last 24 hours.")); return; }
+  if (!data.pairs.length) { box.replaceChildren(el("p", { "data-i18n": "pairs.none" }, t("pairs.none"))); return; }
   const width = 480, height = 180, left = 28, bottom = 20, top = 8;
   const n = data.hours.length;
   const most = Math.max(1, ...data.pairs.flatMap((p) => p.counts));
   const x = (i) => left + (i * (width - left - 8)) / Math.max(1, n - 1);
   const y = (v) => top + (1 - v / most) * (height - top - bottom);
-  const chart = svg("svg", { viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": "Articles per country pair per hour" });
+  // Time runs left to right in either language, as on a printed chart.
+  const chart = svg("svg", { viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": t("pairs.chart"), direction: "ltr" });
   chart.append(svg("line", { x1: left, y1: y(0), x2: width - 8, y2: y(0), stroke: "#ccc" }));
-  chart.append(svg("text", { x: 2, y: y(most) + 4 }, String(most)), svg("text", { x: 2, y: y(0) + 4 }, "0"));
-  for (const i of [0, Math.floor(n / 2), n - 1]) chart.append(svg("text", { x: x(i) - 14, y: height - 4 }, data.hours[i].slice(11, 16)));
+  chart.append(svg("text", { x: 2, y: y(most) + 4 }, I18N.number(most)), svg("text", { x: 2, y: y(0) + 4 }, I18N.number(0)));
+  const ticks = [[0, "start"], [Math.floor(n / 2), "middle"], [n - 1, "end"]];
+  for (const [i, anchor] of ticks) chart.append(svg("text", { x: x(i), y: height - 4, "text-anchor": anchor }, I18N.hour(data.hours[i])));
   const legend = el("div", { class: "legend" });
   data.pairs.forEach((p, k) => {
     const color = COLORS[k % COLORS.length];
     const points = p.counts.map((v, i) => `${x(i).toFixed(1)},${y(v).toFixed(1)}`).join(" ");
     chart.append(svg("polyline", { points, fill: "none", stroke: color, "stroke-width": 2, "data-pair": p.pair }));
-    const entry = el("span", { "data-pair": p.pair }, `${p.pair} (${p.counts.reduce((a, b) => a + b, 0)})`);
+    const entry = el("span", { "data-pair": p.pair, dir: "ltr" }, `${p.pair} (${I18N.number(p.counts.reduce((a, b) => a + b, 0))})`);
     entry.style.setProperty("--swatch", color);
     legend.append(entry);
   });
@@ -382,14 +409,31 @@ async function loadFeeds() {
   const body = document.querySelector("#feeds tbody");
   body.replaceChildren(...data.feeds.map((f) => el("tr", { "data-url": f.url },
     el("td", { dir: "auto", title: f.url }, f.name || f.url),
-    el("td", { class: `health-${f.health}` }, f.health),
+    el("td", { class: `health-${f.health}` }, I18N.label("health", f.health)),
     el("td", {}, when(f.last_success) || "-"),
-    el("td", {}, f.consecutive_failures),
-    el("td", {}, f.items_last_poll),
-    el("td", { dir: "auto" }, f.last_error_class ? `${f.last_error_class}: ${f.last_error}` : ""))));
+    el("td", {}, I18N.number(f.consecutive_failures)),
+    el("td", {}, I18N.number(f.items_last_poll)),
+    el("td", { dir: "auto" }, f.last_error_class ? `${I18N.label("error_class", f.last_error_class)}: ${f.last_error}` : ""))));
+}
+
+async function chooseLanguage(language) {
+  await I18N.use(language);
+  document.getElementById("ui-language").value = I18N.language;
 }
 
 async function start() {
+  try {
+    await chooseLanguage(I18N.preferred());
+  } finally {
+    document.body.classList.remove("loading");
+  }
+  say(document.getElementById("live"), "live.connecting");
+  document.getElementById("ui-language").addEventListener("change", async (event) => {
+    await chooseLanguage(event.target.value);
+    render();
+    if (state.selected) showDetail(state.selected);
+    await Promise.allSettled([loadPairs(), loadFeeds()]);
+  });
   for (const id of ["f-rule", "f-country", "f-language", "f-unread", "f-starred"]) document.getElementById(id).addEventListener("change", render);
   document.getElementById("f-q").addEventListener("input", onSearch);
   document.getElementById("filters").addEventListener("submit", (event) => event.preventDefault());
@@ -405,7 +449,7 @@ async function start() {
 document.addEventListener("DOMContentLoaded", () => {
   start().catch((error) => {
     const badge = document.getElementById("live");
-    badge.textContent = `error: ${error.message}`;
+    failed(badge, "live.error", error);
     badge.classList.add("off");
   });
 });

@@ -9,8 +9,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from newsradar.errors import ConfigError
 from newsradar.schemas import Alert, alert_id
 from newsradar.settings import Settings, load_settings
 from sinks.dashboard.app import create_app
@@ -153,3 +155,33 @@ def test_stream_pushes_new_alerts_and_resumes_from_last_event_id(tmp_path: Path)
         resumed.close()
 
     serve(s, check)
+
+
+def test_page_names_the_configured_zone_and_serves_only_its_catalogues(tmp_path: Path) -> None:
+    s = load_settings(
+        None,
+        env={"NEWSRADAR_DATA_DIR": str(tmp_path), "NEWSRADAR_DASHBOARD__TIMEZONE": "Asia/Baghdad"},
+    )
+
+    async def check(client: TestClient[Any, Any]) -> None:
+        page = await client.get("/")
+        html = await page.text()
+        assert '<meta name="newsradar-timezone" content="Asia/Baghdad">' in html
+        assert page.headers["Content-Type"].startswith("text/html")
+        assert page.headers["Cache-Control"] == "no-cache"
+        for language in ("en", "ar"):
+            served = await client.get(f"/static/i18n/{language}.json")
+            assert served.status == 200
+            assert "alerts.heading" in await served.json()
+        assert (await client.get("/static/i18n.js")).status == 200
+        for wrong in ("/static/i18n/fr.json", "/static/i18n/..%2fapp.js", "/static/i18n/"):
+            assert (await client.get(wrong)).status == 404, wrong
+
+    serve(s, check)
+
+
+def test_an_unknown_time_zone_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as error:
+        load_settings(None, env={"NEWSRADAR_DASHBOARD__TIMEZONE": "Mars/Olympus"})
+    assert "dashboard.timezone" in str(error.value)
+    assert "Asia/Baghdad" in str(error.value)

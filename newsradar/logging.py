@@ -30,3 +30,7 @@ def setup_logging(level: str = "INFO") -> None:
     # httpx logs every request's full URL at INFO, and URLs can be credentials (a webhook's or
     # Slack's path is its token): its request lines stay out at every level.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    # Apprise's debug lines and those of the HTTP client under it (urllib3) carry whole service
+    # URLs, bot tokens in them (its warnings name only the service): they stay out likewise.
+    logging.getLogger("apprise").setLevel(logging.WARNING)
+    logging.getLogger("urllib3").setLevel(logging.WARNING)

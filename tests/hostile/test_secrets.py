@@ -4,6 +4,7 @@ errors, logs, healthchecks or dead-letter reasons."""
 
 from __future__ import annotations
 
+import logging
 import subprocess
 import sys
 from pathlib import Path
@@ -11,8 +12,10 @@ from pathlib import Path
 import pytest
 
 from newsradar.errors import ConfigError
+from newsradar.logging import setup_logging
 from newsradar.schemas import Alert, DeadLetter, alert_id
 from newsradar.settings import WebhookSinkSettings, load_settings
+from sinks.apprise import AppriseSink
 from sinks.errors import PermanentSinkError, TransientSinkError
 from sinks.webhook import WebhookSink
 from tests.conftest import REPO, clean_env, free_ports
@@ -274,3 +277,50 @@ def test_variables_that_cannot_apply_are_one_line_errors_without_the_value(
     assert str(in_file.value).startswith("sinks.webhooks.0 (")
     with pytest.raises(ConfigError, match="names an item of sinks.webhooks, not a key in it"):
         load_settings(None, env={"NEWSRADAR_SINKS__WEBHOOKS__OPS": PASSWORD})
+
+
+def test_apprise_urls_stay_out_of_logs_checks_and_errors(
+    receiver: FeedServer, tmp_path: Path
+) -> None:
+    """Apprise logs whole URLs at DEBUG (and urllib3 the path): none of it reaches newsradar's
+    log at any level; `sinks check` and a failing send name the URL as `json://…`."""
+    receiver.routes[f"/services/{TOKEN}"] = Reply(503)
+    url = f"json://user:{PASSWORD}@127.0.0.1:{receiver.port}/services/{TOKEN}"
+    env = clean_env(
+        NEWSRADAR_DATA_DIR=str(tmp_path),
+        NEWSRADAR_SINKS__ATOM__ENABLED="false",
+        NEWSRADAR_SINKS__APPRISE__0__NAME="team",
+        NEWSRADAR_SINKS__APPRISE__TEAM__URLS=f'["{url}"]',
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "newsradar", "--log-level", "DEBUG", "sinks", "check"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        check=False,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "apprise-team: ok" in proc.stdout
+    for secret in (TOKEN, "XXXXtokenXXXX", PASSWORD):
+        assert secret not in proc.stdout + proc.stderr
+    setup_logging("DEBUG")
+    chat = AppriseSink(load_settings(None, env=env).sinks.apprise[0], tmp_path)
+    alert = Alert(
+        id=alert_id("r", "a"),
+        rule_id="r",
+        article_id="a",
+        article_published="2026-11-29T00:00:00Z",  # type: ignore[arg-type]
+    )
+    try:
+        with pytest.raises(TransientSinkError) as failing:
+            chat.write([alert])
+    finally:
+        chat.close()
+    assert receiver.posts  # it really tried
+    assert "urls[0] json://…" in str(failing.value)
+    for secret in (TOKEN, "XXXXtokenXXXX", PASSWORD):
+        assert secret not in str(failing.value)
+    assert logging.getLogger("apprise").getEffectiveLevel() == logging.WARNING
+    assert logging.getLogger("urllib3").getEffectiveLevel() == logging.WARNING

@@ -44,8 +44,11 @@ def test_demo_pipeline_raises_the_reference_alert_and_stops_cleanly(tmp_path: Pa
     try:
         found: list[dict[str, object]] = []
         deadline = time.monotonic() + 180
+        stages_started: float | None = None  # when the replay began
         while not found and time.monotonic() < deadline and up.poll() is None:
             time.sleep(2)
+            if stages_started is None and "Ctrl-C stops." in log_text(tmp_path):
+                stages_started = time.monotonic()
             listed = run_cli("alerts", "list", "--json", "--rule", "iraq-russia", env=env)
             found = [
                 a
@@ -53,6 +56,10 @@ def test_demo_pipeline_raises_the_reference_alert_and_stops_cleanly(tmp_path: Pa
                 if a["article_url"].endswith("/articles/elaph-iraq-russia")
             ]
         assert found, (tmp_path / "up.log").read_text(errors="replace")[-4000:]
+        assert stages_started is not None
+        first_alert_seconds = time.monotonic() - stages_started
+        print(f"first alert {first_alert_seconds:.0f} s after the stages started")
+        assert first_alert_seconds < 60, log_text(tmp_path)[-4000:]
         # The first alert came while the replay is still going: the feeds do not hold every
         # sample yet (the rest appear over the next minutes, the surge last).
         served = re.search(r"Demo: serving 2 sample feeds at (\S+), (\S+)", log_text(tmp_path))

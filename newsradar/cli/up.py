@@ -69,7 +69,8 @@ def up(
         )
         typer.echo(
             f"Demo: replaying {len(demo_feeds.schedule)} sample articles over "
-            f"{demo_feeds.seconds / 60:g} minutes (--demo-minutes), a surge of one pair last."
+            f"{demo_minutes:g} minute{'' if demo_minutes == 1 else 's'} (--demo-minutes), "
+            "a surge of one pair last."
         )
     started_broker = False
     if settings.uses_local_broker:

@@ -1,5 +1,5 @@
 """`newsradar up --demo` as a new user runs it: alerts within a minute while the samples are
-still being replayed, Ctrl-C stops all."""
+still being replayed, then the surge, Ctrl-C stops all."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ def test_demo_pipeline_raises_the_reference_alert_and_stops_cleanly(tmp_path: Pa
     )
     log = (tmp_path / "up.log").open("wb")
     up = subprocess.Popen(
-        [sys.executable, "-m", "newsradar", "up", "--demo"],
+        [sys.executable, "-m", "newsradar", "up", "--demo", "--demo-minutes", "1"],
         cwd=REPO,
         env=env,
         stdout=log,
@@ -77,6 +77,19 @@ def test_demo_pipeline_raises_the_reference_alert_and_stops_cleanly(tmp_path: Pa
             i["alert"]["article_url"].endswith("/articles/elaph-iraq-russia")
             for i in listed["alerts"]
         )
+        # The replay ends in a burst of Iraq-Russia stories: the processors see the pair surge.
+        wait = time.monotonic() + 120
+        while "Country pair surging. pair=IQ-RU" not in log_text(tmp_path):
+            assert time.monotonic() < wait, log_text(tmp_path)[-4000:]
+            time.sleep(2)
+
+        def iraq_russia_this_hour() -> int:
+            pairs = httpx.get(f"http://127.0.0.1:{dashboard}/api/pairs?hours=1").json()["pairs"]
+            return sum(sum(p["counts"]) for p in pairs if p["pair"] == "IQ-RU")
+
+        while iraq_russia_this_hour() < 11:  # every Iraq-Russia sample, the burst included
+            assert time.monotonic() < wait, log_text(tmp_path)[-4000:]
+            time.sleep(2)
     finally:
         up.send_signal(signal.SIGINT)
         try:
@@ -88,7 +101,8 @@ def test_demo_pipeline_raises_the_reference_alert_and_stops_cleanly(tmp_path: Pa
     output = (tmp_path / "up.log").read_text(errors="replace")
     assert code == 0, output[-3000:]
     assert "Demo: serving 2 sample feeds" in output
-    assert "Demo: replaying 15 sample articles over 3 minutes" in output
+    assert "Demo: replaying 15 sample articles over 1 minute (--demo-minutes)" in output
+    assert "Country pair surging. pair=IQ-RU" in output
     assert f"Dashboard: http://127.0.0.1:{dashboard}/" in output
     assert output.rstrip().endswith("Stopped.")
     assert _kafka_pids_for(tmp_path) == []

@@ -389,8 +389,8 @@ Cadence = Literal["immediate", "hourly", "daily", "weekly"]
 
 
 class NoiseSettings(Section):
-    """Noise control for a push channel (email, webhook). Nothing is dropped: an alert that is
-    not sent at once is held (SQLite) and goes out in a digest when it is due."""
+    """Noise control for a push channel (email, webhook, Apprise). Nothing is dropped: an alert
+    that is not sent at once is held (SQLite) and goes out in a digest when it is due."""
 
     max_per_window: int | None = Field(default=None, ge=1)
     """Per rule, at most this many alerts sent one by one per window; the rest go into a digest

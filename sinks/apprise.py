@@ -224,6 +224,7 @@ class AppriseSink(PushSink):
         """Each URL is a service Apprise knows, and the host it talks to takes a TCP
         connection (Apprise has no way to ask a service without sending it a message)."""
         problems = []
+        reached = 0
         for where, _, service in self.services:
             endpoint = _endpoint(service)
             if endpoint is None:
@@ -233,6 +234,13 @@ class AppriseSink(PushSink):
                     pass
             except OSError as exc:
                 problems.append(f"{where} unreachable: {type(exc).__name__}")
+            else:
+                reached += 1
         if problems:
             return Health(False, f"{self.name}: " + "; ".join(problems))
-        return Health(True, f"{self.name}: {len(self.services)} service(s) reachable")
+        local = len(self.services) - reached  # e.g. a desktop notification: nothing to reach
+        return Health(
+            True,
+            f"{self.name}: {reached} service(s) reachable"
+            + (f", {local} not reached over a network" if local else ""),
+        )

@@ -1,7 +1,7 @@
 """Noise control for push channels: per-rule throttle, quiet hours and digests; nothing dropped.
 
-A push sink (email, webhook) asks :class:`NoiseGate` which alerts of a batch go out now. The
-others are *held* in SQLite with the time they are due and a reason:
+A push sink (email, webhook, Apprise) asks :class:`NoiseGate` which alerts of a batch go out
+now. The others are *held* in SQLite with the time they are due and a reason:
 
 - ``hourly`` / ``daily`` / ``weekly``: the rule's cadence is a digest; due at the next hour,
   the next ``daily_at``, or the next ``daily_at`` on ``weekly_on``, in the configured time zone;

@@ -666,6 +666,8 @@ def test_security_headers_and_their_effect_in_chromium(tmp_path: Path) -> None:
             [
                 base + "/",
                 base + "/static/app.js",
+                base + "/static/i18n.js",
+                base + "/static/i18n/en.json",
                 base + "/static/style.css",
                 base + "/api/v1/alerts?limit=500",  # what the page itself fetches
                 base + "/api/v1/facets",

@@ -49,6 +49,15 @@ from newsradar import topics
 from newsradar.datafile import DataSyntaxError, parse_toml
 from newsradar.errors import ConfigError
 
+REMOVED_KEYS: Mapping[tuple[str, ...], str] = {
+    ("sinks", "atom"): (
+        "removed: the Atom feeds are served by the dashboard now, on its port "
+        "(http://<dashboard.host>:<dashboard.port>/feeds/<rule>.atom) from the alert store, "
+        "protected by dashboard.token; dashboard.feed_entries sets their length; delete "
+        "[sinks.atom] (and NEWSRADAR_SINKS__ATOM__* variables)"
+    ),
+}
+"""Keys newsradar once read, and what replaced them: their error says so instead of "unknown"."""
 ENV_PREFIX = "NEWSRADAR_"
 ENV_ALIASES: Mapping[str, tuple[str, ...]] = {
     "NEWSRADAR_DATA_DIR": ("data_dir",),
@@ -376,15 +385,6 @@ class HttpAccessSettings(Section):
         )
 
 
-class AtomSinkSettings(HttpAccessSettings):
-    """Atom feeds of alerts, one per rule, served over HTTP for any feed reader."""
-
-    enabled: bool = True
-    port: int = Field(default=8181, ge=0, le=65535)
-    entries: int = Field(default=100, ge=1, le=10_000)
-    """Newest alerts per feed."""
-
-
 Cadence = Literal["immediate", "hourly", "daily", "weekly"]
 
 
@@ -544,7 +544,6 @@ class SinksSettings(Section):
     sqlite: SqliteSinkSettings = SqliteSinkSettings()
     postgres: PostgresSinkSettings = PostgresSinkSettings()
     jsonl: JsonlSinkSettings = JsonlSinkSettings()
-    atom: AtomSinkSettings = AtomSinkSettings()
     webhooks: tuple[WebhookSinkSettings, ...] = ()
     emails: tuple[EmailSinkSettings, ...] = ()
     apprise: tuple[AppriseSinkSettings, ...] = ()
@@ -554,9 +553,10 @@ class SinksSettings(Section):
 
 class DashboardSettings(HttpAccessSettings):
     """The web dashboard: live alerts (server-sent events), filters, alert detail, pair
-    chart, feed health. It reads the embedded SQLite store and the producers' state. Bound to
-    this machine by default; to share it, set ``token`` or put an authenticating reverse proxy
-    in front (``trusted_proxy_header``)."""
+    chart, feed health, the Atom feeds of alerts (``/feeds/<rule>.atom``) and its metrics
+    (``/metrics``). It reads the embedded SQLite store and the producers' state. Bound to this
+    machine by default; to share it, set ``token`` or put an authenticating reverse proxy in
+    front (``trusted_proxy_header``)."""
 
     enabled: bool = True
     port: Port = 8180
@@ -569,6 +569,8 @@ class DashboardSettings(HttpAccessSettings):
     @classmethod
     def _zone(cls, value: str) -> str:
         return iana_zone(value)
+    feed_entries: int = Field(default=100, ge=1, le=10_000)
+    """Newest alerts per Atom feed."""
 
 
 class Settings(Section):
@@ -582,12 +584,9 @@ class Settings(Section):
     dashboard: DashboardSettings = DashboardSettings()
 
     def unprotected_servers(self) -> list[str]:
-        """One line per enabled server (dashboard and its API, Atom feeds) that other machines
-        can reach without a token or trusted proxy header; empty when none."""
-        found = [
-            (self.dashboard.enabled, self.dashboard.unprotected("dashboard")),
-            (self.sinks.atom.enabled, self.sinks.atom.unprotected("sinks.atom")),
-        ]
+        """One line per enabled server (the dashboard: its page, API and Atom feeds) that other
+        machines can reach without a token or trusted proxy header; empty when none."""
+        found = [(self.dashboard.enabled, self.dashboard.unprotected("dashboard"))]
         return [problem for enabled, problem in found if enabled and problem]
 
     @property
@@ -905,7 +904,9 @@ def _describe(exc: ValidationError, sources: Mapping[tuple[str, ...], str]) -> s
         shown = "" if err["type"] == "missing" else _shown(loc, err.get("input"), err["type"])
         msg = err["msg"]
         if err["type"] == "extra_forbidden":
-            msg = "unknown key; see deploy/newsradar.example.toml for the keys allowed"
+            msg = REMOVED_KEYS.get(
+                loc, "unknown key; see deploy/newsradar.example.toml for the keys allowed"
+            )
         lines.append(f"{where}{shown} ({source}): {msg}")
     return "\n".join(lines)
 

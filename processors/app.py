@@ -4,15 +4,18 @@ Agents:
 
 - ``detect`` reads articles, runs the detection :class:`~processors.classify.Engine`, sends one
   alert per fired rule (keyed by alert id, so redeliveries carry the same id and sinks upsert),
-  and counts the article's country pairs; every PAIR_FLUSH_SECONDS the worker sends one
-  pair-mention record per pair with its count (a combiner: one record per pair per article
-  doubled the worker's messages). A record that fails for any reason goes to
+  counts the article's country pairs in ``newsradar_pair_articles_total`` (a counter:
+  ``increase()`` over it is exact across workers and restarts); every PAIR_FLUSH_SECONDS the
+  worker sends one pair-mention record per pair with its count (a combiner: one record per
+  pair per article doubled the worker's messages). A record that fails for any reason goes to
   ``newsradar.deadletter`` with stage, error type and reason; the agent goes on with the next.
   Every exception is caught per event: one escaping an agent would ack the message and lose it.
 - ``count_pairs`` reads the pair mentions, repartitioned by pair so each pair is counted by one
   worker, counts articles per pair per hour (:class:`~processors.pairs.PairCounter`, in
   memory: see there why not a faust table), and flags a surge against the pair's own 24-hour
   baseline.
+- ``report_lag`` (a timer) exports the worker's consumer lag on ``newsradar.articles`` per
+  partition (:mod:`processors.lag`).
 
 Messages sent while handling an event are attached to its offset: faust commits the offset only
 after they are acknowledged, so a crash re-processes rather than loses (at-least-once). Pair
@@ -36,6 +39,7 @@ from newsradar.schemas import Article, DeadLetter, decode, encode
 from newsradar.settings import Settings
 from processors import metrics
 from processors.classify import ArticleText, Engine
+from processors.lag import LAG_EVERY_SECONDS, LagReporter
 from processors.pairs import PairCounter
 
 log = logging.getLogger("newsradar.processors")
@@ -173,6 +177,8 @@ def create_app(settings: Settings, engine: Engine | None = None) -> faust.App:
                 await alerts.send(key=alert.id.encode(), value=encode(alert))
                 metrics.ALERTS.labels(alert.rule_id).inc()
             unsent_pairs.update(result.pairs)
+            for pair in result.pairs:
+                metrics.PAIR_ARTICLES.labels(pair).inc()
             metrics.ARTICLES.labels("alerted" if raised else "no_alert").inc()
             metrics.PROCESSING.observe(time.perf_counter() - started)
             if raised and event.message.timestamp:
@@ -185,13 +191,21 @@ def create_app(settings: Settings, engine: Engine | None = None) -> faust.App:
         for pair, n in batch.items():
             await pair_mentions.send(key=pair.encode(), value=str(n).encode())
 
+    lag = LagReporter(settings.topics.articles.name)
+
+    @app.timer(interval=LAG_EVERY_SECONDS)  # type: ignore[untyped-decorator]
+    async def report_lag() -> None:
+        try:
+            await lag.report(app.consumer)
+        except Exception as exc:  # not assigned yet, or Kafka away for a moment: next time
+            log.debug("Lag not measured. topic=%s error=%s", lag.topic, exc)
+
     @app.agent(pair_mentions, name="count-pairs")
     async def count_pairs(stream: Any) -> None:
         async for event in stream.events():
             try:
                 pair = bytes(event.key).decode()
                 state = pair_counter.add(pair, time.time(), int(bytes(event.value)))
-                metrics.PAIR_HOURLY.labels(pair).set(state.current)
                 if state.surging and pair not in surging_now:
                     log.warning(
                         "Country pair surging. pair=%s count_hour=%d baseline_hour=%.2f",

@@ -25,9 +25,9 @@ LAG = Histogram(
     "End-to-end lag from the article's publish to Kafka to its alert being emitted.",
     buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
 )
-PAIR_HOURLY = Gauge(
-    "newsradar_pair_articles_hour",
-    "Articles mentioning a country pair in the current hour (pairs seen by this worker).",
+PAIR_ARTICLES = Counter(
+    "newsradar_pair_articles_total",
+    "Articles mentioning a country pair; read with increase() (exact across workers and restarts).",
     ["pair"],
 )
 PAIR_SURGE = Gauge(
@@ -38,4 +38,19 @@ PAIR_SURGE = Gauge(
 ENGINE = Info(
     "newsradar_detection_engine",
     "Which detection engine this worker runs: native (its Rust core) or python.",
+)
+CONSUMER_LAG = Gauge(
+    "newsradar_processor_lag_records",
+    "Articles in Kafka not yet committed by this worker, per partition it holds "
+    "(high-water offset minus committed offset).",
+    ["topic", "partition"],
+)
+COMMITTED = Gauge(
+    "newsradar_processor_committed_offset",
+    "This worker's committed offset per partition it holds; a stuck worker's stops moving.",
+    ["topic", "partition"],
+)
+LAG_MEASURED = Gauge(
+    "newsradar_processor_lag_measured_timestamp_seconds",
+    "When this worker last measured its lag (Unix time); stale when its event loop is stuck.",
 )

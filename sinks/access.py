@@ -1,6 +1,6 @@
-"""Who may read what the sinks serve over HTTP: the dashboard (its page, API and event stream)
-and the Atom feeds. Framework-free, so the aiohttp dashboard and the stdlib Atom server decide
-alike; each turns a request into an :class:`Asked` and acts on the :class:`Verdict`.
+"""Who may read what the dashboard serves over HTTP: its page, API, event stream, metrics and
+the Atom feeds. Framework-free: the server turns a request into an :class:`Asked` and acts on
+the :class:`Verdict`.
 
 Every request passes two checks before anything is read:
 
@@ -10,7 +10,9 @@ Every request passes two checks before anything is read:
 2. Credentials, when a token or a trusted proxy header is configured: the token as
    ``Authorization: Bearer``, as the password of basic auth or as ``?token=`` (the dashboard
    answers that one with a session cookie and a redirect to the clean URL); the cookie; or the
-   trusted proxy header on a request from a trusted proxy address. Else 401.
+   trusted proxy header on a request from a trusted proxy address. Else 401. Feed readers
+   (paths under ``reader_prefix``) keep their URL and no cookies: there a token in the URL is
+   taken as it is, without the redirect, and a 401 asks for basic auth.
 
 Tokens are compared in constant time, over their SHA-256 digests so that not even their length
 shows. Every response also carries :data:`SECURITY_HEADERS` (each server adds its own
@@ -88,11 +90,15 @@ class Gate:
         cookie_name: str | None = None,
         open_paths: frozenset[str] = frozenset(),
         challenge: str,
+        reader_prefix: str | None = None,
+        reader_challenge: str = "",
     ) -> None:
         self.key = key
         self.cookie_name = cookie_name
         self.open_paths = open_paths
         self.challenge = challenge
+        self.reader_prefix = reader_prefix
+        self.reader_challenge = reader_challenge or challenge
         loopback = {"localhost", "127.0.0.1", "::1"}
         self.hosts = frozenset(
             {*loopback, *settings.allowed_hosts, settings.host.lower().strip("[]")}
@@ -121,13 +127,13 @@ class Gate:
         given = [value for name, value in query if name == "token"]
         if split.path in self.open_paths:
             return ADMITTED
+        reader = self.reader_prefix is not None and split.path.startswith(self.reader_prefix)
         if not given:
-            return (
-                ADMITTED if self._has_credentials(asked) else self._refusal("access token needed")
-            )
+            has = self._has_credentials(asked)
+            return ADMITTED if has else self._refusal("access token needed", reader)
         if not self._is_token(given[0]):
-            return self._refusal("wrong token")
-        if self.cookie_name is None:  # feed readers keep the URL, and no cookies
+            return self._refusal("wrong token", reader)
+        if self.cookie_name is None or reader:  # feed readers keep the URL, and no cookies
             return ADMITTED
         # In a browser: the token leaves the address bar (and history) for a cookie.
         rest = urlencode([(name, value) for name, value in query if name != "token"])
@@ -162,15 +168,16 @@ class Gate:
             return Verdict(400, f"{self.key}: the request target is not a URL path")
         return None
 
-    def _refusal(self, what: str) -> Verdict:
+    def _refusal(self, what: str, reader: bool = False) -> Verdict:
+        challenge = self.reader_challenge if reader else self.challenge
         if self._token_digest is None:
             return Verdict(
                 401,
                 f"{self.key}: only requests through the authenticating reverse proxy are "
                 f"served ({self.key}.trusted_proxy_header)",
-                challenge=self.challenge,
+                challenge=challenge,
             )
-        if self.cookie_name is not None:
+        if self.cookie_name is not None and not reader:
             how = (
                 f"open it once as /?token=<{self.key}.token> (that sets a cookie), or send "
                 "Authorization: Bearer <token>"
@@ -180,7 +187,7 @@ class Gate:
                 f"add ?token=<{self.key}.token> to the feed URL, or give the token as the "
                 "password of basic auth (any user name)"
             )
-        return Verdict(401, f"{self.key}: {what}; {how}", challenge=self.challenge)
+        return Verdict(401, f"{self.key}: {what}; {how}", challenge=challenge)
 
     def client_headers(self) -> dict[str, str]:
         """Headers that let a client on this machine in (for healthchecks)."""

@@ -28,7 +28,6 @@ from newsradar.errors import NewsradarError
 from newsradar.schemas import Alert, DeadLetter, decode, encode
 from newsradar.settings import Settings
 from sinks import metrics
-from sinks.atom import AtomSink
 from sinks.base import Sink
 from sinks.email import EmailSink
 from sinks.errors import PermanentSinkError, SinkError, UnexpectedSinkError
@@ -49,8 +48,6 @@ def configured_sinks(settings: Settings) -> list[Sink]:
         sinks.append(SqliteSink(settings.alerts_db))
     if settings.sinks.postgres.enabled:
         sinks.append(PostgresSink(settings.sinks.postgres))
-    if settings.sinks.atom.enabled:
-        sinks.append(AtomSink(settings.sinks.atom, settings.data_dir / "sinks"))
     if settings.sinks.jsonl.enabled:
         sinks.append(JsonlSink(settings.sinks.jsonl, settings.data_dir / "alerts.jsonl"))
     sinks.extend(EmailSink(mail, settings.data_dir / "sinks") for mail in settings.sinks.emails)

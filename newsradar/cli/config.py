@@ -25,7 +25,7 @@ def check(
     """Validate FILE and NEWSRADAR_* variables; name each bad key, its value, what is allowed.
 
     The rule and feed files it names are read and validated too. Fails too when the dashboard
-    (and its API) or the Atom feeds would listen beyond loopback without a token or trusted
+    (its page, API and Atom feeds) would listen beyond loopback without a token or trusted
     proxy header."""
 
     cli = state(ctx)

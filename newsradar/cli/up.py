@@ -108,9 +108,8 @@ def up(
     if settings.dashboard.enabled:
         dash = settings.dashboard
         typer.echo(f"Dashboard: http://{dash.host}:{dash.port}/")
-    if settings.sinks.atom.enabled:
-        atom = settings.sinks.atom
-        typer.echo(f"Atom feeds of alerts: http://{atom.host}:{atom.port}/feeds/<rule>.atom")
+        typer.echo(f"Atom feeds of alerts: http://{dash.host}:{dash.port}/feeds/<rule>.atom")
+        typer.echo(f"Metrics (dashboard): http://{dash.host}:{dash.port}/metrics")
     typer.echo("Feed health: newsradar feeds status · Alerts: newsradar alerts list")
     typer.echo(f"Stages: {', '.join(s.name for s in stages)}. Ctrl-C stops.")
     if demo_feeds is not None:

@@ -11,6 +11,9 @@
 - ``/api/v1/...``: the versioned API (search, triage, pages, export) and
   ``GET /api/openapi.json``, its description: :mod:`sinks.dashboard.api`. The paths above are
   its unversioned forerunners, kept as they were.
+- ``GET /feeds/<rule>.atom``, ``/feeds/all.atom``: Atom feeds of the same alerts, with
+  conditional GET (:mod:`sinks.dashboard.feeds`).
+- ``GET /metrics``: the dashboard's Prometheus metrics (:mod:`sinks.dashboard.metrics`).
 
 One poller reads the store every ``dashboard.poll_seconds`` and fans new alerts out to the open
 streams. Pages render every piece of feed text with ``textContent``, never as HTML, and the
@@ -47,6 +50,8 @@ from newsradar.schemas import Alert
 from newsradar.settings import Settings
 from producers.health import feed_health
 from sinks.access import SECURITY_HEADERS, Asked, Gate
+from sinks.dashboard import feeds as atom_feeds
+from sinks.dashboard import metrics
 from sinks.dashboard.store import AlertStore, Row
 
 log = logging.getLogger("newsradar.dashboard")
@@ -150,7 +155,8 @@ class BadQuery(web.HTTPBadRequest):
 _ROUTER_ERRORS = {
     404: "not found: the dashboard serves /, its API under /api/v1 (described at "
     "/api/openapi.json) and the older /api/alerts, /api/alerts/<id>, /api/facets, /api/pairs, "
-    "/api/feeds and /api/stream",
+    "/api/feeds and /api/stream, the Atom feeds /feeds/<rule>.atom and /feeds/all.atom, and "
+    "/metrics",
     405: "method not allowed: the dashboard answers GET (and HEAD), and PATCH on "
     "/api/v1/alerts/<id>",
 }
@@ -196,7 +202,7 @@ async def gate(
     if verdict.status == 303:
         raise web.HTTPSeeOther(verdict.location, headers={"Set-Cookie": verdict.cookie})
     if verdict.status != 200:
-        challenge = {"WWW-Authenticate": verdict.challenge} if verdict.status == 401 else None
+        challenge = {"WWW-Authenticate": verdict.challenge} if verdict.challenge else None
         return error(verdict.status, verdict.reason, challenge)
     return await handler(request)
 
@@ -204,6 +210,12 @@ async def gate(
 async def security_headers(request: web.BaseRequest, response: web.StreamResponse) -> None:
     """On every response the app prepares (on_response_prepare): errors, files, streams."""
     response.headers.update(SECURITY_HEADERS)
+    if request.path.startswith(atom_feeds.PREFIX):
+        response.headers["Content-Security-Policy"] = atom_feeds.CONTENT_SECURITY_POLICY
+        # A feed is revalidated by its ETag; errors are never kept.
+        kept = response.status in (200, 304)
+        response.headers["Cache-Control"] = atom_feeds.CACHE_CONTROL if kept else "no-store"
+        return
     response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
     page = request.path == "/" or request.path.startswith("/static/")
     # The page and its files may be kept but must be revalidated; data never.
@@ -322,6 +334,7 @@ async def stream(request: web.Request) -> web.StreamResponse:
     if last < 0:
         last = await asyncio.to_thread(hub.store.cursor)
     queue = hub.subscribe()
+    metrics.STREAMS.inc()
     try:
         async with sse_response(request) as response:
             try:
@@ -330,6 +343,7 @@ async def stream(request: web.Request) -> web.StreamResponse:
                 log.warning("Alert store not readable; stream ended. error=%s", exc)
             return response
     finally:
+        metrics.STREAMS.dec()
         hub.queues.discard(queue)
 
 
@@ -359,7 +373,7 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 def create_app(settings: Settings) -> web.Application:
-    app = web.Application(middlewares=[one_line_errors, gate])
+    app = web.Application(middlewares=[metrics.count_requests, one_line_errors, gate])
     app.on_response_prepare.append(security_headers)
     # aiohttp has no public hook for the responses of its parser: its request factory takes
     # the request class (a private parameter; aiohttp is pinned in requirements.lock, and
@@ -371,6 +385,8 @@ def create_app(settings: Settings) -> web.Application:
         cookie_name=COOKIE,
         open_paths=OPEN_PATHS,
         challenge='Bearer realm="newsradar dashboard"',
+        reader_prefix=atom_feeds.PREFIX,
+        reader_challenge='Basic realm="newsradar feeds"',
     )
     store = AlertStore(settings.alerts_db)
     hub = Hub(store, settings.dashboard.poll_seconds)
@@ -405,4 +421,6 @@ def create_app(settings: Settings) -> web.Application:
     from sinks.dashboard.api import add_routes as add_api_routes
 
     add_api_routes(app)
+    atom_feeds.add_routes(app, store, settings.dashboard.feed_entries)
+    metrics.add_routes(app)
     return app

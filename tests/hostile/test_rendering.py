@@ -3,31 +3,34 @@ article links are ever emitted, and a URL cannot spoof the text of a Slack link.
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import json
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import feedparser
-import httpx
 import pytest
+from aiohttp.test_utils import TestClient, TestServer
 from aiosmtpd.controller import Controller
 
 from newsradar.schemas import Alert, Match, RelationEvidence, alert_id
-from newsradar.settings import AtomSinkSettings, EmailSinkSettings, WebhookSinkSettings
-from sinks.atom import AtomSink
+from newsradar.settings import EmailSinkSettings, WebhookSinkSettings, load_settings
+from sinks.dashboard.app import create_app
 from sinks.email import EmailSink
+from sinks.sqlite import SqliteSink
 from sinks.webhook import WebhookSink
 from tests.conftest import free_ports
 from tests.feedserver import FeedServer, Reply, feed_server
 
 NOW = datetime(2026, 11, 29, tzinfo=UTC)
 ATOM = "{http://www.w3.org/2005/Atom}"
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 # Characters XML 1.0 forbids (C0 controls but tab, LF, CR; U+FFFE, U+FFFF), as feeds deliver
 # them: an ANSI colour escape, a form feed, a vertical tab, a noncharacter.
 HOSTILE_TEXT = "Iraq \x1b[31mRussia\x1b[0m\x0c talks\x0b \ufffe\uffff end"
@@ -77,31 +80,51 @@ def alert(article: str, *, title: str = "Iraq and Russia", url: str = "") -> Ale
     )
 
 
+Feed = Callable[[Sequence[Alert]], bytes]
+
+
 @pytest.fixture
-def atom(tmp_path: Path) -> Iterator[AtomSink]:
-    sink = AtomSink(AtomSinkSettings(port=0), tmp_path)
-    sink.setup()
-    try:
-        yield sink
-    finally:
+def atom(tmp_path: Path) -> Feed:
+    """Stores alerts in the alert store and reads /feeds/all.atom from the dashboard's app."""
+    settings = load_settings(None, env={"NEWSRADAR_DATA_DIR": str(tmp_path)})
+
+    def feed(alerts: Sequence[Alert]) -> bytes:
+        sink = SqliteSink(settings.alerts_db)
+        sink.write(alerts)
         sink.close()
 
+        async def read() -> bytes:
+            async with TestClient(TestServer(create_app(settings))) as client:
+                response = await client.get("/feeds/all.atom")
+                assert response.status == 200
+                return await response.read()
 
-def test_atom_feed_is_well_formed_whatever_the_alert_text_holds(atom: AtomSink) -> None:
-    atom.write([alert("ctl", title=HOSTILE_TEXT)])
-    raw = httpx.get(f"{atom.base_url}/feeds/all.atom").content
+        return asyncio.run(read())
+
+    return feed
+
+
+def test_atom_feed_is_well_formed_whatever_the_alert_text_holds(atom: Feed) -> None:
+    hostile_language = alert("lang", title="Iraq and Russia").model_copy(
+        update={"language": 'en" onload="x'}
+    )
+    raw = atom([hostile_language, alert("ctl", title=HOSTILE_TEXT)])  # newest first
     root = ET.fromstring(raw)  # a strict XML 1.0 parser: raises on ill-formed XML
     entry = root.find(f"{ATOM}entry")
     assert entry is not None
     assert entry.findtext(f"{ATOM}title") == "Iraq [31mRussia[0m talks  end"
     assert "[31mRussia" in (entry.findtext(f"{ATOM}summary") or "")
     assert not feedparser.parse(raw).bozo
+    # A language that is not a language tag never becomes the entry's xml:lang.
+    assert b"onload" not in raw
+    assert [e.get(XML_LANG) for e in root.iter(f"{ATOM}entry")] == [None, None]
 
 
-def test_atom_never_links_to_a_non_http_url(atom: AtomSink) -> None:
-    atom.write([alert(f"bad{n}", url=url) for n, url in enumerate(UNSAFE_LINKS)])
-    atom.write([alert("good", url="https://e.org/good?a=1&b=2")])
-    raw = httpx.get(f"{atom.base_url}/feeds/all.atom").content
+def test_atom_never_links_to_a_non_http_url(atom: Feed) -> None:
+    raw = atom(
+        [alert(f"bad{n}", url=url) for n, url in enumerate(UNSAFE_LINKS)]
+        + [alert("good", url="https://e.org/good?a=1&b=2")]
+    )
     root = ET.fromstring(raw)
     links = [
         link.get("href")

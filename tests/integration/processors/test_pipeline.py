@@ -7,7 +7,7 @@ import time
 from datetime import UTC, datetime
 
 import httpx
-from kafka import KafkaProducer
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from newsradar.schemas import Alert, Article, DeadLetter, alert_id, encode
 from processors import core
@@ -107,6 +107,45 @@ def test_a_pair_surging_against_its_baseline_is_flagged(
     assert 'newsradar_pair_surge{pair="IQ-RU"} 1.0' in text
     engine = "native" if core.available() else "python"  # the worker runs without NEWSRADAR_ENGINE
     assert f'newsradar_detection_engine_info{{engine="{engine}"}} 1.0' in text
-    hourly = re.search(r'newsradar_pair_articles_hour\{pair="IQ-RU"\} (\d+)', text)
-    assert hourly is not None
-    assert int(float(hourly.group(1))) >= 8
+    counted = re.search(r'newsradar_pair_articles_total\{pair="IQ-RU"\} (\d+)', text)
+    assert counted is not None
+    assert int(float(counted.group(1))) >= 8
+
+
+def test_the_worker_exports_its_lag_per_partition_of_the_articles_topic(
+    kafka: KafkaEnv, processors_worker: Worker
+) -> None:
+    topic = kafka.settings.topics.articles.name
+    partitions = {str(p) for p in range(kafka.settings.topics.articles.partitions)}
+    lag_line = re.compile(
+        r'newsradar_processor_lag_records\{partition="(\d+)",topic="([^"]+)"\} (\d+)'
+    )
+    committed_line = re.compile(
+        r'newsradar_processor_committed_offset\{partition="(\d+)",topic="([^"]+)"\} (\d+)'
+    )
+    now = datetime.now(UTC)
+    article = Article(
+        id=f"lag-{time.time_ns()}", title="Iraq and Russia", published=now, fetched_at=now
+    )
+    producer = KafkaProducer(bootstrap_servers=kafka.bootstrap)
+    producer.send(topic, key=article.id.encode(), value=encode(article)).get(30)
+    producer.close()
+    deadline = time.monotonic() + 90
+    lags: dict[str, int] = {}
+    committed: dict[str, int] = {}
+    while time.monotonic() < deadline:  # measured every 10 s; caught up once it has processed
+        text = httpx.get(processors_worker.metrics_url, timeout=5).text
+        lags = {p: int(n) for p, t, n in lag_line.findall(text) if t == topic}
+        committed = {p: int(n) for p, t, n in committed_line.findall(text) if t == topic}
+        if set(lags) == partitions and sum(lags.values()) == 0:
+            break
+        time.sleep(1)
+    assert set(lags) == partitions  # the one worker holds every partition
+    assert set(committed) == partitions
+    assert sum(lags.values()) == 0, lags
+    # What the worker committed is what Kafka holds: every article written so far.
+    consumer = KafkaConsumer(bootstrap_servers=kafka.bootstrap)
+    ends = consumer.end_offsets([TopicPartition(topic, int(p)) for p in partitions])
+    consumer.close()
+    assert sum(ends.values()) >= sum(committed.values()) > 0
+    assert "newsradar_processor_lag_measured_timestamp_seconds" in text

@@ -17,18 +17,16 @@ from prometheus_client import REGISTRY
 from newsradar.schemas import Alert, alert_id, encode
 from newsradar.settings import (
     AppriseSinkSettings,
-    AtomSinkSettings,
     JsonlSinkSettings,
     WebhookSinkSettings,
     load_settings,
 )
 from sinks.apprise import AppriseSink
-from sinks.atom import AtomSink
 from sinks.base import Sink
 from sinks.errors import TransientSinkError
 from sinks.jsonl import JsonlSink
 from sinks.service import SinkRunner
-from sinks.sqlite import SqliteSink, list_alerts
+from sinks.sqlite import SqliteSink
 from sinks.webhook import WebhookSink
 from tests.feedserver import Reply, feed_server
 from tests.unit.sinks.test_service import Message
@@ -49,7 +47,7 @@ class Case:
     """The same kind of sink pointed at a target that cannot work."""
 
 
-@pytest.fixture(params=["sqlite", "jsonl", "webhook", "atom", "apprise"])
+@pytest.fixture(params=["sqlite", "jsonl", "webhook", "apprise"])
 def case(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Case]:
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("x")
@@ -68,14 +66,6 @@ def case(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Case]:
             JsonlSink(JsonlSinkSettings(enabled=True), path),
             lambda: [json.loads(x)["article_id"] for x in path.read_text().splitlines()],
             JsonlSink(JsonlSinkSettings(enabled=True), blocker / "alerts.jsonl"),
-        )
-        yield made
-    elif request.param == "atom":
-        atom = AtomSink(AtomSinkSettings(port=0), tmp_path / "atom")
-        made = Case(
-            atom,
-            lambda: [a.article_id for a in list_alerts(atom.store.path)],
-            AtomSink(AtomSinkSettings(port=0), blocker / "atom"),
         )
         yield made
     elif request.param == "apprise":

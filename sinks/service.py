@@ -70,6 +70,9 @@ class SinkRunner:
         self._producer: Any = None
         self._next_flush = 0.0
         self._flush_backoff = 1.0
+        # Exported from the start (at 0), so a sink shows in the metrics before its first
+        # failure, and NewsradarMetricsAbsent can tell a missing sinks service.
+        metrics.FAILURES.labels(sink.name)
 
     def _consumer(self) -> Any:
         return KafkaConsumer(

@@ -67,7 +67,6 @@ def test_every_sink_keeps_private_files_whatever_the_umask(
         env={
             "NEWSRADAR_DATA_DIR": str(data),
             "NEWSRADAR_SINKS__JSONL__ENABLED": "true",
-            "NEWSRADAR_SINKS__ATOM__PORT": "0",
             "NEWSRADAR_SINKS__WEBHOOKS__0__NAME": "ops",
             "NEWSRADAR_SINKS__WEBHOOKS__0__URL": receiver.url("/hook"),
             "NEWSRADAR_SINKS__WEBHOOKS__0__NOISE__QUIET_HOURS": "00:00-23:59",
@@ -98,7 +97,7 @@ def test_every_sink_keeps_private_files_whatever_the_umask(
     finally:
         os.umask(old)
     found = modes(data)
-    assert {"alerts.sqlite", "alerts.jsonl", "sinks/atom.sqlite"} <= set(found)
+    assert {"alerts.sqlite", "alerts.jsonl"} <= set(found)
     assert {"sinks/webhook-ops.held.sqlite", "sinks/email-desk.held.sqlite"} <= set(found)
     wrong = {
         path: oct(mode)
@@ -110,7 +109,7 @@ def test_every_sink_keeps_private_files_whatever_the_umask(
 
 def test_the_sinks_command_under_umask_022_leaves_nothing_world_readable(tmp_path: Path) -> None:
     data = tmp_path / "var"
-    env = clean_env(NEWSRADAR_DATA_DIR=str(data), NEWSRADAR_SINKS__ATOM__PORT="0")
+    env = clean_env(NEWSRADAR_DATA_DIR=str(data))
     proc = subprocess.run(
         [sys.executable, "-m", "newsradar", "sinks", "check"],
         capture_output=True,

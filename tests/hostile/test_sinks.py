@@ -152,7 +152,7 @@ def test_poison_records_are_dead_lettered_and_every_sink_goes_on(
 ) -> None:
     run = time.time_ns()
     inbox, smtp_port = smtp
-    metrics_port, atom_port = free_ports(2)
+    (metrics_port,) = free_ports(1)
     topic = f"hostile-alerts-{run}"
     config = tmp_path / "newsradar.toml"
     config.write_text(
@@ -167,8 +167,6 @@ enabled = true
 dsn = "{postgres}"
 [sinks.jsonl]
 enabled = true
-[sinks.atom]
-port = {atom_port}
 [[sinks.emails]]
 name = "desk"
 host = "127.0.0.1"
@@ -190,7 +188,7 @@ url = "{receiver.url("/hook")}"
         f"surrogate-{run}": (poisoned(f"surrogate-{run}", article_title="\ud800"), "article_title"),
         f"nested-{run}": (b'{"id": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "nested"),
     }
-    sink_names = ["sqlite", "postgres", "atom", "jsonl", "email-desk", "webhook-ops"]
+    sink_names = ["sqlite", "postgres", "jsonl", "email-desk", "webhook-ops"]
     env = {
         "NEWSRADAR_CONFIG": str(config),
         "NEWSRADAR_DATA_DIR": str(tmp_path / "data"),

@@ -20,7 +20,7 @@ from tests.integration.test_broker import _kafka_pids_for
 
 
 def test_demo_pipeline_raises_the_reference_alert_and_stops_cleanly(tmp_path: Path) -> None:
-    broker_port, controller, m1, m2, m3, atom, dashboard = free_ports(7)
+    broker_port, controller, m1, m2, m3, dashboard = free_ports(6)
     env = clean_env(
         NEWSRADAR_DATA_DIR=str(tmp_path),
         NEWSRADAR_BROKER__PORT=str(broker_port),
@@ -28,7 +28,6 @@ def test_demo_pipeline_raises_the_reference_alert_and_stops_cleanly(tmp_path: Pa
         NEWSRADAR_PRODUCERS__METRICS_PORT=str(m1),
         NEWSRADAR_PROCESSORS__METRICS_PORT=str(m2),
         NEWSRADAR_SINKS__METRICS_PORT=str(m3),
-        NEWSRADAR_SINKS__ATOM__PORT=str(atom),
         NEWSRADAR_DASHBOARD__PORT=str(dashboard),
         NEWSRADAR_TOPICS__ARTICLES__PARTITIONS="2",
         NEWSRADAR_TOPICS__ALERTS__PARTITIONS="2",
@@ -67,11 +66,13 @@ def test_demo_pipeline_raises_the_reference_alert_and_stops_cleanly(tmp_path: Pa
         shown = [len(feedparser.parse(httpx.get(url).content).entries) for url in served.groups()]
         assert 0 < sum(shown) < len(demo_articles())
         assert {"IQ", "RU"} <= set(found[0]["countries"])  # type: ignore[call-overload]
+        # The dashboard serves it, on its page's API and in its Atom feed, on one port.
         feed = feedparser.parse(
-            httpx.get(f"http://127.0.0.1:{atom}/feeds/iraq-russia.atom").content
+            httpx.get(f"http://127.0.0.1:{dashboard}/feeds/iraq-russia.atom").content
         )
         assert any(e.link.endswith("/articles/elaph-iraq-russia") for e in feed.entries)
-        # The dashboard serves it too.
+        metrics = httpx.get(f"http://127.0.0.1:{dashboard}/metrics").text
+        assert 'newsradar_dashboard_requests_total{code="200",route="/feeds/{name}"}' in metrics
         listed = httpx.get(f"http://127.0.0.1:{dashboard}/api/alerts?rule=iraq-russia").json()
         assert any(
             i["alert"]["article_url"].endswith("/articles/elaph-iraq-russia")

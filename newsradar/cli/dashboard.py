@@ -28,7 +28,7 @@ def run(ctx: typer.Context) -> None:
         raise ConfigError(unprotected)
     from aiohttp import web
 
-    from sinks.dashboard.app import create_app
+    from sinks.dashboard.app import IDLE_TIMEOUT_SECONDS, create_app
 
     # Bind first, so a busy port is one clear line rather than a traceback.
     sock = socket.socket(socket.AF_INET6 if ":" in conf.host else socket.AF_INET)
@@ -52,5 +52,6 @@ def run(ctx: typer.Context) -> None:
         handle_signals=True,
         loop=asyncio.new_event_loop(),
         shutdown_timeout=2.0,
+        keepalive_timeout=IDLE_TIMEOUT_SECONDS,
         access_log=None,
     )

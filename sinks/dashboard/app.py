@@ -68,6 +68,9 @@ CONTENT_SECURITY_POLICY = (
 COOKIE = "newsradar_dashboard"
 OPEN_PATHS = frozenset({"/healthz"})
 """Paths served without credentials (still only to the allowed Host names)."""
+IDLE_TIMEOUT_SECONDS = 20.0
+"""A connection that sends nothing for this long between or within requests (a feed reader
+that stops mid-request) is dropped; an open event stream is a response, and stays."""
 MAX_CURSOR = 2**63 - 1
 """The largest SQLite rowid."""
 _WHOLE = re.compile(r"[0-9]{1,19}")  # ASCII digits: "²".isdigit() holds, but int("²") fails

@@ -22,6 +22,7 @@ import httpx
 
 from newsradar.schemas import Alert, alert_id
 from newsradar.settings import load_settings
+from sinks.dashboard.app import IDLE_TIMEOUT_SECONDS
 from sinks.sqlite import SqliteSink
 from tests.conftest import REPO, clean_env, free_ports, run_cli
 
@@ -258,6 +259,18 @@ def test_a_trusted_proxy_header_counts_only_from_a_trusted_proxy(tmp_path: Path)
         tmp_path / "b", **proxy, NEWSRADAR_DASHBOARD__TRUSTED_PROXIES="10.0.0.0/8"
     ) as feeds:
         assert feeds.get("/feeds/all.atom", **{"X-Forwarded-User": "alice"}).status_code == 401
+
+
+def test_a_silent_client_is_dropped(tmp_path: Path) -> None:
+    with (
+        serving(tmp_path) as feeds,
+        socket.create_connection(("127.0.0.1", feeds.port), timeout=60) as silent,
+    ):
+        silent.sendall(b"GET /feeds/all.atom HTTP/1.1\r\n")  # and never the rest
+        started = time.monotonic()
+        assert silent.recv(1024) == b""  # the server hung up
+        waited = time.monotonic() - started
+        assert IDLE_TIMEOUT_SECONDS - 1 < waited < IDLE_TIMEOUT_SECONDS + 10, waited
 
 
 def test_a_config_that_still_has_the_atom_server_is_one_line_naming_the_move(

@@ -1,6 +1,7 @@
 """deploy/prometheus and deploy/grafana against the real Prometheus (Debian's package) scraping
-the running services: the config and rules pass promtool, the alert rules pass their unit
-tests, and every dashboard query and alert expression evaluates and returns series."""
+the running services (producers, processors, sinks and the dashboard): the config and rules
+pass promtool, the alert rules pass their unit tests, and every dashboard query (with its
+Grafana variables filled in) and alert expression evaluates and returns series."""
 
 from __future__ import annotations
 
@@ -44,17 +45,26 @@ def promtool(*args: str) -> str:
 
 def test_config_and_rules_pass_promtool_and_the_rule_unit_tests() -> None:
     assert "SUCCESS" in promtool("check", "config", "prometheus.yml")
-    assert "SUCCESS: 9 rules found" in promtool("check", "rules", "alerts.yml")
+    assert "SUCCESS: 14 rules found" in promtool("check", "rules", "alerts.yml")
     assert "SUCCESS" in promtool("test", "rules", "alerts.test.yml")
+
+
+GRAFANA_VARIABLES = {"$__rate_interval": "10s", "$instance": ".*"}
+"""What Grafana puts in for its variables: every instance; a rate interval of a few of this
+test's 1 s scrapes."""
 
 
 def dashboard_queries() -> list[tuple[str, str]]:
     board = json.loads(DASHBOARD.read_text())
-    return [
-        (panel["title"], target["expr"])
-        for panel in board["panels"]
-        for target in panel.get("targets", [])
-    ]
+    found = []
+    for panel in board["panels"]:
+        for target in panel.get("targets", []):
+            expr = target["expr"]
+            for name, value in GRAFANA_VARIABLES.items():
+                expr = expr.replace(name, value)
+            assert "$" not in expr, (panel["title"], expr)
+            found.append((panel["title"], expr))
+    return found
 
 
 def alert_expressions() -> list[tuple[str, str]]:
@@ -124,10 +134,11 @@ def prometheus(tmp_path: Path, targets: dict[str, str]) -> Iterator[Prometheus]:
 @pytest.fixture
 def targets(kafka: KafkaEnv, processors_worker: Worker, tmp_path: Path) -> Iterator[dict[str, str]]:
     """Producers (a feed with the reference article, and a feed that fails), the session's
-    processors worker, and sinks (SQLite, and a webhook whose endpoint is down)."""
+    processors worker, sinks (SQLite, and a webhook whose endpoint is down) and the dashboard
+    over the sinks' store."""
     run = time.time_ns()
     _, items = reference_feed_items(run)
-    producers_port, sinks_port, dead_port = free_ports(3)
+    producers_port, sinks_port, dead_port, dashboard_port = free_ports(4)
     with feed_server() as server:
         server.routes["/elaph.xml"] = Reply(200, rss(items, title="Elaph"))
         server.routes["/broken.xml"] = Reply(500)
@@ -151,10 +162,12 @@ def targets(kafka: KafkaEnv, processors_worker: Worker, tmp_path: Path) -> Itera
             "NEWSRADAR_PRODUCERS__PER_HOST_DELAY_SECONDS": "0",
             "NEWSRADAR_SINKS__METRICS_PORT": str(sinks_port),
             "NEWSRADAR_SINKS__GROUP_PREFIX": f"monitoring-{run}",
+            "NEWSRADAR_DASHBOARD__PORT": str(dashboard_port),
         }
         with (
             service(kafka, ["producers", "run"], tmp_path / "producers.log", **env) as producers,
             service(kafka, ["sinks", "run"], tmp_path / "sinks.log", **env),
+            service(kafka, ["dashboard", "run"], tmp_path / "dashboard.log", **env),
         ):
             # The pipeline has run once end to end before Prometheus looks at it.
             alerts = kafka.consume(
@@ -174,6 +187,7 @@ def targets(kafka: KafkaEnv, processors_worker: Worker, tmp_path: Path) -> Itera
                 "newsradar-producers": f"127.0.0.1:{producers_port}",
                 "newsradar-processors": processors_worker.metrics_url.split("/")[2],
                 "newsradar-sinks": f"127.0.0.1:{sinks_port}",
+                "newsradar-dashboard": f"127.0.0.1:{dashboard_port}",
             }
 
 
@@ -183,17 +197,18 @@ def test_every_dashboard_query_and_alert_expression_returns_series(
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         active = prometheus.get("/api/v1/targets")["activeTargets"]
-        if len(active) == 3 and all(t["health"] == "up" for t in active):
+        if len(active) == 4 and all(t["health"] == "up" for t in active):
             break
         time.sleep(1)
     assert sorted((t["labels"]["job"], t["health"]) for t in active) == [
+        ("newsradar-dashboard", "up"),
         ("newsradar-processors", "up"),
         ("newsradar-producers", "up"),
         ("newsradar-sinks", "up"),
     ]
 
     queries = dashboard_queries()
-    assert len(queries) >= 15
+    assert len(queries) >= 30
     empty: list[str] = []
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:  # rate() needs two scrapes of each series
@@ -224,5 +239,5 @@ def test_every_dashboard_query_and_alert_expression_returns_series(
         time.sleep(1)
     assert expected <= seen
     rules = [r for g in prometheus.get("/api/v1/rules")["groups"] for r in g["rules"]]
-    assert len(rules) == 9
+    assert len(rules) == 14
     assert {r["health"] for r in rules} == {"ok"}

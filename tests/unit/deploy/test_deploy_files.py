@@ -26,6 +26,7 @@ def test_compose_prometheus_scrapes_what_the_shipped_config_scrapes() -> None:
         "newsradar-producers": settings.producers.metrics_port,
         "newsradar-processors": settings.processors.metrics_port,
         "newsradar-sinks": settings.sinks.metrics_port,
+        "newsradar-dashboard": settings.dashboard.port,
     }
     assert [j["job_name"] for j in composed["scrape_configs"]] == [
         j["job_name"] for j in shipped["scrape_configs"]
@@ -34,3 +35,12 @@ def test_compose_prometheus_scrapes_what_the_shipped_config_scrapes() -> None:
         (target,) = job["static_configs"][0]["targets"]
         assert target.endswith(f":{ports[job['job_name']]}")
     assert composed["rule_files"] == shipped["rule_files"]
+    # The dashboard serves /metrics behind its token and its Host names: Prometheus sends
+    # both, from the secret compose gives it.
+    (dashboard,) = [j for j in composed["scrape_configs"] if j["job_name"] == "newsradar-dashboard"]
+    secret = dashboard["authorization"]["credentials_file"]
+    services = compose()["services"]
+    assert secret == "/run/secrets/newsradar-token"
+    assert "newsradar-token" in services["prometheus"]["secrets"]  # type: ignore[index]
+    assert compose()["secrets"] == {"newsradar-token": {"environment": "NEWSRADAR_TOKEN"}}
+    assert "dashboard" in settings.dashboard.allowed_hosts

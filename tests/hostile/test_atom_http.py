@@ -19,11 +19,13 @@ from typing import Any
 
 import feedparser
 import httpx
+from selenium.webdriver.common.by import By
 
 from newsradar.schemas import Alert, alert_id
 from newsradar.settings import load_settings
 from sinks.dashboard.app import IDLE_TIMEOUT_SECONDS
 from sinks.sqlite import SqliteSink
+from tests.browser import chromium, responses
 from tests.conftest import REPO, clean_env, free_ports, run_cli
 
 TOKEN = "feed-token-0123456789abcdef"
@@ -259,6 +261,30 @@ def test_a_trusted_proxy_header_counts_only_from_a_trusted_proxy(tmp_path: Path)
         tmp_path / "b", **proxy, NEWSRADAR_DASHBOARD__TRUSTED_PROXIES="10.0.0.0/8"
     ) as feeds:
         assert feeds.get("/feeds/all.atom", **{"X-Forwarded-User": "alice"}).status_code == 401
+
+
+def test_a_hostile_title_is_text_in_chromium(tmp_path: Path) -> None:
+    """Opened in a real browser, a feed whose title carries markup runs nothing: the XML escapes
+    it, and the feeds' CSP sandboxes the document and allows no script."""
+    hostile = "<script>window.pwned=1</script><img src=x onerror='window.pwned=2'>"
+    with serving(tmp_path) as feeds, chromium(network_log=True) as browser:
+        sink = SqliteSink(
+            load_settings(None, env={"NEWSRADAR_DATA_DIR": str(tmp_path / "data")}).alerts_db
+        )
+        sink.write([alert(2).model_copy(update={"article_title": hostile})])
+        sink.close()
+        browser.get(f"{feeds.base_url}/feeds/all.atom")
+        assert browser.execute_script("return window.pwned") is None
+        assert browser.find_elements(By.TAG_NAME, "img") == []
+        assert browser.find_elements(By.TAG_NAME, "script") == []
+        assert (
+            "&lt;script&gt;window.pwned=1&lt;/script&gt;"
+            in browser.find_element(By.TAG_NAME, "body").text
+        )
+        (seen,) = [r for r in responses(browser) if r["url"].endswith("/feeds/all.atom")]
+        assert seen["status"] == 200
+        assert_secure(seen["headers"], "in Chromium")
+        assert seen["headers"]["etag"]
 
 
 def test_a_silent_client_is_dropped(tmp_path: Path) -> None:

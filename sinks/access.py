@@ -189,14 +189,6 @@ class Gate:
             )
         return Verdict(401, f"{self.key}: {what}; {how}", challenge=challenge)
 
-    def client_headers(self) -> dict[str, str]:
-        """Headers that let a client on this machine in (for healthchecks)."""
-        if self._secret is not None:
-            return {"Authorization": f"Bearer {self._secret}"}
-        if self.proxy_header is not None:
-            return {self.proxy_header: "newsradar-healthcheck"}
-        return {}
-
     def _has_credentials(self, asked: Asked) -> bool:
         if (
             self.proxy_header is not None

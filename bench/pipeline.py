@@ -115,7 +115,6 @@ class Services:
         common = {
             **base,
             **env,
-            "NEWSRADAR_SINKS__ATOM__ENABLED": "false",
             "NEWSRADAR_SINKS__SQLITE__PATH": str(root / "alerts.sqlite"),
             "NEWSRADAR_PROCESSORS__METRICS_PORT": "0",
             "NEWSRADAR_SINKS__METRICS_PORT": "0",

@@ -899,7 +899,9 @@ def _describe(exc: ValidationError, sources: Mapping[tuple[str, ...], str]) -> s
         loc = tuple(str(p) for p in err["loc"])
         where = ".".join(loc) or "(root)"
         source = next(
-            (sources[loc[:i]] for i in range(len(loc), 0, -1) if loc[:i] in sources), "defaults"
+            (sources[loc[:i]] for i in range(len(loc), 0, -1) if loc[:i] in sources),
+            # An unknown section set key by key (a variable naming a key inside it).
+            next((src for key, src in sources.items() if key[: len(loc)] == loc), "defaults"),
         )
         shown = "" if err["type"] == "missing" else _shown(loc, err.get("input"), err["type"])
         msg = err["msg"]

@@ -314,4 +314,5 @@ def test_a_config_that_still_has_the_atom_server_is_one_line_naming_the_move(
         (line,) = proc.stderr.strip().splitlines()
         assert "sinks.atom" in line, line
         assert "removed: the Atom feeds are served by the dashboard" in line, line
+        assert "(defaults)" not in line, line  # it names where the key came from
         assert TOKEN not in line

@@ -238,7 +238,6 @@ def test_sinks_check_logs_no_webhook_token(receiver: FeedServer, tmp_path: Path)
     receiver.routes[f"/services/{TOKEN}"] = Reply(200)
     env = clean_env(
         NEWSRADAR_DATA_DIR=str(tmp_path),
-        NEWSRADAR_SINKS__ATOM__ENABLED="false",
         NEWSRADAR_SINKS__WEBHOOKS__0__NAME="ops",
         NEWSRADAR_SINKS__WEBHOOKS__0__URL=receiver.url(f"/services/{TOKEN}"),
         NEWSRADAR_SINKS__WEBHOOKS__0__SECRET=PASSWORD,

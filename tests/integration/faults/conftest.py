@@ -58,7 +58,6 @@ class Pipeline:
             # Each service has its own state directory, so they share the broker by address.
             "NEWSRADAR_KAFKA_BOOTSTRAP": self.settings.bootstrap_servers[0],
             "NEWSRADAR_CONFIG": str(config),
-            "NEWSRADAR_SINKS__ATOM__ENABLED": "false",
             "NEWSRADAR_PRODUCERS__FEEDS_FILE": str(feeds),
             "NEWSRADAR_PRODUCERS__METRICS_PORT": "0",
             "NEWSRADAR_PRODUCERS__MIN_INTERVAL_SECONDS": "1",

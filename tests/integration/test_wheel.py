@@ -18,7 +18,6 @@ from pathlib import Path
 
 import pytest
 
-from newsradar.settings import SinksSettings
 from tests.conftest import REPO, clean_env, free_ports
 from tests.integration.test_broker import _kafka_pids_for
 
@@ -148,13 +147,9 @@ def test_broker_start_and_stop_from_the_wheel(installed: Installed) -> None:
 
 
 def test_up_demo_from_the_wheel_stores_an_alert_and_stops_on_ctrl_c(installed: Installed) -> None:
-    broker_port, controller, m1, m2, m3, atom, dashboard = free_ports(7)
+    broker_port, controller, m1, m2, m3, dashboard = free_ports(6)
     data = installed.home / "up"
-    # The sinks' own Atom server, where this version still has one (issue 15 moves the feeds
-    # into the dashboard's web app), on a free port too.
-    own_atom = "atom" in SinksSettings.model_fields
     env = installed.env(
-        **({"NEWSRADAR_SINKS__ATOM__PORT": str(atom)} if own_atom else {}),
         NEWSRADAR_DATA_DIR=str(data),
         NEWSRADAR_BROKER__PORT=str(broker_port),
         NEWSRADAR_BROKER__CONTROLLER_PORT=str(controller),

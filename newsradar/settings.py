@@ -569,6 +569,7 @@ class DashboardSettings(HttpAccessSettings):
     @classmethod
     def _zone(cls, value: str) -> str:
         return iana_zone(value)
+
     feed_entries: int = Field(default=100, ge=1, le=10_000)
     """Newest alerts per Atom feed."""
 

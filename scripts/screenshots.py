@@ -42,7 +42,7 @@ def free_ports(n: int) -> list[int]:
 
 
 def main() -> None:
-    broker, controller, m1, m2, m3, atom, dashboard = free_ports(7)
+    broker, controller, m1, m2, m3, dashboard = free_ports(6)
     with tempfile.TemporaryDirectory() as data:
         env = {
             "PATH": "/usr/bin:/bin",
@@ -52,7 +52,6 @@ def main() -> None:
             "NEWSRADAR_PRODUCERS__METRICS_PORT": str(m1),
             "NEWSRADAR_PROCESSORS__METRICS_PORT": str(m2),
             "NEWSRADAR_SINKS__METRICS_PORT": str(m3),
-            "NEWSRADAR_SINKS__ATOM__PORT": str(atom),
             "NEWSRADAR_DASHBOARD__PORT": str(dashboard),
             "NEWSRADAR_DASHBOARD__TIMEZONE": ZONE,
         }

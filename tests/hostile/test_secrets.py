@@ -287,7 +287,6 @@ def test_apprise_urls_stay_out_of_logs_checks_and_errors(
     url = f"json://user:{PASSWORD}@127.0.0.1:{receiver.port}/services/{TOKEN}"
     env = clean_env(
         NEWSRADAR_DATA_DIR=str(tmp_path),
-        NEWSRADAR_SINKS__ATOM__ENABLED="false",
         NEWSRADAR_SINKS__APPRISE__0__NAME="team",
         NEWSRADAR_SINKS__APPRISE__TEAM__URLS=f'["{url}"]',
     )

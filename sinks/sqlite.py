@@ -142,6 +142,9 @@ class SqliteSink(Sink):
         return self._db
 
     def write(self, batch: Sequence[Alert]) -> None:
+        # An alert redelivered within one batch is written once, as its latest copy: the search
+        # index holds one row per alert.
+        batch = list({a.id: a for a in batch}.values())
         try:
             rows = [
                 (

@@ -53,6 +53,18 @@ def test_writes_are_idempotent_and_schema_is_versioned(tmp_path: Path) -> None:
     assert db.execute("SELECT count(*) FROM schema_version").fetchone()[0] == len(MIGRATIONS)
 
 
+def test_an_alert_twice_in_one_batch_is_stored_once_as_its_latest_copy(tmp_path: Path) -> None:
+    sink = SqliteSink(tmp_path / "alerts.sqlite")
+    sink.setup()
+    a = alert("iraq-russia", "a1")
+    sink.write([a, alert("iraq-russia", "a2"), a.model_copy(update={"score": 9.0})])
+    db = sqlite3.connect(tmp_path / "alerts.sqlite")
+    assert db.execute("SELECT count(*) FROM alerts").fetchone()[0] == 2
+    assert db.execute("SELECT score FROM alerts WHERE id = ?", (a.id,)).fetchone()[0] == 9.0
+    assert db.execute("SELECT count(*) FROM alerts_search").fetchone()[0] == 2
+    sink.close()
+
+
 def test_healthcheck_reports_an_unusable_store(tmp_path: Path) -> None:
     (tmp_path / "dir.sqlite").mkdir()
     health = SqliteSink(tmp_path / "dir.sqlite").healthcheck()

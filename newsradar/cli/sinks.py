@@ -4,15 +4,22 @@ from __future__ import annotations
 
 import signal
 import threading
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from newsradar.cli.context import parse_time, printable, printable_json, serve_metrics, state
 from newsradar.errors import ConfigError, NewsradarError
 
+if TYPE_CHECKING:
+    from newsradar.settings import Settings
+    from sinks.search import AlertFilter, StoredAlert
+
 app = typer.Typer(help="Run the delivery stage.", no_args_is_help=True)
-alerts_app = typer.Typer(help="Read the embedded alert store.", no_args_is_help=True)
+alerts_app = typer.Typer(
+    help="Read the alert store: the embedded one, or PostgreSQL where it is the only one.",
+    no_args_is_help=True,
+)
 
 
 @app.command("check")
@@ -92,7 +99,7 @@ def list_(  # noqa: PLR0917 - typer options
     output: OutputFormat = "table",
     as_json: AsJson = False,
 ) -> None:
-    """Alerts in the embedded store, newest first, with their article's title and url."""
+    """Alerts in the store, newest first, with their article's title and url."""
     _show(ctx, None, rule, country, since, limit, unread, starred, "jsonl" if as_json else output)
 
 
@@ -115,7 +122,7 @@ def search(  # noqa: PLR0917 - typer options
     output: OutputFormat = "table",
     as_json: AsJson = False,
 ) -> None:
-    """Search the embedded store's alerts, newest first."""
+    """Search the store's alerts, newest first."""
     _show(ctx, query, rule, country, since, limit, unread, starred, "jsonl" if as_json else output)
 
 
@@ -149,12 +156,15 @@ def _show(  # noqa: PLR0917
         )
     except BadQuery as exc:
         raise NewsradarError(str(exc)) from None
-    path = settings.alerts_db
-    if not path.is_file():
-        raise NewsradarError(
-            f"no alert store at {path} yet; run the pipeline (`newsradar up`) or check data_dir"
-        )
-    alerts = find_alerts(path, wanted, limit=limit)
+    if not settings.sinks.sqlite.enabled and settings.sinks.postgres.enabled:
+        alerts = _find_in_postgres(settings, wanted, limit)
+    else:
+        path = settings.alerts_db
+        if not path.is_file():
+            raise NewsradarError(
+                f"no alert store at {path} yet; run the pipeline (`newsradar up`) or check data_dir"
+            )
+        alerts = find_alerts(path, wanted, limit=limit)
     if output == "jsonl":
         for line in chunks(alerts, "jsonl"):
             typer.echo(printable_json(line.rstrip("\n")))
@@ -175,3 +185,20 @@ def _show(  # noqa: PLR0917
         typer.echo(f"{'':<56} {printable(alert.article_url)}")
     if not alerts:
         typer.echo("(no alerts match)")
+
+
+def _find_in_postgres(settings: Settings, wanted: AlertFilter, limit: int) -> list[StoredAlert]:
+    """The server store's alerts, for deployments whose only store is PostgreSQL."""
+    from sinks.errors import SinkError
+    from sinks.postgres import PostgresSink
+
+    sink = PostgresSink(settings.sinks.postgres)
+    try:
+        sink.setup()
+        return sink.find(wanted, limit=limit)
+    except SinkError as exc:
+        raise NewsradarError(
+            f"{exc}; check [sinks.postgres] dsn and that the server is up"
+        ) from None
+    finally:
+        sink.close()

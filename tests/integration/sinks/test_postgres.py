@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -15,6 +16,7 @@ from newsradar.settings import PostgresSinkSettings
 from sinks.errors import TransientSinkError
 from sinks.postgres import MIGRATIONS, PostgresSink
 from sinks.search import AlertFilter
+from tests.conftest import clean_env, run_cli
 
 NOW = datetime(2026, 11, 29, tzinfo=UTC)
 
@@ -134,6 +136,32 @@ def test_search_triage_and_pages(fresh: str) -> None:
     sink.write([titled("later", "Later", created=NOW + timedelta(hours=1))])
     assert found(sink, since=NOW + timedelta(minutes=30)) == ["later"]
     sink.close()
+
+
+def test_alerts_search_reads_postgres_where_it_is_the_only_store(fresh: str) -> None:
+    sink = PostgresSink(config(fresh))
+    sink.setup()
+    sink.write([titled("ar", ARABIC_TITLE), titled("en", "Russian energy firms return to Iraq")])
+    sink.close()
+    env = clean_env(
+        NEWSRADAR_SINKS__SQLITE__ENABLED="false",
+        NEWSRADAR_SINKS__POSTGRES__ENABLED="true",
+        NEWSRADAR_SINKS__POSTGRES__DSN=fresh,
+    )
+    result = run_cli("alerts", "search", "الارهاب الحكومه", "--format", "jsonl", env=env)
+    assert result.returncode == 0, result.stderr
+    assert [json.loads(line)["article_id"] for line in result.stdout.splitlines()] == ["ar"]
+    listed = run_cli("alerts", "list", "--format", "jsonl", env=env)
+    assert [json.loads(line)["article_id"] for line in listed.stdout.splitlines()] == ["en", "ar"]
+    # A server that cannot be reached: one line naming the store and the fix, exit 1.
+    down = run_cli(
+        "alerts",
+        "list",
+        env={**env, "NEWSRADAR_SINKS__POSTGRES__DSN": "postgresql://nobody@127.0.0.1:9/none"},
+    )
+    assert down.returncode == 1
+    assert len(down.stderr.strip().splitlines()) == 1, down.stderr
+    assert "[sinks.postgres] dsn" in down.stderr
 
 
 def test_a_store_of_an_older_release_is_migrated_and_indexed(fresh: str) -> None:

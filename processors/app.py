@@ -3,13 +3,21 @@
 Agents:
 
 - ``detect`` reads articles, runs the detection :class:`~processors.classify.Engine`, sends one
-  alert per fired rule (keyed by alert id, so redeliveries carry the same id and sinks upsert),
+  story candidate per fired rule (the alert with the article's
+  :class:`~processors.stories.Signature`) to ``<app_id>-story-candidates``, keyed by rule,
   counts the article's country pairs in ``newsradar_pair_articles_total`` (a counter:
   ``increase()`` over it is exact across workers and restarts); every PAIR_FLUSH_SECONDS the
   worker sends one pair-mention record per pair with its count (a combiner: one record per
   pair per article doubled the worker's messages). A record that fails for any reason goes to
   ``newsradar.deadletter`` with stage, error type and reason; the agent goes on with the next.
   Every exception is caught per event: one escaping an agent would ack the message and lose it.
+- ``place_stories`` reads the candidates, so one agent sees every candidate of a rule whichever
+  worker classified it, puts each article in the story it retells or a new one
+  (:class:`~processors.stories.StoryBook`), keeps each rule's book in the faust table
+  ``stories`` (its compacted changelog topic ``<app_id>-stories-changelog`` brings it back after
+  a restart or a rebalance), and sends the alert with its story to ``newsradar.alerts`` (keyed
+  by alert id, so redeliveries carry the same id and sinks upsert; an article placed before
+  gets its recorded story and role again).
 - ``count_pairs`` reads the pair mentions, repartitioned by pair so each pair is counted by one
   worker, counts articles per pair per hour (:class:`~processors.pairs.PairCounter`, in
   memory: see there why not a faust table), and flags a surge against the pair's own 24-hour
@@ -41,6 +49,7 @@ from processors import metrics
 from processors.classify import ArticleText, Engine
 from processors.lag import LAG_EVERY_SECONDS, LagReporter
 from processors.pairs import PairCounter
+from processors.stories import Signer, Stories, StoryCandidate, candidate
 
 log = logging.getLogger("newsradar.processors")
 STAGE = "processors"
@@ -139,6 +148,34 @@ def create_app(settings: Settings, engine: Engine | None = None) -> faust.App:
         internal=True,
         partitions=settings.topics.articles.partitions,
     )
+    story_candidates = raw_topic(
+        f"{conf.app_id}-story-candidates",
+        internal=True,
+        partitions=settings.topics.articles.partitions,
+    )
+    # One JSON book of recent stories per rule; the changelog is what survives a restart.
+    story_table = app.Table(
+        "stories",
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+        partitions=settings.topics.articles.partitions,
+        # Every update writes a rule's whole book: compact often, so a restart reads little.
+        extra_topic_configs={"segment.ms": 600_000, "min.cleanable.dirty.ratio": 0.1},
+    )
+    signer = Signer()
+    stories = Stories(
+        signer,
+        window_seconds=conf.story_window_hours * 3600.0,
+        max_stories=conf.story_max_per_rule,
+    )
+    escalate_at = {
+        rule.id: rule.escalate
+        if rule.escalate is not None
+        else (rule.threshold * conf.story_escalate_factor if rule.threshold > 0 else None)
+        for rule in engine.rules.rules
+    }
     pair_counter = PairCounter(conf.surge_factor, conf.surge_min_count)
     surging_now: set[str] = set()
     # Pair mentions are combined in the worker for PAIR_FLUSH_SECONDS and sent as one record
@@ -170,19 +207,38 @@ def create_app(settings: Settings, engine: Engine | None = None) -> faust.App:
                 ts = event.message.timestamp
                 enqueued = datetime.fromtimestamp(ts, UTC) if ts else None
                 raised = engine.alerts(article, result, enqueued)
+                candidates = [
+                    candidate(signer, article, result, alert, escalate_at.get(alert.rule_id))
+                    for alert in raised
+                ]
             except Exception as exc:  # every failure has a place to go
                 await dead_letter(event, exc)
                 continue
-            for alert in raised:
-                await alerts.send(key=alert.id.encode(), value=encode(alert))
-                metrics.ALERTS.labels(alert.rule_id).inc()
+            for item in candidates:
+                await story_candidates.send(key=item.alert.rule_id.encode(), value=encode(item))
             unsent_pairs.update(result.pairs)
             for pair in result.pairs:
                 metrics.PAIR_ARTICLES.labels(pair).inc()
             metrics.ARTICLES.labels("alerted" if raised else "no_alert").inc()
             metrics.PROCESSING.observe(time.perf_counter() - started)
-            if raised and event.message.timestamp:
-                metrics.LAG.observe(max(0.0, time.time() - event.message.timestamp))
+
+    @app.agent(story_candidates, name="place-stories")
+    async def place_stories(stream: Any) -> None:
+        async for event in stream.events():
+            try:
+                item = decode(StoryCandidate, event.value)
+                rule = item.alert.rule_id.encode()
+                alert, book = stories.place(story_table.get(rule), item)
+                story_table[rule] = book
+            except Exception as exc:
+                await dead_letter(event, exc)
+                continue
+            await alerts.send(key=alert.id.encode(), value=encode(alert))
+            metrics.ALERTS.labels(alert.rule_id).inc()
+            metrics.STORY_ALERTS.labels(alert.rule_id, alert.story_role).inc()
+            if alert.article_enqueued_at is not None:
+                lag = time.time() - alert.article_enqueued_at.timestamp()
+                metrics.LAG.observe(max(0.0, lag))
 
     @app.timer(interval=PAIR_FLUSH_SECONDS)  # type: ignore[untyped-decorator]
     async def send_pair_mentions() -> None:

@@ -1,0 +1,529 @@
+"""Stories: which earlier article an article retells, so that a story alerts once.
+
+Two parts, both plain Python the faust agents, ``newsradar classify`` and the benchmark share:
+
+- :class:`Signer` makes an article's :class:`Signature` from its text and what the engine
+  extracted: a MinHash (``datasketch``) of its word 3-shingles for near-duplicate text, the key
+  words of its title and lead for independent write-ups in one language, and its entities
+  (countries, gazetteer people, places and institutions, topics) for write-ups in another
+  language. :meth:`Signer.same_story` decides on two signatures, with the thresholds of
+  ``processors/data/stories.yaml``.
+- :class:`StoryBook` holds the recent stories of one rule and assigns each article to one of them
+  or to a new one: the first article of a story is its ``new`` push, a later one an ``update``,
+  unless its score rises past the rule's escalation score (``escalated``, pushed again). The book
+  is bounded by the window (a story no article joined for ``window_seconds`` is forgotten) and
+  by ``max_stories``; it serialises to JSON so the processors keep it in a faust table whose
+  changelog survives restarts and rebalances. Assigning an article already in the book gives its
+  recorded assignment again: a redelivered candidate changes nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import zlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+from urllib.parse import urlsplit
+
+import numpy as np
+from datasketch import MinHash
+
+from newsradar.schemas import Alert, Article, Record
+from processors.errors import DataFileError
+from processors.normalize import FIELD_SEPARATOR, word_fold
+from processors.terms import load_yaml
+
+Role = Literal["new", "escalated", "update"]
+_PLACE_SENSES = frozenset({"city", "capital", "institution", "company"})
+_ARABIC_PREFIXES = ("وال", "بال", "فال", "كال", "لل", "ال")
+_MIX_A = np.uint64(0x9E3779B1)
+_MIX_B = np.uint64(0x85EBCA77)
+_LOW32 = np.uint64(0xFFFFFFFF)
+
+
+@dataclass(frozen=True)
+class StoryModel:
+    """The thresholds and word lists of ``processors/data/stories.yaml``."""
+
+    num_perm: int = 64
+    seed: int = 1
+    shingle_words: int = 200
+    duplicate_min: float = 0.5
+    rewrite_min_shared: int = 3
+    rewrite_min_overlap: float = 0.35
+    rewrite_min_overlap_alone: float = 0.6
+    across_min_countries: int = 2
+    across_min_jaccard: float = 0.5
+    across_within_seconds: float = 24 * 3600.0
+    stopwords: frozenset[str] = frozenset()
+
+    @classmethod
+    def load(cls, path: Path | str = "stories.yaml") -> StoryModel:
+        data = load_yaml(path, "story model")
+        try:
+            minhash = data["minhash"]
+            rewrite = data["rewrite"]
+            across = data["across_languages"]
+            stopwords: set[str] = set()
+            for language in ("ar", "en"):
+                for word in data["stopwords"][language]:
+                    stopwords.update(_key_words(str(word), frozenset()))
+            return cls(
+                num_perm=int(minhash["num_perm"]),
+                seed=int(minhash["seed"]),
+                shingle_words=int(minhash["shingle_words"]),
+                duplicate_min=float(data["duplicate"]["min"]),
+                rewrite_min_shared=int(rewrite["min_shared"]),
+                rewrite_min_overlap=float(rewrite["min_overlap"]),
+                rewrite_min_overlap_alone=float(rewrite["min_overlap_alone"]),
+                across_min_countries=int(across["min_countries"]),
+                across_min_jaccard=float(across["min_jaccard"]),
+                across_within_seconds=float(across["within_hours"]) * 3600.0,
+                stopwords=frozenset(stopwords),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise DataFileError(
+                f"{path}: story model needs minhash.num_perm/seed/shingle_words, duplicate.min, "
+                "rewrite.min_shared/min_overlap/min_overlap_alone, across_languages.min_countries/"
+                f"min_jaccard/within_hours and stopwords.ar/en ({type(exc).__name__}: {exc})"
+            ) from None
+
+
+@lru_cache(maxsize=1)
+def default_model() -> StoryModel:
+    return StoryModel.load()
+
+
+@dataclass(frozen=True)
+class Signature:
+    """What stories compare of an article."""
+
+    hashvalues: tuple[int, ...]
+    """The MinHash of its word 3-shingles (``affine32`` scheme of datasketch)."""
+    words: frozenset[str]
+    """Key words of title and lead, folded, without function words and Arabic articles."""
+    entities: frozenset[str]
+    """``C:IQ`` countries, ``P:person`` gazetteer people, ``T:topic`` topics (the same in
+    every language); ``N:name`` places and institutions as written (folded)."""
+    language: str
+    published: float
+    """Publication time, seconds since the epoch (UTC)."""
+
+    def to_json(self) -> dict[str, Any]:
+        raw = np.asarray(self.hashvalues, dtype="<u4").tobytes()
+        return {
+            "h": base64.b64encode(raw).decode("ascii"),
+            "w": sorted(self.words),
+            "e": sorted(self.entities),
+            "l": self.language,
+            "t": self.published,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Signature:
+        raw = base64.b64decode(data["h"])
+        return cls(
+            tuple(int(v) for v in np.frombuffer(raw, dtype="<u4")),
+            frozenset(data["w"]),
+            frozenset(data["e"]),
+            str(data["l"]),
+            float(data["t"]),
+        )
+
+
+def _key_words(text: str, stopwords: frozenset[str]) -> list[str]:
+    """Folded words of ``text`` worth comparing: Arabic articles and conjoined و/ب/ف/ك/ل
+    stripped, function words and words under three letters left out."""
+    out = []
+    for written in word_fold(text).split():
+        if written == FIELD_SEPARATOR or written.isdigit():
+            continue
+        word = written
+        for prefix in _ARABIC_PREFIXES:
+            if written.startswith(prefix) and len(written) - len(prefix) >= 3:
+                word = written[len(prefix) :]
+                break
+        if len(word) >= 3 and word not in stopwords:
+            out.append(word)
+    return out
+
+
+class Signer:
+    """Makes signatures and compares them (one per process: it holds the MinHash
+    permutations)."""
+
+    def __init__(self, model: StoryModel | None = None) -> None:
+        self.model = model or default_model()
+        seedling = MinHash(num_perm=self.model.num_perm, seed=self.model.seed)
+        self._permutations = seedling.permutations
+
+    def minhash(self, text: str) -> tuple[int, ...]:
+        """MinHash of the word 3-shingles of the first ``shingle_words`` words of ``text``."""
+        words = [w for w in word_fold(text).split() if w != FIELD_SEPARATOR]
+        words = words[: self.model.shingle_words]
+        sketch = MinHash(
+            num_perm=self.model.num_perm,
+            seed=self.model.seed,
+            hashfunc=int,
+            permutations=self._permutations,
+            scheme="affine32",
+        )
+        if words:
+            hashes = np.fromiter(
+                (zlib.crc32(w.encode("utf-8")) for w in words), dtype=np.uint64, count=len(words)
+            )
+            if len(hashes) >= 3:  # one 32-bit value per shingle of three words
+                hashes = (hashes[:-2] * _MIX_A + hashes[1:-1] * _MIX_B + hashes[2:]) & _LOW32
+            sketch.update_batch(hashes.tolist())
+        return tuple(int(v) for v in sketch.hashvalues)
+
+    def sign(
+        self,
+        *,
+        title: str,
+        summary: str,
+        content: str,
+        language: str,
+        published: float,
+        entities: Iterable[str],
+    ) -> Signature:
+        lead = summary or " ".join(content.split()[:40])
+        return Signature(
+            self.minhash(f"{title}\n{summary}\n{content}"),
+            frozenset(_key_words(f"{title}\n{lead}", self.model.stopwords)),
+            frozenset(entities),
+            language,
+            published,
+        )
+
+    def similarity(self, a: Signature, b: Signature) -> float:
+        """How strongly ``a`` and ``b`` tell one story, 0 when they do not (by the model's
+        thresholds): the duplicate estimate, else the key-word overlap, else the entity
+        Jaccard similarity across languages."""
+        m = self.model
+        same = sum(x == y for x, y in zip(a.hashvalues, b.hashvalues, strict=True))
+        duplicate = same / len(a.hashvalues) if a.hashvalues else 0.0
+        if duplicate >= m.duplicate_min:
+            return 1.0 + duplicate
+        if a.language == b.language or not a.language or not b.language:
+            return self._rewrite(a, b)
+        return self._across_languages(a, b)
+
+    def _rewrite(self, a: Signature, b: Signature) -> float:
+        """Independent write-ups in one language: the key-word overlap, or 0."""
+        m = self.model
+        shared = len(a.words & b.words)
+        if shared < m.rewrite_min_shared:
+            return 0.0
+        overlap = shared / min(len(a.words), len(b.words))
+        if overlap >= m.rewrite_min_overlap_alone or (
+            overlap >= m.rewrite_min_overlap and a.entities & b.entities
+        ):
+            return overlap
+        return 0.0
+
+    def _across_languages(self, a: Signature, b: Signature) -> float:
+        """Write-ups in two languages: the Jaccard similarity of what the engine extracted
+        (people, countries, topics), or 0."""
+        m = self.model
+        if abs(a.published - b.published) > m.across_within_seconds:
+            return 0.0
+        common = a.entities & b.entities
+        people = sum(1 for e in common if e.startswith("P:"))
+        countries = sum(1 for e in common if e.startswith("C:"))
+        if not (people or countries >= m.across_min_countries):
+            return 0.0
+        portable_a = {e for e in a.entities if not e.startswith("N:")}
+        portable_b = {e for e in b.entities if not e.startswith("N:")}
+        jaccard = len(portable_a & portable_b) / len(portable_a | portable_b)
+        return jaccard if jaccard >= m.across_min_jaccard else 0.0
+
+
+def entities_of(result: Any) -> list[str]:
+    """The entities of a :class:`~processors.classify.Classification`: the countries it
+    counts, the people named in full, the places and institutions named, its topics."""
+    out = [f"C:{code}" for code in result.countries]
+    out += [f"T:{topic}" for topic in result.topics]
+    for _, _, form, *_ in result.doc.named:
+        out += [f"P:{person}" for person in form.persons]
+        if form.sense in _PLACE_SENSES and form.base:
+            out.append(f"N:{form.base}")
+    return out
+
+
+def outlet_of(feed: str, url: str = "") -> str:
+    """The outlet an article came from: its feed's host (``www.`` dropped), else its link's."""
+    for address in (feed, url):
+        host = urlsplit(address).hostname if "://" in address else None
+        if host:
+            return host.removeprefix("www.")
+    return feed or url
+
+
+# --- the book of one rule's stories --------------------------------------------------------------
+
+
+@dataclass
+class Story:
+    id: str
+    first_seen: float
+    last_seen: float
+    best_score: float
+    pushed_score: float
+    """The score of the story's last push (its first article's, or its escalation's)."""
+    articles: dict[str, Role]
+    """Every article of the story, in arrival order, with the role its record had."""
+    outlets: list[str]
+    languages: list[str]
+    members: list[Signature] = field(default_factory=list)
+    """Signatures new articles are compared with (the first and the latest few)."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "first": self.first_seen,
+            "last": self.last_seen,
+            "best": self.best_score,
+            "pushed": self.pushed_score,
+            "articles": [[a, r] for a, r in self.articles.items()],
+            "outlets": self.outlets,
+            "languages": self.languages,
+            "members": [s.to_json() for s in self.members],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Story:
+        return cls(
+            id=str(data["id"]),
+            first_seen=float(data["first"]),
+            last_seen=float(data["last"]),
+            best_score=float(data["best"]),
+            pushed_score=float(data["pushed"]),
+            articles={str(a): r for a, r in data["articles"]},
+            outlets=[str(o) for o in data["outlets"]],
+            languages=[str(lang) for lang in data["languages"]],
+            members=[Signature.from_json(s) for s in data["members"]],
+        )
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """Where an article went: the story, what its record is (push or update), and the story
+    as it stands with it."""
+
+    story_id: str
+    role: Role
+    articles: int
+    outlets: tuple[str, ...]
+    languages: tuple[str, ...]
+
+    @property
+    def pushes(self) -> bool:
+        return self.role != "update"
+
+
+MAX_MEMBERS = 4
+"""Signatures kept per story: its first article's and the latest others'."""
+
+
+class StoryBook:
+    """The recent stories of one rule (see the module docstring)."""
+
+    def __init__(
+        self,
+        signer: Signer,
+        *,
+        window_seconds: float = 48 * 3600.0,
+        max_stories: int = 500,
+        stories: Sequence[Story] = (),
+    ) -> None:
+        self.signer = signer
+        self.window_seconds = window_seconds
+        self.max_stories = max_stories
+        self.stories: list[Story] = list(stories)
+
+    def find(self, article_id: str) -> Story | None:
+        return next((s for s in self.stories if article_id in s.articles), None)
+
+    def assign(
+        self,
+        article_id: str,
+        signature: Signature,
+        *,
+        story_id: str,
+        score: float = 0.0,
+        outlet: str = "",
+        escalate_at: float | None = None,
+    ) -> Assignment:
+        """Put ``article_id`` in the story it retells, or in a new one with id ``story_id``.
+        ``escalate_at``: the score past which a story pushes once more."""
+        known = self.find(article_id)
+        if known is not None:
+            return _assignment(known, known.articles[article_id])
+        self._forget_before(signature.published - self.window_seconds)
+        story = self.match(signature)
+        if story is None:
+            story = Story(
+                id=story_id,
+                first_seen=signature.published,
+                last_seen=signature.published,
+                best_score=score,
+                pushed_score=score,
+                articles={},
+                outlets=[],
+                languages=[],
+            )
+            self.stories.append(story)
+            role: Role = "new"
+            if len(self.stories) > self.max_stories:
+                self.stories.sort(key=lambda s: s.last_seen)
+                del self.stories[: len(self.stories) - self.max_stories]
+        elif escalate_at is not None and story.pushed_score < escalate_at <= score:
+            role = "escalated"
+            story.pushed_score = score
+        else:
+            role = "update"
+        story.articles[article_id] = role
+        story.first_seen = min(story.first_seen, signature.published)
+        story.last_seen = max(story.last_seen, signature.published)
+        story.best_score = max(story.best_score, score)
+        if outlet and outlet not in story.outlets:
+            story.outlets.append(outlet)
+        if signature.language and signature.language not in story.languages:
+            story.languages.append(signature.language)
+        story.members.append(signature)
+        if len(story.members) > MAX_MEMBERS:
+            del story.members[1]
+        return _assignment(story, role)
+
+    def match(self, signature: Signature) -> Story | None:
+        """The story within the window that ``signature`` retells best, if any."""
+        best: Story | None = None
+        best_similarity = 0.0
+        for story in self.stories:
+            if (
+                abs(signature.published - story.last_seen) > self.window_seconds
+                and abs(signature.published - story.first_seen) > self.window_seconds
+            ):
+                continue
+            for member in story.members:
+                similarity = self.signer.similarity(signature, member)
+                if similarity > best_similarity:
+                    best, best_similarity = story, similarity
+        return best
+
+    def _forget_before(self, horizon: float) -> None:
+        self.stories = [s for s in self.stories if s.last_seen >= horizon]
+
+    def to_json(self) -> list[dict[str, Any]]:
+        return [s.to_json() for s in self.stories]
+
+    @classmethod
+    def from_json(
+        cls,
+        data: list[dict[str, Any]],
+        signer: Signer,
+        *,
+        window_seconds: float = 48 * 3600.0,
+        max_stories: int = 500,
+    ) -> StoryBook:
+        return cls(
+            signer,
+            window_seconds=window_seconds,
+            max_stories=max_stories,
+            stories=[Story.from_json(s) for s in data],
+        )
+
+
+def _assignment(story: Story, role: Role) -> Assignment:
+    return Assignment(
+        story.id, role, len(story.articles), tuple(story.outlets), tuple(story.languages)
+    )
+
+
+# --- what the processors send between their agents ----------------------------------------------
+
+
+class StoryCandidate(Record):
+    """An alert on its way to the story agent (the processors' internal topic
+    ``<app_id>-story-candidates``, keyed by rule so that one agent sees every candidate of a
+    rule, whichever worker classified it)."""
+
+    kind: ClassVar[str] = "story candidate"
+
+    alert: Alert
+    signature: dict[str, Any]
+    outlet: str = ""
+    escalate_at: float | None = None
+
+
+def candidate(
+    signer: Signer, article: Article, result: Any, alert: Alert, escalate_at: float | None
+) -> StoryCandidate:
+    """The story candidate of ``alert``, raised on ``article`` as ``result`` classified it."""
+    signature = signer.sign(
+        title=article.title,
+        summary=article.summary,
+        content=article.content,
+        language=result.language,
+        published=article.published.timestamp(),
+        entities=entities_of(result),
+    )
+    return StoryCandidate(
+        alert=alert,
+        signature=signature.to_json(),
+        outlet=outlet_of(article.feed, article.url),
+        escalate_at=escalate_at,
+    )
+
+
+class Stories:
+    """The story agent's logic over its table: one JSON-encoded :class:`StoryBook` per rule.
+    The last book read is kept decoded while the table still holds what was written."""
+
+    def __init__(self, signer: Signer, *, window_seconds: float, max_stories: int = 500) -> None:
+        self.signer = signer
+        self.window_seconds = window_seconds
+        self.max_stories = max_stories
+        self._books: dict[str, tuple[bytes, StoryBook]] = {}
+
+    def place(self, state: bytes | None, item: StoryCandidate) -> tuple[Alert, bytes]:
+        """The candidate's alert with its story, and the rule's book to store."""
+        alert = item.alert
+        cached = self._books.get(alert.rule_id)
+        if cached is not None and state is not None and cached[0] == state:
+            book = cached[1]
+        else:
+            book = StoryBook.from_json(
+                json.loads(state) if state else [],
+                self.signer,
+                window_seconds=self.window_seconds,
+                max_stories=self.max_stories,
+            )
+        placed = book.assign(
+            alert.article_id,
+            Signature.from_json(item.signature),
+            story_id=alert.id,
+            score=alert.score,
+            outlet=item.outlet,
+            escalate_at=item.escalate_at,
+        )
+        stored = json.dumps(book.to_json(), separators=(",", ":")).encode()
+        self._books[alert.rule_id] = (stored, book)
+        return with_story(alert, placed), stored
+
+
+def with_story(alert: Alert, placed: Assignment) -> Alert:
+    return alert.model_copy(
+        update={
+            "story_id": placed.story_id,
+            "story_role": placed.role,
+            "story_articles": placed.articles,
+            "story_outlets": placed.outlets,
+            "story_languages": placed.languages,
+        }
+    )

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -39,6 +40,7 @@ from processors.terms import load_yaml
 
 Role = Literal["new", "escalated", "update"]
 _PLACE_SENSES = frozenset({"city", "capital", "institution", "company"})
+_ARABIC_LETTER = re.compile(r"[\u0600-\u06ff]")
 _ARABIC_PREFIXES = ("وال", "بال", "فال", "كال", "لل", "ال")
 _MIX_A = np.uint64(0x9E3779B1)
 _MIX_B = np.uint64(0x85EBCA77)
@@ -60,6 +62,32 @@ class StoryModel:
     across_min_jaccard: float = 0.5
     across_within_seconds: float = 24 * 3600.0
     stopwords: frozenset[str] = frozenset()
+    skeleton_ar: dict[str, str] = field(default_factory=dict)
+    skeleton_en: dict[str, str] = field(default_factory=dict)
+    digraphs_en: dict[str, str] = field(default_factory=dict)
+
+    def skeleton(self, name: str) -> str:
+        """The consonant skeleton of a folded place or institution name (see the data file),
+        the same for its Arabic and its English spelling more often than not."""
+        words = []
+        for written in name.split():
+            word = written
+            if _ARABIC_LETTER.match(word):
+                word = word.removeprefix("ال") if len(word) > 4 else word
+                word = word[:-1] if word.endswith("ه") else word
+                letters = [self.skeleton_ar.get(c, "") for c in word]
+            else:
+                word = word.removeprefix("al-").removeprefix("el-")
+                for digraph, letter in self.digraphs_en.items():
+                    word = word.replace(digraph, letter)
+                letters = [self.skeleton_en.get(c, "") for c in word]
+            out = ""
+            for letter in "".join(letters):
+                if not out.endswith(letter):
+                    out += letter
+            if out and word not in ("al", "el"):
+                words.append(out)
+        return "".join(words)
 
     @classmethod
     def load(cls, path: Path | str = "stories.yaml") -> StoryModel:
@@ -84,6 +112,9 @@ class StoryModel:
                 across_min_jaccard=float(across["min_jaccard"]),
                 across_within_seconds=float(across["within_hours"]) * 3600.0,
                 stopwords=frozenset(stopwords),
+                skeleton_ar={str(k): str(v) for k, v in data["skeleton"]["ar"].items()},
+                skeleton_en={str(k): str(v) for k, v in data["skeleton"]["en"].items()},
+                digraphs_en={str(k): str(v) for k, v in data["skeleton"]["en_digraphs"].items()},
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise DataFileError(
@@ -107,8 +138,9 @@ class Signature:
     words: frozenset[str]
     """Key words of title and lead, folded, without function words and Arabic articles."""
     entities: frozenset[str]
-    """``C:IQ`` countries, ``P:person`` gazetteer people, ``T:topic`` topics (the same in
-    every language); ``N:name`` places and institutions as written (folded)."""
+    """``C:IQ`` countries, ``P:person`` gazetteer people, ``T:topic`` topics, ``L:krk``
+    places and institutions by the consonant skeleton of their name (:meth:`StoryModel.
+    skeleton`): the same in every language, more often than not."""
     language: str
     published: float
     """Publication time, seconds since the epoch (UTC)."""
@@ -233,25 +265,24 @@ class Signer:
         if abs(a.published - b.published) > m.across_within_seconds:
             return 0.0
         common = a.entities & b.entities
-        people = sum(1 for e in common if e.startswith("P:"))
+        named = sum(1 for e in common if e[0] in "PL")
         countries = sum(1 for e in common if e.startswith("C:"))
-        if not (people or countries >= m.across_min_countries):
+        if not (named and countries >= m.across_min_countries):
             return 0.0
-        portable_a = {e for e in a.entities if not e.startswith("N:")}
-        portable_b = {e for e in b.entities if not e.startswith("N:")}
-        jaccard = len(portable_a & portable_b) / len(portable_a | portable_b)
+        jaccard = len(common) / len(a.entities | b.entities)
         return jaccard if jaccard >= m.across_min_jaccard else 0.0
 
 
-def entities_of(result: Any) -> list[str]:
+def entities_of(result: Any, model: StoryModel | None = None) -> list[str]:
     """The entities of a :class:`~processors.classify.Classification`: the countries it
     counts, the people named in full, the places and institutions named, its topics."""
+    model = model or default_model()
     out = [f"C:{code}" for code in result.countries]
     out += [f"T:{topic}" for topic in result.topics]
     for _, _, form, *_ in result.doc.named:
         out += [f"P:{person}" for person in form.persons]
         if form.sense in _PLACE_SENSES and form.base:
-            out.append(f"N:{form.base}")
+            out.append(f"L:{model.skeleton(form.base)}")
     return out
 
 

@@ -197,3 +197,40 @@ def test_metrics_count_requests_by_route_and_code(tmp_path: Path) -> None:
         assert "newsradar_dashboard_streams 0.0" in after
 
     serve(s, check)
+
+
+def test_one_entry_per_story_with_its_other_articles_as_related_links(tmp_path: Path) -> None:
+    s = settings(tmp_path)
+    first = alert("iraq-russia", "a1", "Iraq and Russia sign arms deal", language="en")
+    story = first.id
+
+    def joined(article: str, title: str, n: int, hours: int) -> Alert:
+        return alert("iraq-russia", article, title).model_copy(
+            update={
+                "story_id": story,
+                "story_role": "update",
+                "story_articles": n,
+                "story_outlets": ("e.org", "f.org", "g.org")[:n],
+                "story_languages": ("en", "ar") if n > 2 else ("en",),
+                "article_published": NOW + timedelta(hours=hours),
+                "created_at": NOW + timedelta(hours=hours),
+            }
+        )
+
+    store(s, first, joined("a2", "Russia, Iraq in arms deal", 2, 1))
+    store(s, joined("a3", "العراق وروسيا يوقعان صفقة أسلحة", 3, 2))
+    store(s, alert("iraq-russia", "b1", "Another story"))
+
+    async def check(client: Client) -> None:
+        feed = feedparser.parse(await (await client.get("/feeds/iraq-russia.atom")).read())
+        assert not feed.bozo
+        titles = sorted(e.title for e in feed.entries)
+        assert titles == ["Another story", "Iraq and Russia sign arms deal"]
+        entry = next(e for e in feed.entries if e.title.startswith("Iraq"))
+        assert entry.id == f"urn:newsradar:alert:{story}"  # the first alert's entry id, kept
+        assert entry.link == "https://e.org/a1"
+        related = [link.href for link in entry.links if link.rel == "related"]
+        assert related == ["https://e.org/a2", "https://e.org/a3"]
+        assert "Story: 3 articles from 3 outlets, in English and Arabic." in entry.summary
+
+    serve(s, check)

@@ -158,3 +158,59 @@ def test_throttled_alerts_arrive_as_one_digest_after_the_window(
         3,
     )
     assert [a["article_id"] for a in payload["alerts"]] == ["a2", "a3", "a4"]
+
+
+def test_a_story_is_pushed_once_and_again_only_when_it_escalates(
+    server: FeedServer, tmp_path: Path
+) -> None:
+    server.routes["/hook"] = Reply(204)
+    hook = sink(server, tmp_path)
+
+    def of_story(article: str, role: str, n: int) -> Alert:
+        return ALERT.model_copy(
+            update={
+                "id": alert_id("iraq-russia", article),
+                "article_id": article,
+                "story_id": ALERT.id,
+                "story_role": role,
+                "story_articles": n,
+                "story_outlets": tuple(f"outlet{i}.example" for i in range(n)),
+                "story_languages": ("ar", "en"),
+            }
+        )
+
+    hook.write([of_story("a1", "new", 1), of_story("a2", "update", 2)])
+    hook.write([of_story("a3", "update", 3)])
+    assert [json.loads(body)["article_id"] for _, _, body in server.posts] == ["a1"]
+    hook.write([of_story("a4", "escalated", 4)])
+    assert [json.loads(body)["article_id"] for _, _, body in server.posts] == ["a1", "a4"]
+    pushed = json.loads(server.posts[1][2])
+    assert (pushed["story_id"], pushed["story_role"], pushed["story_articles"]) == (
+        ALERT.id,
+        "escalated",
+        4,
+    )
+    # A version-1 alert (no story) is its own story and is pushed as before.
+    old = json.loads(ALERT.model_dump_json())
+    old.pop("story_id")
+    old.update(schema_version=1, id=alert_id("iraq-russia", "v1"), article_id="v1")
+    hook.write([Alert.model_validate(old)])
+    assert len(server.posts) == 3
+
+
+def test_slack_says_how_far_an_escalated_story_has_spread(
+    server: FeedServer, tmp_path: Path
+) -> None:
+    server.routes["/hook"] = Reply(200, b"ok")
+    escalated = ALERT.model_copy(
+        update={
+            "story_id": alert_id("iraq-russia", "a0"),
+            "story_role": "escalated",
+            "story_articles": 3,
+            "story_outlets": ("bbc.co.uk", "cnn.com"),
+            "story_languages": ("ar", "en"),
+        }
+    )
+    sink(server, tmp_path, mode="slack").write([escalated])
+    text = json.loads(server.posts[0][2])["text"]
+    assert "escalated story (3 articles from 2 outlets, in Arabic and English)" in text

@@ -156,9 +156,8 @@ def create_app(settings: Settings, engine: Engine | None = None) -> faust.App:
     # One JSON book of recent stories per rule; the changelog is what survives a restart.
     story_table = app.Table(
         "stories",
-        schema=faust.Schema(
-            key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
-        ),
+        key_type=bytes,  # bytes: faust reads and writes the changelog raw
+        value_type=bytes,
         partitions=settings.topics.articles.partitions,
         # Every update writes a rule's whole book: compact often, so a restart reads little.
         extra_topic_configs={"segment.ms": 600_000, "min.cleanable.dirty.ratio": 0.1},

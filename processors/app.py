@@ -13,7 +13,7 @@ Agents:
   Every exception is caught per event: one escaping an agent would ack the message and lose it.
 - ``place_stories`` reads the candidates, so one agent sees every candidate of a rule whichever
   worker classified it, puts each article in the story it retells or a new one
-  (:class:`~processors.stories.StoryBook`), keeps each rule's book in the faust table
+  (:class:`~processors.stories.StoryBook`), keeps each rule's stories in the faust table
   ``stories`` (its compacted changelog topic ``<app_id>-stories-changelog`` brings it back after
   a restart or a rebalance), and sends the alert with its story to ``newsradar.alerts`` (keyed
   by alert id, so redeliveries carry the same id and sinks upsert; an article placed before
@@ -153,13 +153,14 @@ def create_app(settings: Settings, engine: Engine | None = None) -> faust.App:
         internal=True,
         partitions=settings.topics.articles.partitions,
     )
-    # One JSON book of recent stories per rule; the changelog is what survives a restart.
+    # The recent stories of each rule, one entry per story (processors.stories.Stories); the
+    # changelog is what survives a restart or a rebalance.
     story_table = app.Table(
         "stories",
         key_type=bytes,  # bytes: faust reads and writes the changelog raw
         value_type=bytes,
         partitions=settings.topics.articles.partitions,
-        # Every update writes a rule's whole book: compact often, so a restart reads little.
+        # Compact often: a story is rewritten with every article that joins it.
         extra_topic_configs={"segment.ms": 600_000, "min.cleanable.dirty.ratio": 0.1},
     )
     signer = Signer()
@@ -225,9 +226,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> faust.App:
         async for event in stream.events():
             try:
                 item = decode(StoryCandidate, event.value)
-                rule = item.alert.rule_id.encode()
-                alert, book = stories.place(story_table.get(rule), item)
-                story_table[rule] = book
+                alert = stories.place(story_table, item)
             except Exception as exc:
                 await dead_letter(event, exc)
                 continue

@@ -23,7 +23,7 @@ import base64
 import json
 import re
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -384,6 +384,8 @@ class StoryBook:
         self.window_seconds = window_seconds
         self.max_stories = max_stories
         self.stories: list[Story] = list(stories)
+        self.dropped: list[str] = []
+        """Ids of the stories forgotten since the caller last emptied this list."""
 
     def find(self, article_id: str) -> Story | None:
         return next((s for s in self.stories if article_id in s.articles), None)
@@ -420,7 +422,9 @@ class StoryBook:
             role: Role = "new"
             if len(self.stories) > self.max_stories:
                 self.stories.sort(key=lambda s: s.last_seen)
-                del self.stories[: len(self.stories) - self.max_stories]
+                excess = len(self.stories) - self.max_stories
+                self.dropped += [s.id for s in self.stories[:excess]]
+                del self.stories[:excess]
         elif escalate_at is not None and story.pushed_score < escalate_at <= score:
             role = "escalated"
             story.pushed_score = score
@@ -456,6 +460,7 @@ class StoryBook:
         return best
 
     def _forget_before(self, horizon: float) -> None:
+        self.dropped += [s.id for s in self.stories if s.last_seen < horizon]
         self.stories = [s for s in self.stories if s.last_seen >= horizon]
 
     def to_json(self) -> list[dict[str, Any]]:
@@ -521,28 +526,45 @@ def candidate(
 
 
 class Stories:
-    """The story agent's logic over its table: one JSON-encoded :class:`StoryBook` per rule.
-    The last book read is kept decoded while the table still holds what was written."""
+    """The story agent's logic over its table (any mutable mapping of bytes to bytes; the
+    processors give it a faust table, whose changelog is what survives restarts).
 
-    def __init__(self, signer: Signer, *, window_seconds: float, max_stories: int = 500) -> None:
+    Each story is one entry, ``RULE\\x00STORY_ID`` -> the story as JSON, so a placement writes
+    one story, not the rule's whole book; ``RULE\\x00`` holds the rule's write count. The book of
+    a rule is kept decoded between events and read again from the table whenever the count in
+    the table is not the one this agent wrote last (the first event after a start, or after the
+    rule's partition went to another worker and came back).
+    """
+
+    def __init__(self, signer: Signer, *, window_seconds: float, max_stories: int = 300) -> None:
         self.signer = signer
         self.window_seconds = window_seconds
         self.max_stories = max_stories
         self._books: dict[str, tuple[bytes, StoryBook]] = {}
 
-    def place(self, state: bytes | None, item: StoryCandidate) -> tuple[Alert, bytes]:
-        """The candidate's alert with its story, and the rule's book to store."""
+    def book(self, table: MutableMapping[bytes, bytes], rule_id: str) -> StoryBook:
+        prefix = rule_id.encode() + b"\x00"
+        count = table.get(prefix)
+        cached = self._books.get(rule_id)
+        if cached is not None and count is not None and cached[0] == count:
+            return cached[1]
+        stories = [
+            Story.from_json(json.loads(value))
+            for key, value in list(table.items())
+            if key.startswith(prefix) and key != prefix
+        ]
+        stories.sort(key=lambda s: (s.first_seen, s.id))
+        return StoryBook(
+            self.signer,
+            window_seconds=self.window_seconds,
+            max_stories=self.max_stories,
+            stories=stories,
+        )
+
+    def place(self, table: MutableMapping[bytes, bytes], item: StoryCandidate) -> Alert:
+        """The candidate's alert with its story; the table updated with it."""
         alert = item.alert
-        cached = self._books.get(alert.rule_id)
-        if cached is not None and state is not None and cached[0] == state:
-            book = cached[1]
-        else:
-            book = StoryBook.from_json(
-                json.loads(state) if state else [],
-                self.signer,
-                window_seconds=self.window_seconds,
-                max_stories=self.max_stories,
-            )
+        book = self.book(table, alert.rule_id)
         placed = book.assign(
             alert.article_id,
             Signature.from_json(item.signature),
@@ -551,9 +573,18 @@ class Stories:
             outlet=item.outlet,
             escalate_at=item.escalate_at,
         )
-        stored = json.dumps(book.to_json(), separators=(",", ":")).encode()
-        self._books[alert.rule_id] = (stored, book)
-        return with_story(alert, placed), stored
+        prefix = alert.rule_id.encode() + b"\x00"
+        for gone in book.dropped:
+            table.pop(prefix + gone.encode(), None)
+        book.dropped.clear()
+        story = next(s for s in book.stories if s.id == placed.story_id)
+        table[prefix + story.id.encode()] = json.dumps(
+            story.to_json(), separators=(",", ":")
+        ).encode()
+        count = str(int(table.get(prefix) or b"0") + 1).encode()
+        table[prefix] = count
+        self._books[alert.rule_id] = (count, book)
+        return with_story(alert, placed)
 
 
 def with_story(alert: Alert, placed: Assignment) -> Alert:

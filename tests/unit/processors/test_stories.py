@@ -16,6 +16,7 @@ from processors.stories import (
     Signer,
     Stories,
     StoryBook,
+    StoryCandidate,
     StoryModel,
     candidate,
     default_model,
@@ -294,7 +295,7 @@ def test_candidates_through_the_table_give_one_push_and_one_story(
     engine: Engine, signer: Signer
 ) -> None:
     stories = Stories(signer, window_seconds=48 * HOUR)
-    table: dict[str, bytes] = {}
+    table: dict[bytes, bytes] = {}
     placed: list[Alert] = []
     for i, feed in enumerate(("https://a.example/rss", "https://b.example/rss", "https://c.test/")):
         article = _article(i, feed)
@@ -303,8 +304,7 @@ def test_candidates_through_the_table_give_one_push_and_one_story(
         item = candidate(signer, article, result, alert, escalate_at=None)
         # The candidate crosses Kafka as JSON.
         item = decode(type(item), encode(item))
-        out, table[alert.rule_id] = stories.place(table.get(alert.rule_id), item)
-        placed.append(out)
+        placed.append(stories.place(table, item))
         if i == 1:  # a restart: the agent's memory is gone, only the table is left
             stories = Stories(Signer(), window_seconds=48 * HOUR)
     first = alert_id("iraq-russia", "art-0")
@@ -315,3 +315,44 @@ def test_candidates_through_the_table_give_one_push_and_one_story(
     assert [a.pushes for a in placed] == [True, False, False]
     assert placed[-1].reported_by() == "3 articles from 3 outlets, in English"
     assert [a.id for a in placed] == [alert_id("iraq-russia", f"art-{i}") for i in range(3)]
+    # One entry per story and the rule's write count: a placement rewrites one story.
+    assert sorted(table) == [b"iraq-russia\x00", b"iraq-russia\x00" + first.encode()]
+    assert table[b"iraq-russia\x00"] == b"3"
+
+
+def test_a_forgotten_story_leaves_the_table_and_a_stale_cache_is_read_again(
+    signer: Signer,
+) -> None:
+    stories = Stories(signer, window_seconds=48 * HOUR)
+    table: dict[bytes, bytes] = {}
+
+    def item(i: int, days: float, title: str) -> StoryCandidate:
+        published = datetime.fromtimestamp(T0 + days * 86400, UTC)
+        alert = Alert(
+            id=alert_id("r", f"a{i}"),
+            rule_id="r",
+            article_id=f"a{i}",
+            article_title=title,
+            article_published=published,
+        )
+        signature = signer.sign(
+            title=title,
+            summary="",
+            content="",
+            language="en",
+            published=published.timestamp(),
+            entities=(),
+        )
+        return StoryCandidate(alert=alert, signature=signature.to_json())
+
+    first = stories.place(table, item(1, 0, "alpha beta gamma delta epsilon"))
+    other = Stories(signer, window_seconds=48 * HOUR)  # another worker, same table
+    assert other.place(table, item(2, 0.1, "alpha beta gamma delta epsilon")).story_id == (
+        first.story_id
+    )
+    # This agent's cached book is stale now: it reads the table again.
+    third = stories.place(table, item(3, 0.2, "alpha beta gamma delta epsilon"))
+    assert (third.story_id, third.story_articles) == (first.story_id, 3)
+    later = stories.place(table, item(4, 5, "zeta eta theta iota kappa"))
+    assert later.story_role == "new"
+    assert sorted(table) == [b"r\x00", b"r\x00" + later.story_id.encode()]

@@ -56,9 +56,10 @@ class StoryModel:
     shingle_words: int = 200
     duplicate_min: float = 0.5
     rewrite_min_shared: int = 3
-    rewrite_min_overlap: float = 0.35
-    rewrite_min_overlap_alone: float = 0.6
-    rewrite_within_seconds: float = 24 * 3600.0
+    rewrite_lead: tuple[tuple[float, float], ...] = ((6 * 3600.0, 0.5), (12 * 3600.0, 0.6))
+    """(within seconds, least overlap) of the key words of title and lead."""
+    rewrite_title: tuple[float, float] = (12 * 3600.0, 0.6)
+    """(within seconds, least overlap) of the key words of the titles alone."""
     across_min_countries: int = 2
     across_min_jaccard: float = 0.5
     across_within_seconds: float = 24 * 3600.0
@@ -107,9 +108,14 @@ class StoryModel:
                 shingle_words=int(minhash["shingle_words"]),
                 duplicate_min=float(data["duplicate"]["min"]),
                 rewrite_min_shared=int(rewrite["min_shared"]),
-                rewrite_min_overlap=float(rewrite["min_overlap"]),
-                rewrite_min_overlap_alone=float(rewrite["min_overlap_alone"]),
-                rewrite_within_seconds=float(rewrite["within_hours"]) * 3600.0,
+                rewrite_lead=tuple(
+                    (float(step["within_hours"]) * 3600.0, float(step["min_overlap"]))
+                    for step in rewrite["lead"]
+                ),
+                rewrite_title=(
+                    float(rewrite["title"]["within_hours"]) * 3600.0,
+                    float(rewrite["title"]["min_overlap"]),
+                ),
                 across_min_countries=int(across["min_countries"]),
                 across_min_jaccard=float(across["min_jaccard"]),
                 across_within_seconds=float(across["within_hours"]) * 3600.0,
@@ -121,7 +127,7 @@ class StoryModel:
         except (KeyError, TypeError, ValueError) as exc:
             raise DataFileError(
                 f"{path}: story model needs minhash.num_perm/seed/shingle_words, duplicate.min, "
-                "rewrite.min_shared/min_overlap/min_overlap_alone, across_languages.min_countries/"
+                "rewrite.min_shared/lead/title, across_languages.min_countries/"
                 f"min_jaccard/within_hours and stopwords.ar/en ({type(exc).__name__}: {exc})"
             ) from None
 
@@ -146,6 +152,8 @@ class Signature:
     language: str
     published: float
     """Publication time, seconds since the epoch (UTC)."""
+    title_words: frozenset[str] = frozenset()
+    """Key words of the title alone, and its numbers (``#23``)."""
 
     def to_json(self) -> dict[str, Any]:
         raw = np.asarray(self.hashvalues, dtype="<u4").tobytes()
@@ -155,6 +163,7 @@ class Signature:
             "e": sorted(self.entities),
             "l": self.language,
             "t": self.published,
+            "tw": sorted(self.title_words),
         }
 
     @classmethod
@@ -166,6 +175,7 @@ class Signature:
             frozenset(data["e"]),
             str(data["l"]),
             float(data["t"]),
+            frozenset(data.get("tw", ())),
         )
 
 
@@ -184,6 +194,11 @@ def _key_words(text: str, stopwords: frozenset[str]) -> list[str]:
         if len(word) >= 3 and word not in stopwords:
             out.append(word)
     return out
+
+
+def _numbers(text: str) -> list[str]:
+    """The numbers written in ``text`` (any script's digits), as ``#23``."""
+    return [f"#{int(w)}" for w in word_fold(text).split() if w.isdecimal() and len(w) < 12]
 
 
 class Signer:
@@ -227,12 +242,14 @@ class Signer:
         entities: Iterable[str],
     ) -> Signature:
         lead = summary or " ".join(content.split()[:40])
+        stopwords = self.model.stopwords
         return Signature(
             self.minhash(f"{title}\n{summary}\n{content}"),
-            frozenset(_key_words(f"{title}\n{lead}", self.model.stopwords)),
+            frozenset(_key_words(f"{title}\n{lead}", stopwords)),
             frozenset(entities),
             language,
             published,
+            frozenset(_key_words(title, stopwords) + _numbers(title)),
         )
 
     def similarity(self, a: Signature, b: Signature) -> float:
@@ -247,24 +264,33 @@ class Signer:
         duplicate = same / len(a.hashvalues) if a.hashvalues else 0.0
         if duplicate >= m.duplicate_min:
             return 1.0 + duplicate
+        numbers_a = {w for w in a.title_words if w[0] == "#"}
+        numbers_b = {w for w in b.title_words if w[0] == "#"}
+        if numbers_a and numbers_b and not numbers_a & numbers_b:
+            return 0.0  # "Block 10" is not "Qurna-2": titles that count differently differ
         if one_language:
             return self._rewrite(a, b)
         return self._across_languages(a, b)
 
     def _rewrite(self, a: Signature, b: Signature) -> float:
-        """Independent write-ups in one language: the key-word overlap, or 0."""
+        """Independent write-ups in one language, published close together: the overlap of
+        the key words of title and lead (more is asked the further apart they are), or of the
+        titles alone; 0 when neither is enough."""
         m = self.model
-        if abs(a.published - b.published) > m.rewrite_within_seconds:
-            return 0.0
+        apart = abs(a.published - b.published)
+        best = 0.0
         shared = len(a.words & b.words)
-        if shared < m.rewrite_min_shared:
-            return 0.0
-        overlap = shared / min(len(a.words), len(b.words))
-        if overlap >= m.rewrite_min_overlap_alone or (
-            overlap >= m.rewrite_min_overlap and a.entities & b.entities
-        ):
-            return overlap
-        return 0.0
+        if shared >= m.rewrite_min_shared:
+            overlap = shared / min(len(a.words), len(b.words))
+            if any(apart <= within and overlap >= least for within, least in m.rewrite_lead):
+                best = overlap
+        within, least = m.rewrite_title
+        titled = len(a.title_words & b.title_words)
+        if apart <= within and titled >= m.rewrite_min_shared:
+            overlap = titled / min(len(a.title_words), len(b.title_words))
+            if overlap >= least:
+                best = max(best, overlap)
+        return best
 
     def _across_languages(self, a: Signature, b: Signature) -> float:
         """Write-ups in two languages: the Jaccard similarity of what the engine extracted

@@ -356,3 +356,37 @@ def test_a_forgotten_story_leaves_the_table_and_a_stale_cache_is_read_again(
     later = stories.place(table, item(4, 5, "zeta eta theta iota kappa"))
     assert later.story_role == "new"
     assert sorted(table) == [b"r\x00", b"r\x00" + later.story_id.encode()]
+
+
+def test_rewrites_must_be_close_in_time_and_titles_must_count_alike(
+    signer: Signer, engine: Engine
+) -> None:
+    lead = "Lukoil signed a contract with the Iraqi oil ministry on Tuesday to develop the field."
+    qurna = signed(signer, engine, "Lukoil signs deal for West Qurna 2 field in Iraq", lead)
+    rewrite = signed(
+        signer,
+        engine,
+        "Lukoil signs West Qurna 2 deal with Iraq",
+        lead + " Talks took a year.",
+        hours=2,
+    )
+    assert signer.similarity(qurna, rewrite) > 0
+    # The same words a day later: a follow-up, not the same write-up.
+    next_day = signed(
+        signer,
+        engine,
+        "Lukoil signs West Qurna 2 deal with Iraq",
+        lead + " Talks took a year.",
+        hours=26,
+    )
+    assert signer.similarity(qurna, next_day) == 0.0
+    # Another contract the same day: its title counts differently.
+    block = signed(
+        signer,
+        engine,
+        "Lukoil signs deal for Block 10 field in Iraq",
+        lead.replace("the", "a"),
+        hours=1,
+    )
+    assert "#10" in block.title_words
+    assert signer.similarity(qurna, block) == 0.0

@@ -341,11 +341,14 @@ class Story:
     pushed_score: float
     """The score of the story's last push (its first article's, or its escalation's)."""
     articles: dict[str, Role]
-    """Every article of the story, in arrival order, with the role its record had."""
+    """The latest :data:`MAX_ARTICLES` articles of the story, in arrival order, with the role
+    their record had (so that a redelivered one gets it again)."""
     outlets: list[str]
     languages: list[str]
     members: list[Signature] = field(default_factory=list)
     """Signatures new articles are compared with (the first and the latest few)."""
+    count: int = 0
+    """How many articles the story has had."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -358,6 +361,7 @@ class Story:
             "outlets": self.outlets,
             "languages": self.languages,
             "members": [s.to_json() for s in self.members],
+            "count": self.count,
         }
 
     @classmethod
@@ -372,6 +376,7 @@ class Story:
             outlets=[str(o) for o in data["outlets"]],
             languages=[str(lang) for lang in data["languages"]],
             members=[Signature.from_json(s) for s in data["members"]],
+            count=int(data.get("count") or len(data["articles"])),
         )
 
 
@@ -393,6 +398,8 @@ class Assignment:
 
 MAX_MEMBERS = 4
 """Signatures kept per story: its first article's and the latest others'."""
+MAX_ARTICLES = 100
+"""Article ids kept per story (the latest): a story told a thousand times stays small."""
 
 
 class StoryBook:
@@ -431,6 +438,9 @@ class StoryBook:
         known = self.find(article_id)
         if known is not None:
             return _assignment(known, known.articles[article_id])
+        first = next((s for s in self.stories if s.id == story_id), None)
+        if first is not None:  # its first article, whose id has left the list
+            return _assignment(first, "new")
         self._forget_before(signature.published - self.window_seconds)
         story = self.match(signature)
         if story is None:
@@ -457,6 +467,9 @@ class StoryBook:
         else:
             role = "update"
         story.articles[article_id] = role
+        story.count += 1
+        if len(story.articles) > MAX_ARTICLES:
+            del story.articles[next(iter(story.articles))]
         story.first_seen = min(story.first_seen, signature.published)
         story.last_seen = max(story.last_seen, signature.published)
         story.best_score = max(story.best_score, score)
@@ -510,9 +523,7 @@ class StoryBook:
 
 
 def _assignment(story: Story, role: Role) -> Assignment:
-    return Assignment(
-        story.id, role, len(story.articles), tuple(story.outlets), tuple(story.languages)
-    )
+    return Assignment(story.id, role, story.count, tuple(story.outlets), tuple(story.languages))
 
 
 # --- what the processors send between their agents ----------------------------------------------

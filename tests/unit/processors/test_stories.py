@@ -390,3 +390,18 @@ def test_rewrites_must_be_close_in_time_and_titles_must_count_alike(
     )
     assert "#10" in block.title_words
     assert signer.similarity(qurna, block) == 0.0
+
+
+def test_a_story_told_many_times_stays_small_and_still_knows_its_first_article(
+    signer: Signer,
+) -> None:
+    book = StoryBook(signer)
+    for i in range(250):
+        placed = book.assign(f"a{i}", sig(STORY, hours=i / 100), story_id=f"s{i}")
+    assert (placed.story_id, placed.role, placed.articles) == ("s0", "update", 250)
+    (story,) = book.stories
+    assert len(story.articles) == 100
+    assert len(story.members) == 4
+    assert book.assign("a0", sig(STORY), story_id="s0").role == "new"  # redelivered
+    assert book.assign("a249", sig(STORY), story_id="s249").role == "update"
+    assert len(json.dumps(book.to_json())) < 20_000

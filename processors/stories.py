@@ -6,7 +6,7 @@ Two parts, both plain Python the faust agents, ``newsradar classify`` and the be
   extracted: a MinHash (``datasketch``) of its word 3-shingles for near-duplicate text, the key
   words of its title and lead for independent write-ups in one language, and its entities
   (countries, gazetteer people, places and institutions, topics) for write-ups in another
-  language. :meth:`Signer.same_story` decides on two signatures, with the thresholds of
+  language. :meth:`Signer.similarity` decides on two signatures, with the thresholds of
   ``processors/data/stories.yaml``.
 - :class:`StoryBook` holds the recent stories of one rule and assigns each article to one of them
   or to a new one: the first article of a story is its ``new`` push, a later one an ``update``,
@@ -53,14 +53,14 @@ class StoryModel:
 
     num_perm: int = 64
     seed: int = 1
-    shingle_words: int = 200
+    shingle_words: int = 100
     duplicate_min: float = 0.5
     rewrite_min_shared: int = 3
-    rewrite_lead: tuple[tuple[float, float], ...] = ((6 * 3600.0, 0.5), (12 * 3600.0, 0.6))
+    rewrite_lead: tuple[tuple[float, float], ...] = ((6 * 3600.0, 0.55), (12 * 3600.0, 0.7))
     """(within seconds, least overlap) of the key words of title and lead."""
-    rewrite_title: tuple[float, float] = (12 * 3600.0, 0.6)
+    rewrite_title: tuple[float, float] = (6 * 3600.0, 0.6)
     """(within seconds, least overlap) of the key words of the titles alone."""
-    across_min_countries: int = 2
+    across_min_countries: int = 1
     across_min_jaccard: float = 0.5
     across_within_seconds: float = 24 * 3600.0
     stopwords: frozenset[str] = frozenset()

@@ -43,6 +43,7 @@ import faust
 from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
 
 from newsradar.files import private_dir
+from newsradar.kafka_admin import InternalTopic
 from newsradar.schemas import Article, DeadLetter, decode, encode
 from newsradar.settings import Settings
 from processors import metrics
@@ -98,6 +99,29 @@ def _short_fetch_wait(self: AIOKafkaConsumerThread, transport: Any) -> Any:
 
 
 AIOKafkaConsumerThread._create_worker_consumer = _short_fetch_wait  # type: ignore[method-assign]
+
+
+STORY_CHANGELOG_CONFIGS = {
+    "cleanup.policy": "compact",
+    # Compact often: a story is rewritten with every article that joins it.
+    "segment.ms": "600000",
+    "min.cleanable.dirty.ratio": "0.1",
+}
+
+
+def internal_topics(settings: Settings) -> list[InternalTopic]:
+    """The topics the app makes for itself, to be created before it starts: a worker whose
+    consumer subscribes before faust has created them ignores them ("Ignoring missing topic")
+    until the next rebalance, and alerts would wait for stories that are never placed."""
+    app_id = settings.processors.app_id
+    partitions = settings.topics.articles.partitions
+    return [
+        InternalTopic(f"{app_id}-pair-mentions", partitions),
+        InternalTopic(f"{app_id}-story-candidates", partitions),
+        InternalTopic(
+            f"{app_id}-stories-changelog", partitions, tuple(STORY_CHANGELOG_CONFIGS.items())
+        ),
+    ]
 
 
 def create_app(settings: Settings, engine: Engine | None = None) -> faust.App:
@@ -160,8 +184,9 @@ def create_app(settings: Settings, engine: Engine | None = None) -> faust.App:
         key_type=bytes,  # bytes: faust reads and writes the changelog raw
         value_type=bytes,
         partitions=settings.topics.articles.partitions,
-        # Compact often: a story is rewritten with every article that joins it.
-        extra_topic_configs={"segment.ms": 600_000, "min.cleanable.dirty.ratio": 0.1},
+        extra_topic_configs={
+            k: v for k, v in STORY_CHANGELOG_CONFIGS.items() if k != "cleanup.policy"
+        },
     )
     signer = Signer()
     stories = Stories(

@@ -35,14 +35,14 @@ def run(ctx: typer.Context) -> None:
 
     from newsradar.broker import require_running
     from newsradar.kafka_admin import ensure_topics
-    from processors.app import create_app
+    from processors.app import create_app, internal_topics
     from processors.classify import Engine
 
     # The rules first: a broken rule file is a config error (exit 3, which systemd does not
     # restart on) whether or not Kafka is up yet.
     engine = Engine.default(settings.processors.rules_file)
     require_running(settings)
-    ensure_topics(settings)
+    ensure_topics(settings, internal=internal_topics(settings))
     faust_app = create_app(settings, engine)
     conf = settings.processors
     serve_metrics("processors", conf.metrics_host, conf.metrics_port)

@@ -433,7 +433,6 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_get("/", index)
     app.router.add_get("/api/alerts", alerts)
     app.router.add_get("/api/alerts/{alert_id}", alert)
-    app.router.add_get("/api/stories/{story_id}", story)
     app.router.add_get("/api/facets", facets)
     app.router.add_get("/api/pairs", pairs)
     app.router.add_get("/api/feeds", feeds)

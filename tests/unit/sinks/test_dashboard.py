@@ -207,15 +207,15 @@ def test_a_story_lists_its_articles_and_outlets(tmp_path: Path) -> None:
     store_alerts(s, first.model_copy(update={"story_id": story}), *joined, alert(9))
 
     async def check(client: TestClient[Any, Any]) -> None:
-        found = await (await client.get(f"/api/stories/{story}")).json()
+        found = await (await client.get(f"/api/v1/stories/{story}")).json()
         assert [a["article_id"] for a in found["articles"]] == ["a1", "a2", "a3"]
         assert [a["story_role"] for a in found["articles"]] == ["new", "update", "update"]
         assert found["outlets"] == ["bbc.co.uk", "cnn.com", "aljazeera.net"]
         assert found["languages"] == ["en", "ar"]
-        alone = await (await client.get(f"/api/stories/{alert(9).id}")).json()
+        alone = await (await client.get(f"/api/v1/stories/{alert(9).id}")).json()
         assert [a["article_id"] for a in alone["articles"]] == ["a9"]
         for bad in ("nope", "%00", "x" * 300):
-            missing = await client.get(f"/api/stories/{bad}")
+            missing = await client.get(f"/api/v1/stories/{bad}")
             assert (missing.status, await missing.json()) == (404, {"error": "no such story"})
 
     serve(s, check)

@@ -77,7 +77,7 @@ def build_digest(digest: Digest, config: EmailSinkSettings) -> EmailMessage:
     message = EmailMessage()
     why = ", ".join(digest.reasons)
     message["Subject"] = header_safe(
-        f"[newsradar] {digest.rule_id}: {len(alerts)} stories ({why} digest)"
+        f"[newsradar] {digest.rule_id}: {_stories(len(alerts))} ({why} digest)"
     )
     message["From"] = config.sender
     message["To"] = ", ".join(config.recipients)
@@ -91,7 +91,7 @@ def build_digest(digest: Digest, config: EmailSinkSettings) -> EmailMessage:
         for a in alerts
     ]
     message.set_content(
-        f"{len(alerts)} stories of rule {digest.rule_id} ({why}).\n\n" + "\n".join(lines) + "\n"
+        f"{_stories(len(alerts))} of rule {digest.rule_id} ({why}).\n\n" + "\n".join(lines) + "\n"
     )
     items = "".join(
         f'<li><h3 dir="auto">{linked_title_html(a)}</h3>'
@@ -101,11 +101,15 @@ def build_digest(digest: Digest, config: EmailSinkSettings) -> EmailMessage:
         for a in alerts
     )
     message.add_alternative(
-        f"<html><body><p>{len(alerts)} stories of rule <b>{escape(digest.rule_id)}</b> "
+        f"<html><body><p>{_stories(len(alerts))} of rule <b>{escape(digest.rule_id)}</b> "
         f"({escape(why)}).</p><ol>{items}</ol></body></html>",
         subtype="html",
     )
     return message
+
+
+def _stories(n: int) -> str:
+    return f"{n} story" if n == 1 else f"{n} stories"
 
 
 class EmailSink(PushSink):

@@ -183,4 +183,4 @@ def test_weekly_digest_goes_out_on_weekly_on(smtp: tuple[Inbox, int], tmp_path: 
     (digest,) = (
         email.message_from_bytes(m[2], policy=email.policy.default) for m in inbox.messages
     )
-    assert digest["Subject"] == "[newsradar] iraq-russia: 1 stories (weekly digest)"
+    assert digest["Subject"] == "[newsradar] iraq-russia: 1 story (weekly digest)"

@@ -57,12 +57,12 @@ class Label:
 # --- the corpora ---------------------------------------------------------------------------------
 
 ANT_FOLDERS = ("BBC", "CNN")  # the development folders; the other three are held out
-_ANT_TAG = re.compile(r"<(DOCNO|TITLE|ABSTRACT|TEXT|CAT)>(.*?)</\1>", re.S)
+_ANT_TAG = re.compile(r"<(DOCNO|URL|SRC|TITLE|TIME|ABSTRACT|TEXT|CAT)>(.*?)</\1>", re.S)
 
 
-def ant_articles(root: Path) -> Iterator[ArticleText]:
-    """Every article of ANT's development folders, as a feed would give it: title, summary
-    (ANT's abstract), text, and the outlet's section as the entry's category."""
+def ant_documents(root: Path) -> Iterator[tuple[str, dict[str, str]]]:
+    """Every document of ANT's development folders: its folder and its tags (DOCNO, URL, SRC,
+    TITLE, TIME, ABSTRACT, TEXT, CAT), in file order. The held-out folders are never opened."""
     missing = [f for f in ANT_FOLDERS if not (root / f).is_dir()]
     if missing:
         raise Unusable(
@@ -74,14 +74,27 @@ def ant_articles(root: Path) -> Iterator[ArticleText]:
             raw = path.read_text(encoding="utf-8", errors="replace")
             doc = {k: v.strip() for k, v in _ANT_TAG.findall(raw)}
             if "DOCNO" in doc:
-                yield ArticleText(
-                    id=doc["DOCNO"],
-                    title=doc.get("TITLE", ""),
-                    summary=doc.get("ABSTRACT", ""),
-                    content=doc.get("TEXT", ""),
-                    language="ar",
-                    categories=(doc["CAT"],) if doc.get("CAT") else (),
-                )
+                yield folder, doc
+
+
+def ant_article(doc: dict[str, str]) -> ArticleText:
+    """An ANT document as a feed would give it: title, summary (ANT's abstract), text, and the
+    outlet's section as the entry's category."""
+    return ArticleText(
+        id=doc["DOCNO"],
+        title=doc.get("TITLE", ""),
+        summary=doc.get("ABSTRACT", ""),
+        content=doc.get("TEXT", ""),
+        language="ar",
+        url=doc.get("URL", ""),
+        categories=(doc["CAT"],) if doc.get("CAT") else (),
+    )
+
+
+def ant_articles(root: Path) -> Iterator[ArticleText]:
+    """Every article of ANT's development folders, as :func:`ant_article` reads it."""
+    for _, doc in ant_documents(root):
+        yield ant_article(doc)
 
 
 _TT_FILE = re.compile(r"^_news_(\d+)_(.*)\.txt$")

@@ -38,7 +38,6 @@ from __future__ import annotations
 import csv
 import json
 import os
-import re
 import sys
 import time
 from collections.abc import Iterator, Sequence
@@ -48,19 +47,14 @@ from email.utils import parsedate_to_datetime
 from itertools import combinations
 from pathlib import Path
 
+from bench.relevance import Unusable, ant_article, ant_documents
 from processors.classify import ArticleText, Classification, Engine
 from processors.stories import Signature, Signer, StoryBook, entities_of
 
 ROOT = Path(__file__).resolve().parent.parent
 LABELS = Path(os.environ.get("STORY_LABELS_DIR") or ROOT / "bench" / "data" / "stories")
-ANT_FOLDERS = ("BBC", "CNN")  # the development folders; the other three are held out
-_ANT_TAG = re.compile(r"<(DOCNO|URL|SRC|TITLE|TIME|ABSTRACT|TEXT|CAT)>(.*?)</\1>", re.S)
 BASELINE_RULES = ROOT / "bench" / "data" / "relevance" / "baseline-rules.yaml"
 ROUNDS = 5
-
-
-class Unusable(Exception):
-    """The benchmark cannot run: the message says why and what to do."""
 
 
 @dataclass(frozen=True)
@@ -74,32 +68,12 @@ class Item:
 
 def ant_articles(root: Path) -> Iterator[tuple[ArticleText, str, float]]:
     """Every article of ANT's development folders, with its outlet and publication time."""
-    missing = [f for f in ANT_FOLDERS if not (root / f).is_dir()]
-    if missing:
-        raise Unusable(
-            f"ANT_DIR={root} has no {' and no '.join(missing)} folder: set ANT_DIR to the "
-            "folder of the ANT corpus that holds BBC/ and CNN/"
-        )
-    for folder in ANT_FOLDERS:
-        for path in sorted((root / folder).rglob("*.txt")):
-            raw = path.read_text(encoding="utf-8", errors="replace")
-            doc = {k: v.strip() for k, v in _ANT_TAG.findall(raw)}
-            if "DOCNO" not in doc:
-                continue
-            try:
-                published = parsedate_to_datetime(doc.get("TIME", "")).timestamp()
-            except (TypeError, ValueError):
-                continue
-            text = ArticleText(
-                id=doc["DOCNO"],
-                title=doc.get("TITLE", ""),
-                summary=doc.get("ABSTRACT", ""),
-                content=doc.get("TEXT", ""),
-                language="ar",
-                url=doc.get("URL", ""),
-                categories=(doc["CAT"],) if doc.get("CAT") else (),
-            )
-            yield text, doc.get("SRC", folder), published
+    for folder, doc in ant_documents(root):
+        try:
+            published = parsedate_to_datetime(doc.get("TIME", "")).timestamp()
+        except (TypeError, ValueError):
+            continue
+        yield ant_article(doc), doc.get("SRC", folder), published
 
 
 def ant_labels(path: Path) -> dict[str, str]:

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
 from kafka import KafkaAdminClient
 from kafka.errors import KafkaError, TopicAlreadyExistsError
@@ -18,7 +18,7 @@ from kafka.net.compat import KafkaNetClient
 
 from newsradar import kafka_compat  # noqa: F401  (closes sockets of failed connects)
 from newsradar.errors import KafkaUnavailableError
-from newsradar.settings import Settings, TopicSpec
+from newsradar.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -79,28 +79,9 @@ class TopicResult:
     created: bool
 
 
-class InternalTopic(NamedTuple):
-    """A topic a stage uses for itself (faust's repartition and changelog topics): created
-    before the stage subscribes, so that it is in the metadata its consumer starts with."""
-
-    name: str
-    partitions: int
-    configs: tuple[tuple[str, str], ...] = ()
-    """Topic configs (``("cleanup.policy", "compact")`` ...)."""
-
-
-def ensure_topics(
-    settings: Settings,
-    timeout_seconds: float = 30.0,
-    internal: Sequence[InternalTopic] = (),
-) -> list[TopicResult]:
-    """Create the configured topics, and ``internal`` ones, that do not exist yet; leave
-    existing ones as they are."""
-    specs = [
-        *settings.topics.all(),
-        *(TopicSpec(name=t.name, partitions=t.partitions) for t in internal),
-    ]
-    configs = {t.name: dict(t.configs) for t in internal}
+def ensure_topics(settings: Settings, timeout_seconds: float = 30.0) -> list[TopicResult]:
+    """Create the configured topics that do not exist yet; leave existing ones as they are."""
+    specs = settings.topics.all()
     with admin_client(settings, timeout_seconds) as client:
         try:
             existing = {
@@ -112,7 +93,6 @@ def ensure_topics(
                 s.name: {
                     "num_partitions": s.partitions,
                     "replication_factor": settings.topics.replication_factor,
-                    "configs": configs.get(s.name, {}),
                 }
                 for s in specs
                 if s.name not in existing

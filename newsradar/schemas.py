@@ -1,10 +1,8 @@
 """Records that cross Kafka, and their JSON encoding.
 
-Every record carries ``schema_version``. A reader accepts the versions it knows (each record
-kind lists them in ``versions``; a newer version only adds fields with defaults, so older
-records read as before) and rejects the rest with a :class:`~newsradar.errors.SchemaError`
-whose message says which version it got and what it supports, so the stage can dead-letter
-the record instead of guessing.
+Every record carries ``schema_version``. A reader accepts the versions it knows and rejects the
+rest with a :class:`~newsradar.errors.SchemaError` whose message says which version it got and
+what it supports, so the stage can dead-letter the record instead of guessing.
 
 Records are UTF-8 JSON objects. Times are ISO 8601 in UTC with an explicit offset.
 """
@@ -55,8 +53,6 @@ class Record(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     kind: ClassVar[str] = "record"
-    versions: ClassVar[tuple[int, ...]] = (SCHEMA_VERSION,)
-    """The schema versions this reader takes, the one it writes last."""
     schema_version: Literal[1] = SCHEMA_VERSION
 
 
@@ -178,15 +174,9 @@ class Alert(Record):
     Every field is one each sink can store and send: ids fit HTTP and mail headers (no control
     characters, bounded), text holds no NUL or lone surrogate, numbers are finite and fit the
     stores' columns. A record that breaks this is dead-lettered where it is read.
-
-    Version 2 adds the story (``story_*``): every article of a story gets its own alert, and
-    ``story_role`` says whether channels push it (``new``, ``escalated``) or only record it
-    (``update``). A version-1 alert reads as a story of its own, pushed.
     """
 
     kind: ClassVar[str] = "alert"
-    versions: ClassVar[tuple[int, ...]] = (1, 2)
-    schema_version: Literal[1, 2] = 2  # type: ignore[assignment]
 
     id: AlertId
     rule_id: RuleId
@@ -211,19 +201,6 @@ class Alert(Record):
     article_enqueued_at: UtcDatetime | None = None
     """When the article record reached Kafka (its record timestamp): sinks measure delivery
     latency, article published to Kafka -> alert delivered, from it."""
-    story_id: AlertId | None = None
-    """The story the article joined: the alert id of the story's first article (so the first
-    alert of a story has ``story_id == id``). None (version 1): the alert is its own story."""
-    story_role: Literal["new", "escalated", "update"] = "new"
-    """``new``: the story's first article; ``escalated``: its score rose past the rule's
-    escalation score; both are pushed. ``update``: another outlet or copy of a known story,
-    stored and shown, not pushed."""
-    story_articles: int = Field(default=1, ge=1, le=2_147_483_647)
-    """How many articles the story had with this one."""
-    story_outlets: tuple[Text, ...] = ()
-    """The outlets (feed hosts) that reported the story so far, first first."""
-    story_languages: tuple[Text, ...] = ()
-    """The languages it was reported in so far."""
 
     @field_validator("matches", "relations")
     @classmethod
@@ -244,35 +221,6 @@ class Alert(Record):
                         raise ValueError(f"item {index}, {name}: not a finite number")
         return parts
 
-    @property
-    def story(self) -> str:
-        """The story's id: ``story_id``, or the alert's own id for a version-1 alert."""
-        return self.story_id or self.id
-
-    @property
-    def pushes(self) -> bool:
-        """Whether push channels (email, webhooks) send it: a story's first alert and its
-        escalations do, its updates do not."""
-        return self.story_role != "update"
-
-    def reported_by(self) -> str:
-        """``also reported by 3 outlets, in Arabic and English`` for a story with more than
-        one article; empty otherwise."""
-        if self.story_articles <= 1:
-            return ""
-        outlets = len(self.story_outlets)
-        text = f"{self.story_articles} articles"
-        if outlets > 1:
-            text += f" from {outlets} outlets"
-        names = [_LANGUAGE_NAMES.get(code, code) for code in self.story_languages if code]
-        if names:
-            text += ", in " + (
-                " and ".join(names)
-                if len(names) < 3
-                else ", ".join(names[:-1]) + " and " + names[-1]
-            )
-        return text
-
     def why(self) -> str:
         """The explanation channels lead with: the sentence that relates the rule's
         countries, with the kind of evidence (``IQ-RU meeting: ...``); empty when the rule
@@ -281,15 +229,6 @@ class Alert(Record):
             return ""
         top = self.relations[0]
         return f"{top.pair} {top.kind}: {' '.join(top.sentence.split())}"
-
-
-_LANGUAGE_NAMES = {
-    "ar": "Arabic",
-    "en": "English",
-    "fa": "Persian",
-    "fr": "French",
-    "ru": "Russian",
-}
 
 
 class DeadLetter(Record):
@@ -378,11 +317,10 @@ def decode(model: type[R], data: bytes | str | None) -> R:
     if not isinstance(raw, dict):
         raise SchemaError(f"{model.kind} record is a JSON {type(raw).__name__}, expected an object")
     version = raw.get("schema_version", SCHEMA_VERSION)
-    if version not in model.versions or isinstance(version, bool):
-        supported = " and ".join(str(v) for v in model.versions)
+    if version != SCHEMA_VERSION:
         raise SchemaError(
             f"{model.kind} record has schema_version {version!r}; this reader supports "
-            f"{supported}: upgrade newsradar on this machine"
+            f"{SCHEMA_VERSION}: upgrade newsradar on this machine"
         )
     try:
         return model.model_validate(raw)

@@ -223,14 +223,6 @@ class ProcessorsSettings(Section):
     """How often a worker commits its offsets. An alert goes out with the commit of its
     article's offset (never before it can be committed), so this bounds the alert latency the
     worker adds; faust's own default, 2.8 s, would add seconds to every alert."""
-    story_window_hours: float = Field(default=48.0, gt=0, le=24 * 30)
-    """Articles that retell a story within this time join it (one push per story); a story no
-    article joined for this long is forgotten."""
-    story_escalate_factor: float = Field(default=2.0, ge=1)
-    """A story pushes again (``escalated``) when an article's score reaches the rule's
-    ``escalate`` score, or, for a rule without one, this many times its threshold."""
-    story_max_per_rule: int = Field(default=300, ge=1, le=2000)
-    """At most this many stories per rule are remembered (the least recent go first)."""
 
 
 class ProducersSettings(Section):

@@ -3,21 +3,13 @@
 Agents:
 
 - ``detect`` reads articles, runs the detection :class:`~processors.classify.Engine`, sends one
-  story candidate per fired rule (the alert with the article's
-  :class:`~processors.stories.Signature`) to ``<app_id>-story-candidates``, keyed by rule,
+  alert per fired rule (keyed by alert id, so redeliveries carry the same id and sinks upsert),
   counts the article's country pairs in ``newsradar_pair_articles_total`` (a counter:
   ``increase()`` over it is exact across workers and restarts); every PAIR_FLUSH_SECONDS the
   worker sends one pair-mention record per pair with its count (a combiner: one record per
   pair per article doubled the worker's messages). A record that fails for any reason goes to
   ``newsradar.deadletter`` with stage, error type and reason; the agent goes on with the next.
   Every exception is caught per event: one escaping an agent would ack the message and lose it.
-- ``place_stories`` reads the candidates, so one agent sees every candidate of a rule whichever
-  worker classified it, puts each article in the story it retells or a new one
-  (:class:`~processors.stories.StoryBook`), keeps each rule's stories in the faust table
-  ``stories`` (its compacted changelog topic ``<app_id>-stories-changelog`` brings it back after
-  a restart or a rebalance), and sends the alert with its story to ``newsradar.alerts`` (keyed
-  by alert id, so redeliveries carry the same id and sinks upsert; an article placed before
-  gets its recorded story and role again).
 - ``count_pairs`` reads the pair mentions, repartitioned by pair so each pair is counted by one
   worker, counts articles per pair per hour (:class:`~processors.pairs.PairCounter`, in
   memory: see there why not a faust table), and flags a surge against the pair's own 24-hour
@@ -43,14 +35,12 @@ import faust
 from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
 
 from newsradar.files import private_dir
-from newsradar.kafka_admin import InternalTopic
 from newsradar.schemas import Article, DeadLetter, decode, encode
 from newsradar.settings import Settings
 from processors import metrics
 from processors.classify import ArticleText, Engine
 from processors.lag import LAG_EVERY_SECONDS, LagReporter
 from processors.pairs import PairCounter
-from processors.stories import Signer, Stories, StoryCandidate, candidate
 
 log = logging.getLogger("newsradar.processors")
 STAGE = "processors"
@@ -101,29 +91,6 @@ def _short_fetch_wait(self: AIOKafkaConsumerThread, transport: Any) -> Any:
 AIOKafkaConsumerThread._create_worker_consumer = _short_fetch_wait  # type: ignore[method-assign]
 
 
-STORY_CHANGELOG_CONFIGS = {
-    "cleanup.policy": "compact",
-    # Compact often: a story is rewritten with every article that joins it.
-    "segment.ms": "600000",
-    "min.cleanable.dirty.ratio": "0.1",
-}
-
-
-def internal_topics(settings: Settings) -> list[InternalTopic]:
-    """The topics the app makes for itself, to be created before it starts: a worker whose
-    consumer subscribes before faust has created them ignores them ("Ignoring missing topic")
-    until the next rebalance, and alerts would wait for stories that are never placed."""
-    app_id = settings.processors.app_id
-    partitions = settings.topics.articles.partitions
-    return [
-        InternalTopic(f"{app_id}-pair-mentions", partitions),
-        InternalTopic(f"{app_id}-story-candidates", partitions),
-        InternalTopic(
-            f"{app_id}-stories-changelog", partitions, tuple(STORY_CHANGELOG_CONFIGS.items())
-        ),
-    ]
-
-
 def create_app(settings: Settings, engine: Engine | None = None) -> faust.App:
     """The faust app for ``settings``; ``engine`` defaults to the configured rules."""
     conf = settings.processors
@@ -172,34 +139,6 @@ def create_app(settings: Settings, engine: Engine | None = None) -> faust.App:
         internal=True,
         partitions=settings.topics.articles.partitions,
     )
-    story_candidates = raw_topic(
-        f"{conf.app_id}-story-candidates",
-        internal=True,
-        partitions=settings.topics.articles.partitions,
-    )
-    # The recent stories of each rule, one entry per story (processors.stories.Stories); the
-    # changelog is what survives a restart or a rebalance.
-    story_table = app.Table(
-        "stories",
-        key_type=bytes,  # bytes: faust reads and writes the changelog raw
-        value_type=bytes,
-        partitions=settings.topics.articles.partitions,
-        extra_topic_configs={
-            k: v for k, v in STORY_CHANGELOG_CONFIGS.items() if k != "cleanup.policy"
-        },
-    )
-    signer = Signer()
-    stories = Stories(
-        signer,
-        window_seconds=conf.story_window_hours * 3600.0,
-        max_stories=conf.story_max_per_rule,
-    )
-    escalate_at = {
-        rule.id: rule.escalate
-        if rule.escalate is not None
-        else (rule.threshold * conf.story_escalate_factor if rule.threshold > 0 else None)
-        for rule in engine.rules.rules
-    }
     pair_counter = PairCounter(conf.surge_factor, conf.surge_min_count)
     surging_now: set[str] = set()
     # Pair mentions are combined in the worker for PAIR_FLUSH_SECONDS and sent as one record
@@ -231,36 +170,19 @@ def create_app(settings: Settings, engine: Engine | None = None) -> faust.App:
                 ts = event.message.timestamp
                 enqueued = datetime.fromtimestamp(ts, UTC) if ts else None
                 raised = engine.alerts(article, result, enqueued)
-                candidates = [
-                    candidate(signer, article, result, alert, escalate_at.get(alert.rule_id))
-                    for alert in raised
-                ]
             except Exception as exc:  # every failure has a place to go
                 await dead_letter(event, exc)
                 continue
-            for item in candidates:
-                await story_candidates.send(key=item.alert.rule_id.encode(), value=encode(item))
+            for alert in raised:
+                await alerts.send(key=alert.id.encode(), value=encode(alert))
+                metrics.ALERTS.labels(alert.rule_id).inc()
             unsent_pairs.update(result.pairs)
             for pair in result.pairs:
                 metrics.PAIR_ARTICLES.labels(pair).inc()
             metrics.ARTICLES.labels("alerted" if raised else "no_alert").inc()
             metrics.PROCESSING.observe(time.perf_counter() - started)
-
-    @app.agent(story_candidates, name="place-stories")
-    async def place_stories(stream: Any) -> None:
-        async for event in stream.events():
-            try:
-                item = decode(StoryCandidate, event.value)
-                alert = stories.place(story_table, item)
-            except Exception as exc:
-                await dead_letter(event, exc)
-                continue
-            await alerts.send(key=alert.id.encode(), value=encode(alert))
-            metrics.ALERTS.labels(alert.rule_id).inc()
-            metrics.STORY_ALERTS.labels(alert.rule_id, alert.story_role).inc()
-            if alert.article_enqueued_at is not None:
-                lag = time.time() - alert.article_enqueued_at.timestamp()
-                metrics.LAG.observe(max(0.0, lag))
+            if raised and event.message.timestamp:
+                metrics.LAG.observe(max(0.0, time.time() - event.message.timestamp))
 
     @app.timer(interval=PAIR_FLUSH_SECONDS)  # type: ignore[untyped-decorator]
     async def send_pair_mentions() -> None:

@@ -10,11 +10,6 @@ ARTICLES = Counter(
     ["outcome"],
 )
 ALERTS = Counter("newsradar_alerts_total", "Alerts raised, by rule.", ["rule"])
-STORY_ALERTS = Counter(
-    "newsradar_story_alerts_total",
-    "Alerts raised, by rule and story role: new and escalated are pushed, update is not.",
-    ["rule", "role"],
-)
 DEADLETTERS = Counter(
     "newsradar_deadletter_total",
     "Records sent to the dead-letter topic, by stage and error type.",

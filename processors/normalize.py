@@ -75,12 +75,6 @@ class Normalized:
         return self.to_original(start), self.to_original(end - 1) + 1
 
 
-def word_fold(text: str) -> str:
-    """The normalised word text alone (what the matcher scans, without the offset map): every
-    character that is not a letter or digit after folding is a space."""
-    return text.translate(_word_translate_table())
-
-
 def normalize(text: str, *, words: bool = False) -> Normalized:
     """Normalise ``text`` keeping a map from normalised offsets to original offsets.
 

@@ -121,9 +121,6 @@ class Rule(_Model):
     languages: tuple[str, ...] = ()
     weights: Weights = Weights()
     threshold: float = Field(default=0.0, ge=0)
-    escalate: float | None = Field(default=None, ge=0)
-    """A story of this rule pushes again when an article's score reaches this (None: the
-    processors' ``story_escalate_factor`` times ``threshold``)."""
 
     @cached_property
     def topic_set(self) -> frozenset[str]:

@@ -131,16 +131,12 @@ def alert_message(alert: Alert, markup: Markup) -> tuple[str, str]:
     return m.text(f"{alert.rule_id}: {name}"), m.newline.join(lines)
 
 
-def _stories(n: int) -> str:
-    return f"{n} story" if n == 1 else f"{n} stories"
-
-
 def digest_message(digest: Digest, markup: Markup) -> tuple[str, str]:
-    """The title and body of one digest's message: its stories, newest article first."""
+    """The title and body of one digest's message, newest article first."""
     m = markup
-    alerts = digest.stories
+    alerts = sorted(digest.alerts, key=lambda a: a.article_published, reverse=True)
     reasons = ", ".join(digest.reasons)
-    head = m.bold(m.text(digest.rule_id)) + m.text(f": {_stories(len(alerts))} ({reasons} digest)")
+    head = m.bold(m.text(digest.rule_id)) + m.text(f": {len(alerts)} alerts ({reasons} digest)")
     lines = [head]
     for a in alerts[:DIGEST_ALERTS_SHOWN]:
         lines.append(
@@ -150,7 +146,7 @@ def digest_message(digest: Digest, markup: Markup) -> tuple[str, str]:
         )
     if len(alerts) > DIGEST_ALERTS_SHOWN:
         lines.append(m.text(f"… and {len(alerts) - DIGEST_ALERTS_SHOWN} more"))
-    title = m.text(f"{digest.rule_id}: {_stories(len(alerts))} ({reasons} digest)")
+    title = m.text(f"{digest.rule_id}: {len(alerts)} alerts ({reasons} digest)")
     return title, m.newline.join(lines)
 
 

@@ -51,8 +51,6 @@ def build_message(alert: Alert, config: EmailSinkSettings) -> EmailMessage:
         f"Topics: {', '.join(alert.topics) or '-'}\n"
         f"Published: {alert.article_published:%Y-%m-%d %H:%M} UTC\n"
     )
-    if alert.story_role == "escalated":
-        facts += f"Story: escalated, {alert.reported_by() or 'score risen'}\n"
     terms = "\n".join(f"- {m.term} ({m.denotes}): {m.snippet}" for m in alert.matches[:30])
     why = alert.why()
     message.set_content(
@@ -72,12 +70,12 @@ def build_message(alert: Alert, config: EmailSinkSettings) -> EmailMessage:
 
 
 def build_digest(digest: Digest, config: EmailSinkSettings) -> EmailMessage:
-    """One message listing every story of the digest, newest article first."""
-    alerts = digest.stories
+    """One message listing every alert of the digest, newest article first."""
+    alerts = sorted(digest.alerts, key=lambda a: a.article_published, reverse=True)
     message = EmailMessage()
     why = ", ".join(digest.reasons)
     message["Subject"] = header_safe(
-        f"[newsradar] {digest.rule_id}: {_stories(len(alerts))} ({why} digest)"
+        f"[newsradar] {digest.rule_id}: {len(alerts)} alerts ({why} digest)"
     )
     message["From"] = config.sender
     message["To"] = ", ".join(config.recipients)
@@ -91,7 +89,7 @@ def build_digest(digest: Digest, config: EmailSinkSettings) -> EmailMessage:
         for a in alerts
     ]
     message.set_content(
-        f"{_stories(len(alerts))} of rule {digest.rule_id} ({why}).\n\n" + "\n".join(lines) + "\n"
+        f"{len(alerts)} alerts of rule {digest.rule_id} ({why}).\n\n" + "\n".join(lines) + "\n"
     )
     items = "".join(
         f'<li><h3 dir="auto">{linked_title_html(a)}</h3>'
@@ -101,15 +99,11 @@ def build_digest(digest: Digest, config: EmailSinkSettings) -> EmailMessage:
         for a in alerts
     )
     message.add_alternative(
-        f"<html><body><p>{_stories(len(alerts))} of rule <b>{escape(digest.rule_id)}</b> "
+        f"<html><body><p>{len(alerts)} alerts of rule <b>{escape(digest.rule_id)}</b> "
         f"({escape(why)}).</p><ol>{items}</ol></body></html>",
         subtype="html",
     )
     return message
-
-
-def _stories(n: int) -> str:
-    return f"{n} story" if n == 1 else f"{n} stories"
 
 
 class EmailSink(PushSink):

@@ -32,12 +32,6 @@ HELD = Gauge(
     "Alerts a push sink holds for a digest (throttle, quiet hours, hourly/daily cadence).",
     ["sink"],
 )
-NOT_PUSHED = Counter(
-    "newsradar_story_updates_not_pushed_total",
-    "Alerts a push sink intentionally did not push: updates of a story it pushed already "
-    "(stored, shown and in the feeds), by sink and rule.",
-    ["sink", "rule"],
-)
 DIGESTS = Counter(
     "newsradar_digests_sent_total", "Digests a push sink sent, by sink and rule.", ["sink", "rule"]
 )

@@ -54,27 +54,10 @@ class Digest:
     alerts: tuple[Alert, ...]
 
     @property
-    def stories(self) -> tuple[Alert, ...]:
-        """One alert per story (its latest, which says how far the story has spread), newest
-        article first: what a digest lists."""
-        return stories(self.alerts)
-
-    @property
     def id(self) -> str:
         """Stable for the same alerts, so a digest sent again carries the same key."""
         ids = "\n".join(sorted(a.id for a in self.alerts))
         return "digest-" + hashlib.sha256(ids.encode()).hexdigest()[:32]
-
-
-def stories(alerts: Sequence[Alert]) -> tuple[Alert, ...]:
-    """One alert per story of ``alerts``, the one with the most articles (the latest), newest
-    article first."""
-    latest: dict[str, Alert] = {}
-    for alert in alerts:
-        known = latest.get(alert.story)
-        if known is None or alert.story_articles >= known.story_articles:
-            latest[alert.story] = alert
-    return tuple(sorted(latest.values(), key=lambda a: a.article_published, reverse=True))
 
 
 def _clock_time(text: str) -> time:

@@ -1,8 +1,4 @@
-"""What push channels (email, webhook, Apprise) share: rule filter, one push per story,
-once-only delivery, noise.
-
-A story's updates (``story_role == "update"``: another outlet or copy of a story already pushed)
-are not pushed; the stores, the dashboard and the Atom feeds show them.
+"""What push channels (email, webhook, Apprise) share: rule filter, once-only delivery, noise.
 
 A push sink cannot upsert at its target, so :class:`~sinks.delivered.DeliveredIds` remembers
 what went out, and :class:`~sinks.noise.NoiseGate` decides what goes out now and what waits for
@@ -80,10 +76,9 @@ class PushSink(Sink):
         self.gate.note_sent([alert], self.clock())
 
     def write(self, batch: Sequence[Alert]) -> None:
-        mine = [a for a in batch if not self.rules or a.rule_id in self.rules]
-        for update in (a for a in mine if not a.pushes):
-            metrics.NOT_PUSHED.labels(self.name, update.rule_id).inc()
-        wanted = self.delivered.fresh([a for a in mine if a.pushes])
+        wanted = [
+            a for a in self.delivered.fresh(batch) if not self.rules or a.rule_id in self.rules
+        ]
         if not wanted:
             return
         send = self.gate.split(wanted, self.clock())

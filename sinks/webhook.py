@@ -58,8 +58,6 @@ def slack_payload(alert: Alert) -> dict[str, Any]:
         f"pairs {slack_escape(', '.join(alert.pairs) or '-')} · "
         f"topics {slack_escape(', '.join(alert.topics) or '-')}"
     )
-    if alert.story_role == "escalated":
-        facts += f" · escalated story ({slack_escape(alert.reported_by() or 'score risen')})"
     why = alert.why()
     text = f"{facts}\n{link}" + (f"\n> {slack_escape(why)}" if why else "")
     return {"text": text, "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]}
@@ -91,13 +89,13 @@ def json_alert(alert: Alert) -> dict[str, Any]:
 
 
 def slack_digest(digest: Digest) -> dict[str, Any]:
-    stories = digest.stories
     lines = [
-        f"• {slack_link(a.article_url, a.article_title or a.article_id)}" for a in stories[:50]
+        f"• {slack_link(a.article_url, a.article_title or a.article_id)}"
+        for a in digest.alerts[:50]
     ]
-    more = len(stories) - len(lines)
+    more = len(digest.alerts) - len(lines)
     head = (
-        f"*{slack_escape(digest.rule_id)}*: {len(stories)} stories "
+        f"*{slack_escape(digest.rule_id)}*: {len(digest.alerts)} alerts "
         f"({slack_escape(', '.join(digest.reasons))} digest)"
     )
     text = "\n".join([head, *lines] + ([f"… and {more} more"] if more > 0 else []))
@@ -111,7 +109,6 @@ def json_digest(digest: Digest) -> dict[str, Any]:
         "rule_id": digest.rule_id,
         "reasons": list(digest.reasons),
         "count": len(digest.alerts),
-        "stories": len(digest.stories),
         "alerts": [json_alert(a) for a in digest.alerts],
     }
 

@@ -6,7 +6,6 @@ import json
 import re
 import sys
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, BinaryIO
 
@@ -35,14 +34,14 @@ def run(ctx: typer.Context) -> None:
 
     from newsradar.broker import require_running
     from newsradar.kafka_admin import ensure_topics
-    from processors.app import create_app, internal_topics
+    from processors.app import create_app
     from processors.classify import Engine
 
     # The rules first: a broken rule file is a config error (exit 3, which systemd does not
     # restart on) whether or not Kafka is up yet.
     engine = Engine.default(settings.processors.rules_file)
     require_running(settings)
-    ensure_topics(settings, internal=internal_topics(settings))
+    ensure_topics(settings)
     faust_app = create_app(settings, engine)
     conf = settings.processors
     serve_metrics("processors", conf.metrics_host, conf.metrics_port)
@@ -63,24 +62,20 @@ def classify(
 ) -> None:
     """Classify JSON Lines articles from stdin: one JSON line out per line in, in order.
 
-    Each input line holds `id`, `title` and optionally `summary`, `content`, `language`, `url`,
-    `categories` (the feed's categories, a list of strings) and `published` (ISO 8601; default:
-    all at one time). Each output line gives the countries, pairs, topics, rules fired, matches,
-    and per country its salience and per pair the relation score with the sentences that make
-    it; and the story it joins among the lines before it (`story`: the id of the story's first
-    article, `story_role`, `story_articles`), and per rule fired the story of that rule's alerts
-    (`stories`), as the processors would place them. A line that cannot be read (not UTF-8,
+    Each input line holds `id`, `title` and optionally `summary`, `content`, `language`, `url`
+    and `categories` (the feed's categories, a list of strings). Each output line gives the
+    countries, pairs, topics, rules fired, matches, and per country its salience and per pair
+    the relation score with the sentences that make it. A line that cannot be read (not UTF-8,
     not JSON, nested too deeply, blank, too long) gives {"id": ..., "line": N, "error": "..."}
     and the run goes on. Output is UTF-8 whatever the locale.
     """
     from processors.classify import Engine
 
     engine = Engine.default(rules)
-    stories = _StoryPlacer()
     out = sys.stdout.buffer
     try:
         for number, line in enumerate(_lines(sys.stdin.buffer, MAX_LINE_BYTES), start=1):
-            result = _classify_line(engine, line, number, stories)
+            result = _classify_line(engine, line, number)
             text = printable_json(json.dumps(result, ensure_ascii=False, allow_nan=False))
             out.write(text.encode("utf-8") + b"\n")
             out.flush()
@@ -108,74 +103,19 @@ class _BadLine(Exception):
         self.article_id = article_id
 
 
-class _StoryPlacer:
-    """Stories over a stream of articles, as the processors keep them: one book for every
-    article (as if each alerted) and one per rule for the articles the rule fires on."""
-
-    def __init__(self, window_hours: float = 48.0) -> None:
-        from processors.stories import Signer
-
-        self.signer = Signer()
-        self.window_seconds = window_hours * 3600.0
-        self.books: dict[str, Any] = {}
-
-    def place(self, article: Any, published: float, result: Any) -> dict[str, Any]:
-        from processors.stories import StoryBook, entities_of
-
-        signature = self.signer.sign(
-            title=article.title,
-            summary=article.summary,
-            content=article.content,
-            language=result.language,
-            published=published,
-            entities=entities_of(result),
-        )
-
-        def placed(book_id: str, score: float = 0.0, escalate: float | None = None) -> Any:
-            book = self.books.setdefault(
-                book_id, StoryBook(self.signer, window_seconds=self.window_seconds)
-            )
-            return book.assign(
-                article.id, signature, story_id=article.id, score=score, escalate_at=escalate
-            )
-
-        every = placed("")
-        out: dict[str, Any] = {
-            "story": every.story_id,
-            "story_role": every.role,
-            "story_articles": every.articles,
-            "stories": {},
-        }
-        for verdict in result.fired:
-            rule = verdict.rule
-            escalate = rule.escalate if rule.escalate is not None else rule.threshold * 2
-            story = placed(f"rule:{rule.id}", verdict.score, escalate or None)
-            out["stories"][rule.id] = {
-                "story": story.story_id,
-                "role": story.role,
-                "articles": story.articles,
-            }
-        return out
-
-
-def _classify_line(
-    engine: Any, line: bytes | None, number: int, stories: _StoryPlacer | None = None
-) -> dict[str, Any]:
+def _classify_line(engine: Any, line: bytes | None, number: int) -> dict[str, Any]:
     try:
-        article_id, article, published = _article(line, number)
+        article_id, article = _article(line, number)
     except _BadLine as bad:
         shown = bad.article_id if isinstance(bad.article_id, str | int) else None
         return {"id": shown, "line": number, "error": str(bad)}
-    result = engine.classify(article)
-    out: dict[str, Any] = result.to_json()
+    out: dict[str, Any] = engine.classify(article).to_json()
     out["id"] = article_id
-    if stories is not None:
-        out.update(stories.place(article, published, result))
     return out
 
 
-def _article(line: bytes | None, number: int) -> tuple[Any, Any, float]:
-    """The line's id as given, its article and its publication time (0: not given)."""
+def _article(line: bytes | None, number: int) -> tuple[Any, Any]:
+    """The line's id as given and its article."""
     from processors.classify import ArticleText
 
     if line is None:
@@ -227,20 +167,7 @@ def _article(line: bytes | None, number: int) -> tuple[Any, Any, float]:
                 f"`{name}` holds a lone surrogate (an unpaired \\ud800-\\udfff escape), "
                 "which is no character; escape characters beyond U+FFFF as pairs, or send UTF-8",
             )
-    published = data.get("published")
-    when = 0.0
-    if published not in (None, ""):
-        try:
-            moment = datetime.fromisoformat(str(published))
-            if moment.tzinfo is None:
-                moment = moment.replace(tzinfo=UTC)
-            when = moment.timestamp()
-        except (ValueError, OverflowError):
-            raise _BadLine(
-                article_id, "`published` must be an ISO 8601 time (2026-03-02T09:10:00Z)"
-            ) from None
-    article = ArticleText(id=str(article_id), categories=tuple(categories), **fields)
-    return article_id, article, when
+    return article_id, ArticleText(id=str(article_id), categories=tuple(categories), **fields)
 
 
 @rules_app.command("check")
@@ -258,45 +185,22 @@ def rules_check(file: Annotated[Path, typer.Argument(help="Rule file.", dir_okay
 @rules_app.command("test")
 def rules_test(
     rules_file: Annotated[Path, typer.Argument(metavar="RULES", help="Rule file.", dir_okay=False)],
-    text_files: Annotated[
-        list[Path],
-        typer.Argument(
-            metavar="TEXT_FILE...",
-            help="Article texts (UTF-8); with several, each one's story among those before it.",
-            dir_okay=False,
-        ),
+    text_file: Annotated[
+        Path, typer.Argument(metavar="TEXT_FILE", help="Article text (UTF-8).", dir_okay=False)
     ],
     color: Annotated[
         bool, typer.Option("--color/--no-color", help="Highlight with ANSI colour.")
     ] = True,
 ) -> None:
-    """Show which rules fire on each TEXT_FILE, with matched terms highlighted in the text;
-    given several, also the story each one joins among the files before it."""
+    """Show which rules fire on TEXT_FILE, with matched terms highlighted in the text."""
     from processors.classify import ArticleText, Engine
 
     engine = Engine.default(rules_file)
-    stories = _StoryPlacer()
-    for n, text_file in enumerate(text_files):
-        try:
-            text = text_file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise NewsradarError(f"{text_file}: cannot read text: {exc}") from None
-        article = ArticleText(id=str(text_file), content=text)
-        result = engine.classify(article)
-        if len(text_files) > 1:
-            typer.echo(("\n" if n else "") + f"== {text_file}")
-        _explain(result, text, color)
-        if len(text_files) > 1:
-            placed = stories.place(article, 0.0, result)
-            if placed["story_role"] == "new":
-                typer.echo("story: new (no file before it tells it)")
-            else:
-                typer.echo(f"story: joins {placed['story']} ({placed['story_articles']} articles)")
-            for rule_id, story in placed["stories"].items():
-                typer.echo(f"story of rule {rule_id}: {story['role']}, of {story['story']}")
-
-
-def _explain(result: Any, text: str, color: bool) -> None:
+    try:
+        text = text_file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise NewsradarError(f"{text_file}: cannot read text: {exc}") from None
+    result = engine.classify(ArticleText(id=text_file.name, content=text))
     typer.echo(f"language: {result.language}")
     typer.echo(f"countries: {', '.join(result.countries) or '-'}")
     typer.echo(f"pairs: {', '.join(f'{p} ({n})' for p, n in result.pair_counts.items()) or '-'}")

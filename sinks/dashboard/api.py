@@ -229,7 +229,6 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get(f"{PREFIX}/alerts", list_alerts)
     app.router.add_get(f"{PREFIX}/alerts/{{alert_id}}", get_alert)
     app.router.add_patch(f"{PREFIX}/alerts/{{alert_id}}", change_alert)
-    app.router.add_get(f"{PREFIX}/stories/{{story_id}}", dashboard.story)
     app.router.add_get(f"{PREFIX}/export", export_alerts)
     app.router.add_get(f"{PREFIX}/facets", dashboard.facets)
     app.router.add_get(f"{PREFIX}/pairs", dashboard.pairs)

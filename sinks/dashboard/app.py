@@ -310,26 +310,6 @@ async def alert(request: web.Request) -> web.Response:
     return web.json_response(found.model_dump(mode="json"))
 
 
-async def story(request: web.Request) -> web.Response:
-    """A story: its articles (one alert each), oldest first, with their outlets."""
-    wanted = request.match_info["story_id"]
-    found: list[Alert] = []
-    if len(wanted) <= 128 and wanted.isprintable() and wanted.isascii():  # what ids are
-        found = await asyncio.to_thread(request.app[STORE].story, wanted)
-    if not found:
-        return error(404, "no such story")
-    outlets = list(dict.fromkeys(o for a in found for o in a.story_outlets))
-    languages = list(dict.fromkeys(a.language for a in found if a.language))
-    return web.json_response(
-        {
-            "story_id": wanted,
-            "articles": [a.model_dump(mode="json") for a in found],
-            "outlets": outlets,
-            "languages": languages,
-        }
-    )
-
-
 async def facets(request: web.Request) -> web.Response:
     return web.json_response(await asyncio.to_thread(request.app[STORE].facets))
 

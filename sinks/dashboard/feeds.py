@@ -4,8 +4,7 @@
 XML is built with ElementTree, so untrusted article text is always escaped; characters XML 1.0
 cannot hold are removed, so a feed stays well-formed whatever a title holds, and an entry links
 to its article only when the URL is http(s) (:mod:`sinks.render`). Each entry carries its
-article's language as ``xml:lang`` (when it is a language tag). The articles of one story
-(``story_id``) are one entry, updated as outlets join it.
+article's language as ``xml:lang`` (when it is a language tag).
 
 Feed readers poll, so the feeds answer conditional requests: the ``ETag`` is a digest of the
 feed as served, ``Last-Modified`` the newest entry's time; a request whose ``If-None-Match``
@@ -46,19 +45,8 @@ _FEED_NAME = re.compile(r"([a-z0-9][a-z0-9._-]{0,63})\.atom")
 _LANGUAGE = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,3}")
 
 
-def _stories(alerts: Sequence[Alert]) -> list[list[Alert]]:
-    """The alerts grouped by story (in the order their stories first appear), each story's
-    articles oldest first."""
-    grouped: dict[tuple[str, str], list[Alert]] = {}
-    for alert in alerts:
-        grouped.setdefault((alert.rule_id, alert.story), []).append(alert)
-    return [sorted(story, key=lambda a: a.article_published) for story in grouped.values()]
-
-
 def render(alerts: Sequence[Alert], *, rule: str, self_url: str) -> bytes:
-    """The Atom document of ``alerts`` (newest first) for ``rule`` (``all``: every rule): one
-    entry per story (a story's first alert gives its id, title and link, its other articles
-    are ``related`` links, its summary says how far it spread)."""
+    """The Atom document of ``alerts`` (newest first) for ``rule`` (``all``: every rule)."""
     ET.register_namespace("", ATOM)
     feed = ET.Element(f"{{{ATOM}}}feed")
     title = "all rules" if rule == "all" else rule
@@ -67,37 +55,24 @@ def render(alerts: Sequence[Alert], *, rule: str, self_url: str) -> bytes:
     ET.SubElement(feed, f"{{{ATOM}}}link", rel="self", href=xml_text(self_url))
     ET.SubElement(feed, f"{{{ATOM}}}updated").text = newest(alerts).isoformat()
     ET.SubElement(ET.SubElement(feed, f"{{{ATOM}}}author"), f"{{{ATOM}}}name").text = "newsradar"
-    for story in _stories(alerts):
-        first, latest = story[0], max(story, key=lambda a: (a.story_articles, a.created_at))
+    for alert in alerts:
         entry = ET.SubElement(feed, f"{{{ATOM}}}entry")
-        if _LANGUAGE.fullmatch(first.language):
-            entry.set(XML_LANG, first.language)
-        # The story's id is its first alert's: a feed reader keeps the entry it had.
-        ET.SubElement(entry, f"{{{ATOM}}}id").text = f"urn:newsradar:alert:{first.story}"
-        title = first.article_title or first.article_id
+        if _LANGUAGE.fullmatch(alert.language):
+            entry.set(XML_LANG, alert.language)
+        ET.SubElement(entry, f"{{{ATOM}}}id").text = f"urn:newsradar:alert:{alert.id}"
+        title = alert.article_title or alert.article_id
         ET.SubElement(entry, f"{{{ATOM}}}title").text = xml_text(title)
-        link = safe_link(first.article_url)
+        link = safe_link(alert.article_url)
         if link:
             ET.SubElement(entry, f"{{{ATOM}}}link", href=xml_text(link))
-        for other in story[1:]:
-            related = safe_link(other.article_url)
-            if related:
-                ET.SubElement(entry, f"{{{ATOM}}}link", rel="related", href=xml_text(related))
-        updated = max(a.created_at for a in story)
-        ET.SubElement(entry, f"{{{ATOM}}}updated").text = updated.isoformat()
-        ET.SubElement(entry, f"{{{ATOM}}}published").text = first.article_published.isoformat()
-        ET.SubElement(entry, f"{{{ATOM}}}category", term=first.rule_id)
-        best = max(story, key=lambda a: a.score)
-        terms = sorted({f"{m.term} ({m.denotes})" for m in best.matches})[:20]
-        why = best.why()
-        spread = latest.reported_by()
-        also = "; ".join(a.article_title or a.article_id for a in story[1:6])
+        ET.SubElement(entry, f"{{{ATOM}}}updated").text = alert.created_at.isoformat()
+        ET.SubElement(entry, f"{{{ATOM}}}published").text = alert.article_published.isoformat()
+        ET.SubElement(entry, f"{{{ATOM}}}category", term=alert.rule_id)
+        terms = sorted({f"{m.term} ({m.denotes})" for m in alert.matches})[:20]
+        why = alert.why()
         ET.SubElement(entry, f"{{{ATOM}}}summary", type="text").text = xml_text(
-            (f"Story: {spread}. " if spread else "")
-            + (f"Also: {also}. " if also else "")
-            + (f"Why: {why}. " if why else "")
-            + f"Rule {best.rule_id} (score {best.score:g}). "
-            f"Pairs: {', '.join(best.pairs) or '-'}. Topics: {', '.join(best.topics) or '-'}. "
+            (f"Why: {why}. " if why else "") + f"Rule {alert.rule_id} (score {alert.score:g}). "
+            f"Pairs: {', '.join(alert.pairs) or '-'}. Topics: {', '.join(alert.topics) or '-'}. "
             f"Matched: {'; '.join(terms) or '-'}."
         )
     return b'<?xml version="1.0" encoding="utf-8"?>\n' + bytes(ET.tostring(feed, encoding="utf-8"))

@@ -77,16 +77,6 @@ class AlertStore:
         rows = self._rows("SELECT rowid, record FROM alerts WHERE id = ?", [alert_id])
         return rows[0][1] if rows else None
 
-    def story(self, story_id: str, limit: int = 200) -> list[Alert]:
-        """Every alert of a story (its first alert's id is the story's id), oldest article
-        first. A version-1 alert is a story of its own."""
-        rows = self._rows(
-            "SELECT rowid, record FROM alerts WHERE id = ? "
-            "OR json_extract(record, '$.story_id') = ? ORDER BY article_published, rowid LIMIT ?",
-            [story_id, story_id, limit],
-        )
-        return [a for _, a in rows if a.story == story_id]
-
     def facets(self) -> dict[str, list[str]]:
         """The rules, countries and languages present, for the filters."""
         with self._lock:

@@ -116,41 +116,15 @@ function row(alert, fresh) {
     el("td", {}, I18N.number(alert.score, 1)),
     el("td", {}, joined(alert.pairs.slice(0, 3))),
     el("td", { class: "title", dir: direction(alert.language), lang: alert.language || null },
-      alert.article_title || alert.article_id),
-    el("td", { class: "story" }, spread(alert)));
-  tr.dataset.story = storyOf(alert);
+      alert.article_title || alert.article_id));
   tr.addEventListener("click", () => { showDetail(alert.id); setTriage(alert.id, { read: true }); });
   if (alert.id === state.selected) tr.classList.add("selected");
   return tr;
 }
 
-// A story's id: its first alert's (alerts before stories are stories of their own).
-function storyOf(alert) {
-  return alert.story_id || alert.id;
-}
-
-// How many articles and outlets, in the reader's language, for a story of more than one
-// article ("3 articles, 2 outlets"); nothing for an article alone.
-function counted(key, n) {
-  return t(I18N.plural(key, n), { count: I18N.number(n) });
-}
-
-function spread(alert) {
-  const n = alert.story_articles || 1;
-  if (n <= 1) return "";
-  const outlets = Math.max((alert.story_outlets || []).length, 1);
-  return t("story.spread", { articles: counted("story.articles", n), outlets: counted("story.outlets", outlets) });
-}
-
-// One row per story: its newest alert, which tells how far it has spread.
-function oneRowPerStory(alerts) {
-  const seen = new Set();
-  return alerts.filter((a) => !seen.has(storyOf(a)) && seen.add(storyOf(a)));
-}
-
 function render() {
   const body = document.querySelector("#alerts tbody");
-  const rows = oneRowPerStory(state.order.map((id) => state.alerts.get(id)).filter(matchesFilters));
+  const rows = state.order.map((id) => state.alerts.get(id)).filter(matchesFilters);
   body.replaceChildren(...rows.map((a) => row(a, false)));
   document.getElementById("no-alerts").hidden = rows.length > 0;
   say(document.getElementById("alert-count"), "alerts.count", { count: I18N.number(rows.length) });
@@ -190,9 +164,6 @@ function arrive(alert) {
   if (!remember(alert)) return;
   if (!matchesFilters(alert)) return;
   const body = document.querySelector("#alerts tbody");
-  for (const tr of body.querySelectorAll("tr")) {  // the story's row moves up, with its spread
-    if (tr.dataset.story === storyOf(alert)) tr.remove();
-  }
   body.prepend(row(alert, true));
   document.getElementById("no-alerts").hidden = true;
   say(document.getElementById("alert-count"), "alerts.count", { count: I18N.number(body.children.length) });
@@ -264,30 +235,6 @@ function showDetail(id) {
     return el("li", { "data-field": m.field }, text, " ", el("small", { dir: I18N.direction }, t("detail.match_note", { denotes: denotes(m.denotes), field: I18N.label("field", m.field) })));
   }));
   detail.hidden = false;
-  showStory(alert).catch(() => { document.getElementById("d-story-box").hidden = true; });
-}
-
-// The story's articles and where each came from (feed text is set as text, never as HTML).
-async function showStory(alert) {
-  const box = document.getElementById("d-story-box");
-  box.hidden = true;
-  const story = await getJSON(`/api/v1/stories/${encodeURIComponent(storyOf(alert))}`);
-  if (state.selected !== alert.id || story.articles.length < 2) return;
-  document.getElementById("d-story-head").textContent = t("story.head", {
-    articles: counted("story.articles", story.articles.length),
-    outlets: counted("story.outlets", Math.max(story.outlets.length, 1)),
-  });
-  document.getElementById("d-story").replaceChildren(...story.articles.map((a) => {
-    const title = el("span", { dir: direction(a.language), lang: a.language || null }, a.article_title || a.article_id);
-    const linked = /^https?:\/\//i.test(a.article_url)
-      ? el("a", { href: a.article_url, rel: "noopener noreferrer", target: "_blank" }, title) : title;
-    let source = a.feed || "";
-    try { source = new URL(a.feed).hostname; } catch (e) { /* not a URL: shown as it is */ }
-    const role = a.story_role || "new";
-    return el("li", { "data-role": role }, linked, " ", el("small", { dir: I18N.direction },
-      t("story.article_note", { published: when(a.article_published), source: source || "-", role: t(`story.role.${role}`) })));
-  }));
-  box.hidden = false;
 }
 
 // What a matched term stands for: a country code, or a topic, named in the reader's language.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 from pathlib import Path
 
@@ -119,57 +118,3 @@ def test_boolean_flags_read_as_flags_in_every_help() -> None:
         assert "--help" in result.output, path
         assert "<bool>" not in result.output, (path, result.output)
     assert "--json " in helps[("feeds", "status")].output
-
-
-STORY_EN = (
-    "Iraqi Foreign Minister Fuad Hussein met his Russian counterpart Sergei Lavrov in Moscow on "
-    "Monday. Iraq and Russia agreed to expand cooperation in energy, trade and arms, and signed "
-    "a memorandum on Russian investment in Iraqi oil fields."
-)
-
-
-def test_classify_shows_the_story_each_line_joins() -> None:
-    lines = [
-        {
-            "id": "a",
-            "title": "Iraq and Russia sign memorandum in Moscow",
-            "content": STORY_EN,
-            "published": "2026-03-02T09:00:00Z",
-        },
-        {"id": "b", "title": "Floods in Italy", "content": "Rain flooded towns in the north."},
-        {
-            "id": "c",
-            "title": "Iraq, Russia sign memorandum after Moscow talks",
-            "content": STORY_EN + " (Reporting by the desk)",
-            "published": "2026-03-02T11:00:00Z",
-        },
-        {"id": "d", "title": "x", "published": "yesterday"},
-    ]
-    proc = run_cli("classify", stdin="\n".join(json.dumps(line) for line in lines), env=clean_env())
-    assert proc.returncode == 0, proc.stderr
-    out = [json.loads(line) for line in proc.stdout.splitlines()]
-    assert [(o["id"], o.get("story"), o.get("story_role")) for o in out[:3]] == [
-        ("a", "a", "new"),
-        ("b", "b", "new"),
-        ("c", "a", "update"),
-    ]
-    assert out[2]["story_articles"] == 2
-    assert out[2]["stories"] == {"iraq-russia": {"story": "a", "role": "update", "articles": 2}}
-    assert out[1]["stories"] == {}
-    assert out[3] == {
-        "id": "d",
-        "line": 4,
-        "error": "`published` must be an ISO 8601 time (2026-03-02T09:10:00Z)",
-    }
-
-
-def test_rules_test_shows_the_story_of_each_file_after_the_first(tmp_path: Path) -> None:
-    first, second = tmp_path / "first.txt", tmp_path / "second.txt"
-    first.write_text("Iraq and Russia sign memorandum in Moscow\n" + STORY_EN, encoding="utf-8")
-    second.write_text("Iraq, Russia sign memorandum\n" + STORY_EN, encoding="utf-8")
-    proc = run("rules", "test", "processors/data/rules.yaml", str(first), str(second), "--no-color")
-    assert proc.returncode == 0, proc.stderr
-    assert f"== {second}" in proc.stdout
-    assert "story: new (no file before it tells it)" in proc.stdout
-    assert f"story: joins {first} (2 articles)" in proc.stdout
-    assert f"story of rule iraq-russia: update, of {first}" in proc.stdout

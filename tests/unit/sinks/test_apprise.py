@@ -189,7 +189,7 @@ def test_throttle_folds_the_rest_into_one_digest(server: FeedServer, tmp_path: P
     chat.flush()
     chat.flush()
     digest = received(server)[1]
-    assert digest["title"] == "iraq-russia: 2 stories (throttle digest)"
+    assert digest["title"] == "iraq-russia: 2 alerts (throttle digest)"
     assert "Story a2" in digest["message"]
     assert "<i>Third</i>" in digest["message"]
     assert len(received(server)) == 2
@@ -213,7 +213,7 @@ def test_weekly_digest_goes_out_on_the_configured_day(server: FeedServer, tmp_pa
     clock.now = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
     chat.flush()
     (digest,) = received(server)
-    assert digest["title"] == "iraq-russia: 2 stories (weekly digest)"
+    assert digest["title"] == "iraq-russia: 2 alerts (weekly digest)"
     assert "&lt;b&gt;Bold&lt;/b&gt;" in digest["message"]
     assert '<a href="https://e.org/a1">Story a1</a>' in digest["message"]
 

@@ -136,5 +136,4 @@ def test_jsonl_rotates_by_size(tmp_path: Path) -> None:
     sink.close()
     files = sorted(p.name for p in tmp_path.glob("a.jsonl*") if not p.name.endswith("sqlite"))
     assert files == ["a.jsonl", "a.jsonl.1", "a.jsonl.2"]
-    line = len(encode(alert("x29"))) + 1
-    assert all((tmp_path / name).stat().st_size < 1024 + line for name in files)
+    assert all((tmp_path / name).stat().st_size < 1024 + 400 for name in files)

@@ -185,37 +185,3 @@ def test_an_unknown_time_zone_is_a_config_error(tmp_path: Path) -> None:
         load_settings(None, env={"NEWSRADAR_DASHBOARD__TIMEZONE": "Mars/Olympus"})
     assert "dashboard.timezone" in str(error.value)
     assert "Asia/Baghdad" in str(error.value)
-
-
-def test_a_story_lists_its_articles_and_outlets(tmp_path: Path) -> None:
-    s = settings(tmp_path)
-    first = alert(1, feed="https://www.bbc.co.uk/arabic/rss.xml", story_outlets=("bbc.co.uk",))
-    story = first.id
-    joined = [
-        alert(
-            n,
-            story_id=story,
-            story_role="update",
-            story_articles=n,
-            story_outlets=("bbc.co.uk", "cnn.com", "aljazeera.net")[:n],
-            language=lang,
-            article_published=NOW + timedelta(hours=n),
-            feed=feed,
-        )
-        for n, lang, feed in ((2, "ar", "https://arabic.cnn.com/rss"), (3, "en", "x"))
-    ]
-    store_alerts(s, first.model_copy(update={"story_id": story}), *joined, alert(9))
-
-    async def check(client: TestClient[Any, Any]) -> None:
-        found = await (await client.get(f"/api/v1/stories/{story}")).json()
-        assert [a["article_id"] for a in found["articles"]] == ["a1", "a2", "a3"]
-        assert [a["story_role"] for a in found["articles"]] == ["new", "update", "update"]
-        assert found["outlets"] == ["bbc.co.uk", "cnn.com", "aljazeera.net"]
-        assert found["languages"] == ["en", "ar"]
-        alone = await (await client.get(f"/api/v1/stories/{alert(9).id}")).json()
-        assert [a["article_id"] for a in alone["articles"]] == ["a9"]
-        for bad in ("nope", "%00", "x" * 300):
-            missing = await client.get(f"/api/v1/stories/{bad}")
-            assert (missing.status, await missing.json()) == (404, {"error": "no such story"})
-
-    serve(s, check)

@@ -155,7 +155,7 @@ def test_daily_digest_per_rule_sent_once_when_due(smtp: tuple[Inbox, int], tmp_p
         sink.close()
     assert len(inbox.messages) == 2
     digest = email.message_from_bytes(inbox.messages[1][2], policy=email.policy.default)
-    assert digest["Subject"] == "[newsradar] iraq-russia: 2 stories (daily digest)"
+    assert digest["Subject"] == "[newsradar] iraq-russia: 2 alerts (daily digest)"
     assert digest["X-Newsradar-Digest-Id"].startswith("digest-")
     html = digest.get_body(("html",)).get_content()  # type: ignore[union-attr]
     assert "<img" not in html
@@ -163,7 +163,7 @@ def test_daily_digest_per_rule_sent_once_when_due(smtp: tuple[Inbox, int], tmp_p
     assert "Second" in html
     assert "<mark>روسيا</mark>" in html
     text = digest.get_body(("plain",)).get_content()  # type: ignore[union-attr]
-    assert "2 stories of rule iraq-russia (daily)." in text
+    assert "2 alerts of rule iraq-russia (daily)." in text
 
 
 def test_weekly_digest_goes_out_on_weekly_on(smtp: tuple[Inbox, int], tmp_path: Path) -> None:
@@ -183,4 +183,4 @@ def test_weekly_digest_goes_out_on_weekly_on(smtp: tuple[Inbox, int], tmp_path: 
     (digest,) = (
         email.message_from_bytes(m[2], policy=email.policy.default) for m in inbox.messages
     )
-    assert digest["Subject"] == "[newsradar] iraq-russia: 1 story (weekly digest)"
+    assert digest["Subject"] == "[newsradar] iraq-russia: 1 alerts (weekly digest)"

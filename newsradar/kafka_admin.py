@@ -79,9 +79,29 @@ class TopicResult:
     created: bool
 
 
-def ensure_topics(settings: Settings, timeout_seconds: float = 30.0) -> list[TopicResult]:
-    """Create the configured topics that do not exist yet; leave existing ones as they are."""
-    specs = settings.topics.all()
+class InternalTopic(NamedTuple):
+    """A topic a stage uses for itself (faust's repartition and changelog topics): created
+    before the stage subscribes, so that it is in the metadata its consumer starts with."""
+
+    name: str
+    partitions: int
+    configs: tuple[tuple[str, str], ...] = ()
+    """Topic configs (``("cleanup.policy", "compact")`` ...)."""
+
+
+def ensure_topics(
+    settings: Settings,
+    timeout_seconds: float = 30.0,
+    internal: Sequence[InternalTopic] = (),
+) -> list[TopicResult]:
+    """Create the configured topics, and ``internal`` ones, that do not exist yet; leave
+    existing ones as they are."""
+    specs = [
+        *settings.topics.all(),
+        *(TopicSpec(name=t.name, partitions=t.partitions) for t in internal),
+    ]
+    configs = {name: {"cleanup.policy": "compact"} for name in settings.topics.compacted()}
+    configs.update({t.name: dict(t.configs) for t in internal})
     with admin_client(settings, timeout_seconds) as client:
         try:
             existing = {

@@ -290,6 +290,31 @@ class DeadLetter(Record):
         )
 
 
+class RuleRecord(Record):
+    """One alert rule on the compacted rules topic, keyed by its id; a tombstone (no value)
+    removes the rule. ``rules push`` writes it after validating the rule exactly as
+    ``rules check`` does; processors validate it again when they read it (a newer rule key
+    an older worker does not know is dead-lettered there, and the worker keeps the rule it has).
+    """
+
+    kind: ClassVar[str] = "rule"
+
+    rule_id: RuleId
+    version: int = Field(ge=1)
+    """Raised by ``rules push`` whenever the rule changes; alerts carry it as ``rule_version``."""
+    rule: dict[str, Any]
+    """The rule as a rule file holds it (processors/data/rules.yaml's keys), its ``id`` and
+    ``version`` equal to the fields above."""
+    pushed_at: UtcDatetime = Field(default_factory=utcnow)
+
+    @field_validator("rule")
+    @classmethod
+    def _names_itself(cls, value: dict[str, Any]) -> dict[str, Any]:
+        if not isinstance(value.get("id"), str):
+            raise ValueError("the rule has no `id`")
+        return value
+
+
 def alert_id(rule_id: str, article_id: str) -> str:
     """The id of the alert ``rule_id`` raises on ``article_id``; equal inputs, equal ids."""
     digest = hashlib.sha256(f"{rule_id}\x00{article_id}".encode()).hexdigest()

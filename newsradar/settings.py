@@ -199,10 +199,16 @@ class TopicsSettings(Section):
     articles: TopicSpec = TopicSpec(name=topics.ARTICLES)
     alerts: TopicSpec = TopicSpec(name=topics.ALERTS)
     deadletter: TopicSpec = TopicSpec(name=topics.DEADLETTER, partitions=1)
+    rules: TopicSpec = TopicSpec(name=topics.RULES, partitions=1)
+    """Compacted; every worker reads all of it, so one partition is enough."""
     replication_factor: int = Field(default=1, ge=1, le=32)
 
     def all(self) -> tuple[TopicSpec, ...]:
-        return (self.articles, self.alerts, self.deadletter)
+        return (self.articles, self.alerts, self.deadletter, self.rules)
+
+    def compacted(self) -> frozenset[str]:
+        """Topics whose latest record per key is the state (``cleanup.policy=compact``)."""
+        return frozenset({self.rules.name})
 
 
 class ProcessorsSettings(Section):

@@ -17,3 +17,8 @@ ALERTS: Final = "newsradar.alerts"
 
 DEADLETTER: Final = "newsradar.deadletter"
 """Records any stage could not handle, with stage, error_type and reason."""
+
+RULES: Final = "newsradar.rules"
+"""Alert rules, compacted, keyed by rule id: the latest record of a key is the rule in force
+(with the version ``rules push`` gave it), a tombstone removes it; read whole by every
+processors worker."""

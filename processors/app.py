@@ -35,11 +35,13 @@ import faust
 from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
 
 from newsradar.files import private_dir
+from newsradar.kafka_admin import InternalTopic
 from newsradar.schemas import Article, DeadLetter, decode, encode
 from newsradar.settings import Settings
 from processors import metrics
 from processors.classify import ArticleText, Engine
 from processors.lag import LAG_EVERY_SECONDS, LagReporter
+from processors.live_rules import LiveRules
 from processors.pairs import PairCounter
 
 log = logging.getLogger("newsradar.processors")
@@ -91,10 +93,28 @@ def _short_fetch_wait(self: AIOKafkaConsumerThread, transport: Any) -> Any:
 AIOKafkaConsumerThread._create_worker_consumer = _short_fetch_wait  # type: ignore[method-assign]
 
 
-def create_app(settings: Settings, engine: Engine | None = None) -> faust.App:
-    """The faust app for ``settings``; ``engine`` defaults to the configured rules."""
+def internal_topics(settings: Settings) -> list[InternalTopic]:
+    """The topics the app makes for itself, to be created before it starts: a worker whose
+    consumer subscribes before faust has created them ignores them ("Ignoring missing topic")
+    until the next rebalance."""
+    return [
+        InternalTopic(
+            f"{settings.processors.app_id}-pair-mentions", settings.topics.articles.partitions
+        )
+    ]
+
+
+def create_app(
+    settings: Settings, engine: Engine | None = None, live: LiveRules | None = None
+) -> faust.App:
+    """The faust app for ``settings``. Its rules: ``live``'s, swapped in as the rules topic
+    changes (what ``newsradar processors run`` passes); else ``engine``'s, fixed, which
+    defaults to the configured rules file."""
     conf = settings.processors
+    if live is not None:
+        engine = live.engine
     engine = engine or Engine.default(conf.rules_file)
+    fixed = engine
     log.info(
         "detection engine: %s",
         "native core" if engine.core else "Python steps (native core not built or turned off)",
@@ -164,12 +184,14 @@ def create_app(settings: Settings, engine: Engine | None = None) -> faust.App:
     async def detect(stream: Any) -> None:
         async for event in stream.events():
             started = time.perf_counter()
+            # One engine per article: a swap in the middle must not mix two rule sets.
+            current = live.engine if live is not None else fixed
             try:
                 article = decode(Article, event.value)
-                result = engine.classify(ArticleText.of(article))
+                result = current.classify(ArticleText.of(article))
                 ts = event.message.timestamp
                 enqueued = datetime.fromtimestamp(ts, UTC) if ts else None
-                raised = engine.alerts(article, result, enqueued)
+                raised = current.alerts(article, result, enqueued)
             except Exception as exc:  # every failure has a place to go
                 await dead_letter(event, exc)
                 continue

@@ -15,7 +15,9 @@ from newsradar.cli.context import printable_json, serve_metrics, state
 from newsradar.errors import NewsradarError
 
 app = typer.Typer(help="Run the detection stage (faust workers).", no_args_is_help=True)
-rules_app = typer.Typer(help="Check and try alert rules.", no_args_is_help=True)
+rules_app = typer.Typer(
+    help="Check and try alert rules; publish them to the rules topic.", no_args_is_help=True
+)
 
 RulesOption = Annotated[
     Path | None,
@@ -34,15 +36,32 @@ def run(ctx: typer.Context) -> None:
 
     from newsradar.broker import require_running
     from newsradar.kafka_admin import ensure_topics
-    from processors.app import create_app
+    from newsradar.rules_topic import RulesReader
+    from processors.app import create_app, internal_topics
     from processors.classify import Engine
+    from processors.live_rules import LiveRules, RulesFollower, dead_letter_to
 
     # The rules first: a broken rule file is a config error (exit 3, which systemd does not
     # restart on) whether or not Kafka is up yet.
     engine = Engine.default(settings.processors.rules_file)
     require_running(settings)
-    ensure_topics(settings)
-    faust_app = create_app(settings, engine)
+    ensure_topics(settings, internal=internal_topics(settings))
+    # The rules in force are the rules topic's; the rule file seeds a topic that never held
+    # a rule, so a fresh install (and `up --demo`) alerts at once.
+    reader = RulesReader(settings)
+    records = reader.catch_up()
+    if not records:
+        seeded = _push(settings, engine, remove_others=False)
+        typer.echo(
+            f"{settings.topics.rules.name}: seeded from {engine.rules.source} "
+            f"({len(seeded.added)} rules)",
+            err=True,
+        )
+        records = reader.catch_up()
+    live = LiveRules(dead_letter_to(settings), topic=settings.topics.rules.name)
+    live.apply(records)
+    RulesFollower(reader, live).start()
+    faust_app = create_app(settings, live=live)
     conf = settings.processors
     serve_metrics("processors", conf.metrics_host, conf.metrics_port)
     # faust narrates every service start and stop at INFO; in the combined log of `newsradar up`
@@ -180,6 +199,97 @@ def rules_check(file: Annotated[Path, typer.Argument(help="Rule file.", dir_okay
         f"{file}: OK ({len(engine.rules.rules)} rules: "
         f"{', '.join(r.id for r in engine.rules.rules)})"
     )
+
+
+def _push(settings: Any, engine: Any, *, remove_others: bool, dry_run: bool = False) -> Any:
+    """Make the rules topic hold ``engine``'s rules (validated); the plan it carried out."""
+    from newsradar import rules_topic
+
+    current = rules_topic.read_rules(settings).rules
+    wanted = [rule.model_dump(mode="json") for rule in engine.rules.rules]
+    plan = rules_topic.plan(current, wanted, remove_others=remove_others)
+    if not dry_run and not plan.empty:
+        rules_topic.write(settings, plan)
+    return plan
+
+
+def _print_plan(plan: Any, topic: str, dry_run: bool) -> None:
+    for line in plan.lines():
+        typer.echo(line)
+    verb = "would change" if dry_run else "changed"
+    typer.echo(
+        f"{topic}: {verb} {len(plan.added)} added, {len(plan.changed)} changed, "
+        f"{len(plan.removed)} removed, {len(plan.unchanged)} unchanged"
+    )
+
+
+@rules_app.command("push")
+def rules_push(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="Rule file.", dir_okay=False)],
+) -> None:
+    """Publish the rules of FILE to the rules topic (new or changed ones get a new version);
+    running workers swap them in. A file with a rule that does not validate is refused whole,
+    with the errors of `rules check`, and nothing is published."""
+    from processors.classify import Engine
+
+    engine = Engine.default(file)  # raises what `rules check` prints
+    settings = state(ctx).settings()
+    _print_plan(_push(settings, engine, remove_others=False), settings.topics.rules.name, False)
+
+
+@rules_app.command("sync")
+def rules_sync(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="Rule file.", dir_okay=False)],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the diff; change nothing.")
+    ] = False,
+) -> None:
+    """Make the rules topic match FILE: push its new and changed rules, remove the rules it
+    does not name; print the diff (+ added, ~ changed, - removed)."""
+    from processors.classify import Engine
+
+    engine = Engine.default(file)
+    settings = state(ctx).settings()
+    plan = _push(settings, engine, remove_others=True, dry_run=dry_run)
+    _print_plan(plan, settings.topics.rules.name, dry_run)
+
+
+@rules_app.command("list")
+def rules_list(ctx: typer.Context) -> None:
+    """The rules in force on the rules topic: id, version, when pushed, description."""
+    from newsradar import rules_topic
+
+    settings = state(ctx).settings()
+    found = rules_topic.read_rules(settings)
+    for rid in sorted(found.rules):
+        record = found.rules[rid]
+        description = str(record.rule.get("description", "")).replace("\n", " ")
+        typer.echo(
+            f"{rid}\tv{record.version}\t{record.pushed_at:%Y-%m-%dT%H:%M:%SZ}\t{description}"
+        )
+    for message, exc in found.unreadable:
+        typer.echo(f"unreadable record at offset {message.offset}: {exc}", err=True)
+
+
+@rules_app.command("remove")
+def rules_remove(
+    ctx: typer.Context, rule_id: Annotated[str, typer.Argument(metavar="ID", help="Rule id.")]
+) -> None:
+    """Remove rule ID from the rules topic (a tombstone); workers stop alerting on it."""
+    from newsradar import rules_topic
+
+    settings = state(ctx).settings()
+    current = rules_topic.read_rules(settings).rules
+    if rule_id not in current:
+        known = ", ".join(sorted(current)) or "none"
+        raise NewsradarError(
+            f"rule {rule_id!r} is not on {settings.topics.rules.name} (its rules: {known}); "
+            "see `newsradar rules list`"
+        )
+    rules_topic.write(settings, rules_topic.RulesPlan(removed=(rule_id,)))
+    typer.echo(f"{settings.topics.rules.name}: removed {rule_id} (was v{current[rule_id].version})")
 
 
 @rules_app.command("test")

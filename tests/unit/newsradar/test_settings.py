@@ -25,7 +25,9 @@ def test_defaults_use_the_local_broker() -> None:
         "newsradar.articles",
         "newsradar.alerts",
         "newsradar.deadletter",
+        "newsradar.rules",
     ]
+    assert s.topics.compacted() == {"newsradar.rules"}
 
 
 def test_documented_example_config_is_the_defaults() -> None:

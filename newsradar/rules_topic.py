@@ -1,0 +1,202 @@
+"""The rules topic: alert rules as a compacted Kafka topic, keyed by rule id.
+
+The latest record of a key is the rule in force (a :class:`~newsradar.schemas.RuleRecord` with
+the version ``rules push`` gave it); a tombstone (a record with no value) removes the rule. The
+CLI writes it (``rules push``, ``rules sync``, ``rules remove``); every processors worker reads
+all of it and swaps its rules when it changes. Validating a rule is the processors' business:
+this module moves records and works out versions, it does not judge rules.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.errors import KafkaError
+
+from newsradar.errors import KafkaUnavailableError, SchemaError
+from newsradar.schemas import RuleRecord, decode, encode
+from newsradar.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def _unavailable(settings: Settings, exc: Exception) -> KafkaUnavailableError:
+    return KafkaUnavailableError(
+        f"Kafka at {','.join(settings.bootstrap_servers)} did not answer "
+        f"({type(exc).__name__}); start it (`newsradar broker start`) or check kafka.bootstrap"
+    )
+
+
+class RulesReader:
+    """Reads the rules topic from its beginning, every partition (no consumer group: every
+    reader sees every rule)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.topic = settings.topics.rules.name
+        try:
+            self.consumer: Any = KafkaConsumer(
+                bootstrap_servers=settings.bootstrap_servers,
+                group_id=None,
+                enable_auto_commit=False,
+                auto_offset_reset="earliest",
+                **settings.kafka.client_options(),
+            )
+            parts = self.consumer.partitions_for_topic(self.topic) or set()
+        except KafkaError as exc:
+            raise _unavailable(settings, exc) from None
+        if not parts:
+            self.consumer.close()
+            raise KafkaUnavailableError(
+                f"topic {self.topic} does not exist; `newsradar topics create` makes it"
+            )
+        self.partitions = [TopicPartition(self.topic, p) for p in sorted(parts)]
+        self.consumer.assign(self.partitions)
+        self.consumer.seek_to_beginning(*self.partitions)
+
+    def catch_up(self, timeout_seconds: float = 30.0) -> list[Any]:
+        """Every record up to the end of the topic as it is now, in offset order."""
+        end = self.consumer.end_offsets(self.partitions)
+        out: list[Any] = []
+        deadline = time.monotonic() + timeout_seconds
+        while any(self.consumer.position(tp) < end[tp] for tp in self.partitions):
+            if time.monotonic() > deadline:
+                raise KafkaUnavailableError(
+                    f"could not read {self.topic} to its end within {timeout_seconds:g}s"
+                )
+            out.extend(self.poll(0.5))
+        return out
+
+    def poll(self, timeout_seconds: float) -> list[Any]:
+        """The records that arrived since the last call (may be none)."""
+        batches = self.consumer.poll(timeout_ms=int(timeout_seconds * 1000))
+        return [m for tp in sorted(batches, key=lambda t: t.partition) for m in batches[tp]]
+
+    def close(self) -> None:
+        self.consumer.close()
+
+
+@dataclass
+class RulesState:
+    """What the topic says, folded record by record: the rules in force and the records that
+    could not be read (with why)."""
+
+    rules: dict[str, RuleRecord] = field(default_factory=dict)
+    unreadable: list[tuple[Any, SchemaError]] = field(default_factory=list)
+
+    def fold(self, messages: Sequence[Any]) -> None:
+        for message in messages:
+            key = bytes(message.key or b"").decode("utf-8", "replace")
+            if message.value is None:
+                self.rules.pop(key, None)
+                continue
+            try:
+                record = decode(RuleRecord, message.value)
+                if record.rule_id != key:
+                    raise SchemaError(
+                        f"rule record for {record.rule_id!r} is keyed {key!r}; "
+                        "the key must be the rule id"
+                    )
+            except SchemaError as exc:
+                self.unreadable.append((message, exc))
+                continue
+            self.rules[key] = record
+
+
+def read_rules(settings: Settings, timeout_seconds: float = 30.0) -> RulesState:
+    """The rules on the topic now."""
+    reader = RulesReader(settings)
+    try:
+        state = RulesState()
+        state.fold(reader.catch_up(timeout_seconds))
+        return state
+    finally:
+        reader.close()
+
+
+@dataclass(frozen=True)
+class RulesPlan:
+    """What a push or a sync writes: records for new and changed rules, tombstones."""
+
+    added: tuple[RuleRecord, ...] = ()
+    changed: tuple[tuple[RuleRecord, RuleRecord], ...] = ()
+    """(in force, replacing it)."""
+    unchanged: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        return not (self.added or self.changed or self.removed)
+
+    def lines(self) -> list[str]:
+        """The diff, one line per rule: ``+ id v1``, ``~ id v2 -> v3``, ``- id v4``."""
+        out = [f"+ {r.rule_id} v{r.version}" for r in self.added]
+        out += [f"~ {old.rule_id} v{old.version} -> v{new.version}" for old, new in self.changed]
+        out += [f"- {rid}" for rid in self.removed]
+        return out
+
+
+def _content(rule: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in rule.items() if k != "version"}
+
+
+def plan(
+    current: Mapping[str, RuleRecord],
+    wanted: Sequence[Mapping[str, Any]],
+    *,
+    remove_others: bool = False,
+) -> RulesPlan:
+    """Records that make the topic hold ``wanted`` (validated rules, as rule files write
+    them). A changed rule gets a version above the one in force (or its own, if higher); an
+    unchanged one is not written again. ``remove_others``: rules on the topic and not in
+    ``wanted`` are removed (sync)."""
+    added: list[RuleRecord] = []
+    changed: list[tuple[RuleRecord, RuleRecord]] = []
+    unchanged: list[str] = []
+    for rule in wanted:
+        rid = str(rule["id"])
+        declared = int(rule.get("version", 1))
+        old = current.get(rid)
+        if old is None:
+            added.append(
+                RuleRecord(rule_id=rid, version=declared, rule={**rule, "version": declared})
+            )
+        elif _content(old.rule) == _content(rule):
+            unchanged.append(rid)
+        else:
+            version = max(declared, old.version + 1)
+            new = RuleRecord(rule_id=rid, version=version, rule={**rule, "version": version})
+            changed.append((old, new))
+    named = {str(r["id"]) for r in wanted}
+    removed = sorted(set(current) - named) if remove_others else []
+    return RulesPlan(tuple(added), tuple(changed), tuple(unchanged), tuple(removed))
+
+
+def write(settings: Settings, plan: RulesPlan, timeout_seconds: float = 30.0) -> None:
+    """Write ``plan`` to the topic and wait until the broker has every record."""
+    topic = settings.topics.rules.name
+    try:
+        producer = KafkaProducer(
+            bootstrap_servers=settings.bootstrap_servers,
+            acks="all",
+            max_block_ms=int(timeout_seconds * 1000),
+            **settings.kafka.client_options(),
+        )
+    except KafkaError as exc:
+        raise _unavailable(settings, exc) from None
+    try:
+        sent = [
+            producer.send(topic, key=r.rule_id.encode(), value=encode(r))
+            for r in (*plan.added, *(new for _, new in plan.changed))
+        ]
+        sent += [producer.send(topic, key=rid.encode(), value=None) for rid in plan.removed]
+        for future in sent:
+            future.get(timeout=timeout_seconds)
+    except KafkaError as exc:
+        raise _unavailable(settings, exc) from None
+    finally:
+        producer.close(timeout=timeout_seconds)

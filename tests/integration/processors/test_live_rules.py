@@ -37,6 +37,7 @@ rules:
 def cli(kafka: KafkaEnv, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "newsradar", *args],
+        check=False,
         cwd=REPO,
         env=kafka.process_env(**env),
         capture_output=True,
@@ -124,7 +125,7 @@ def test_rules_pushed_changed_refused_and_removed_while_the_worker_runs(
 
     pipeline = Pipeline(kafka, settings, run)
     with worker(kafka, env, tmp_path / "worker.log") as proc:
-        article, raised = pipeline.first_alert_by("watch", 1, "They signed a memorandum.")
+        _, raised = pipeline.first_alert_by("watch", 1, "They signed a memorandum.")
         assert [(a.rule_id, a.rule_version) for a in raised] == [("watch", 1)]
 
         # A changed rule: pushed while the worker runs, version 2, different keyword.
@@ -160,23 +161,28 @@ def test_rules_pushed_changed_refused_and_removed_while_the_worker_runs(
         producer.close()
         letters = kafka.consume(
             settings.topics.deadletter.name,
-            lambda m: letter
-            if (letter := decoded(DeadLetter, m)) is not None
-            and letter.topic == settings.topics.rules.name
-            else None,
+            lambda m: (
+                letter
+                if (letter := decoded(DeadLetter, m)) is not None
+                and letter.topic == settings.topics.rules.name
+                else None
+            ),
             worker=proc,
         )
-        assert letters and letters[0].stage == "processors" and "colour" in letters[0].reason
-        _, raised = pipeline.first_alert_by("watch", 2, "They signed a treaty.")
+        assert letters, "the unreadable rule record was not dead-lettered"
+        assert letters[0].stage == "processors"
+        assert "colour" in letters[0].reason
+        pipeline.first_alert_by("watch", 2, "They signed a treaty.")
 
         # A removed rule stops alerting; the other rule still does.
         removed = cli(kafka, env, "rules", "remove", "watch")
         assert removed.returncode == 0, removed.stderr
-        article, raised = pipeline.first_alert_by("pipelines", 1, "A treaty on a pipeline.")
+        _, raised = pipeline.first_alert_by("pipelines", 1, "A treaty on a pipeline.")
         deadline = time.monotonic() + 60
         while any(a.rule_id == "watch" for a in raised) and time.monotonic() < deadline:
-            article, raised = pipeline.first_alert_by("pipelines", 1, "A treaty on a pipeline.")
+            _, raised = pipeline.first_alert_by("pipelines", 1, "A treaty on a pipeline.")
         assert [a.rule_id for a in raised] == ["pipelines"]
         listed = cli(kafka, env, "rules", "list")
-        assert listed.stdout.split("\t")[0] == "pipelines" and "watch" not in listed.stdout
+        assert listed.stdout.split("\t")[0] == "pipelines"
+        assert "watch" not in listed.stdout
         assert proc.poll() is None  # never restarted

@@ -74,7 +74,7 @@ class LiveRules:
             self._refuse(message, exc)
         rules = {rid: rule for rid, rule in self._rules.items() if rid in state.rules}
         changed = len(rules) != len(self._rules)
-        for rid, record in state.rules.items():
+        for rid, record in list(state.rules.items()):
             known = rules.get(rid)
             if known is not None and known.version == record.version:
                 continue

@@ -1,0 +1,119 @@
+"""Swapping rules in a worker: records of the rules topic become the engine's rules, with
+their versions on the alerts; a record the worker cannot use is dead-lettered and changes
+nothing; stories go on across a rule change."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, NamedTuple
+
+import pytest
+
+from newsradar.schemas import Article, RuleRecord, encode
+from processors.classify import ArticleText
+from processors.live_rules import LiveRules
+from processors.stories import Signer, Stories, candidate
+
+
+class Message(NamedTuple):
+    key: bytes | None
+    value: bytes | None
+    topic: str = "newsradar.rules"
+    partition: int = 0
+    offset: int = 0
+
+
+def pushed(rid: str, version: int, **rule: Any) -> Message:
+    record = RuleRecord(rule_id=rid, version=version, rule={"id": rid, **rule})
+    return Message(rid.encode(), encode(record), offset=version)
+
+
+def article(n: int, text: str, feed: str = "https://example.org/rss.xml") -> Article:
+    now = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
+    return Article(
+        id=f"a{n}",
+        url=f"https://example.org/{n}",
+        title="Iraq and Russia sign an energy memorandum in Moscow",
+        content=text,
+        language="en",
+        published=now,
+        fetched_at=now,
+        feed=feed,
+    )
+
+
+def fired(live: LiveRules, text: str) -> list[tuple[str, int]]:
+    return [(a.rule_id, a.rule_version) for a in live.engine.alerts(article(0, text))]
+
+
+@pytest.fixture
+def refused() -> list[tuple[Any, BaseException]]:
+    return []
+
+
+@pytest.fixture
+def live(refused: list[tuple[Any, BaseException]]) -> LiveRules:
+    return LiveRules(lambda message, exc: refused.append((message, exc)), native=False)
+
+
+def test_pushed_rules_are_swapped_in_with_their_versions(live: LiveRules) -> None:
+    assert live.engine.rules.rules == ()
+    assert live.apply([pushed("watch", 1, keywords={"any": ["memorandum"]})])
+    assert fired(live, "They signed a memorandum.") == [("watch", 1)]
+    assert live.apply([pushed("watch", 2, keywords={"any": ["treaty"]})])
+    assert fired(live, "They signed a memorandum.") == []
+    assert fired(live, "They signed a treaty.") == [("watch", 2)]
+    assert not live.apply([pushed("watch", 2, keywords={"any": ["treaty"]})])  # nothing new
+
+
+def test_a_tombstone_removes_the_rule(live: LiveRules) -> None:
+    live.apply(
+        [pushed("a", 1, keywords={"any": ["treaty"]}), pushed("b", 1, keywords={"any": ["treaty"]})]
+    )
+    assert sorted(fired(live, "A treaty.")) == [("a", 1), ("b", 1)]
+    assert live.apply([Message(b"a", None)])
+    assert fired(live, "A treaty.") == [("b", 1)]
+
+
+def test_a_rule_the_worker_cannot_use_is_refused_and_it_keeps_the_one_it_has(
+    live: LiveRules, refused: list[tuple[Any, BaseException]]
+) -> None:
+    live.apply([pushed("watch", 1, keywords={"any": ["treaty"]})])
+    bad = pushed("watch", 2, keywords={"any": ["treaty"]}, colour="red")
+    garbage = Message(b"other", b"\xff not json", offset=7)
+    unknown_country = pushed("new", 1, countries={"all": ["XX"]})
+    assert not live.apply([bad, garbage, unknown_country])
+    # Unreadable records first, then the rules that do not validate, in topic order.
+    assert [m.offset for m, _ in refused] == [7, 2, 1]
+    assert "not valid UTF-8 JSON" in str(refused[0][1])
+    assert "colour" in str(refused[1][1])
+    assert "XX" in str(refused[2][1])
+    assert fired(live, "A treaty.") == [("watch", 1)]
+    # A good version after the refused one is taken.
+    assert live.apply([pushed("watch", 3, keywords={"any": ["memorandum"]})])
+    assert fired(live, "A memorandum.") == [("watch", 3)]
+
+
+def test_a_story_goes_on_when_its_rule_changes(live: LiveRules) -> None:
+    signer = Signer()
+    stories = Stories(signer, window_seconds=48 * 3600.0)
+    table: dict[bytes, bytes] = {}
+    text = (
+        "Iraq and Russia signed a memorandum on energy and arms in Moscow on Monday; the "
+        "ministers agreed on Russian investment in Iraqi oil fields."
+    )
+
+    def place(n: int, feed: str) -> Any:
+        item = article(n, text, feed)
+        result = live.engine.classify(ArticleText.of(item))
+        (alert,) = live.engine.alerts(item, result)
+        return stories.place(table, candidate(signer, item, result, alert, None))
+
+    live.apply([pushed("watch", 1, keywords={"any": ["memorandum"]})])
+    first = place(1, "https://bbc.example/rss")
+    live.apply([pushed("watch", 2, keywords={"any": ["memorandum"]}, threshold=0.5)])
+    second = place(2, "https://cnn.example/rss")
+    assert (first.rule_version, first.story_role) == (1, "new")
+    assert (second.rule_version, second.story_role) == (2, "update")
+    assert second.story_id == first.story_id
+    assert second.story_articles == 2

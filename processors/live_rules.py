@@ -44,11 +44,13 @@ def validated(record: RuleRecord, known_countries: frozenset[str], source: str) 
 
 
 class LiveRules:
-    """The worker's rules and the engine built on them."""
+    """The worker's rules and the engine built on them; ``records``: the topic's records
+    read at start (the engine is built once for them)."""
 
     def __init__(
         self,
         dead_letter: DeadLetterSink,
+        records: Sequence[Any] = (),
         *,
         topic: str = "rules topic",
         native: bool | None = None,
@@ -62,11 +64,25 @@ class LiveRules:
         self._native = native
         self._state = RulesState()
         self._rules: dict[str, Rule] = {}
+        self._take(records)
         self.engine = self._build()
+        log.info("Rules in force. topic=%s rules=%s", topic, self.describe())
+
+    def describe(self) -> str:
+        """``id@vN,...``: the rules in force with their versions."""
+        return ",".join(f"{r.id}@v{r.version}" for r in self.engine.rules.rules) or "(none)"
 
     def apply(self, messages: Sequence[Any]) -> bool:
         """Fold ``messages`` (records of the topic, in order) in; swap the engine when the
         rules changed. Returns whether they did."""
+        if not self._take(messages):
+            return False
+        self.engine = self._build()
+        log.info("Rules swapped in. topic=%s rules=%s", self.topic, self.describe())
+        return True
+
+    def _take(self, messages: Sequence[Any]) -> bool:
+        """Fold ``messages`` into the rules; whether they changed."""
         state = self._state
         state.unreadable.clear()
         state.fold(messages)
@@ -91,16 +107,8 @@ class LiveRules:
                     )
                 else:
                     del state.rules[rid]
-        if not changed:
-            return False
         self._rules = rules
-        self.engine = self._build()
-        log.info(
-            "Rules swapped in. topic=%s rules=%s",
-            self.topic,
-            ",".join(f"{r.id}@v{r.version}" for r in self.engine.rules.rules) or "(none)",
-        )
-        return True
+        return changed
 
     def _build(self) -> Engine:
         ordered = tuple(self._rules[rid] for rid in sorted(self._rules))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 import sys
 from collections.abc import Iterator
@@ -52,14 +53,14 @@ def run(ctx: typer.Context) -> None:
     records = reader.catch_up()
     if not records:
         seeded = _push(settings, engine, remove_others=False)
-        typer.echo(
-            f"{settings.topics.rules.name}: seeded from {engine.rules.source} "
-            f"({len(seeded.added)} rules)",
-            err=True,
+        logging.getLogger("newsradar.processors").info(
+            "Rules topic seeded. topic=%s source=%s rules=%d",
+            settings.topics.rules.name,
+            engine.rules.source,
+            len(seeded.added),
         )
         records = reader.catch_up()
-    live = LiveRules(dead_letter_to(settings), topic=settings.topics.rules.name)
-    live.apply(records)
+    live = LiveRules(dead_letter_to(settings), records, topic=settings.topics.rules.name)
     RulesFollower(reader, live).start()
     faust_app = create_app(settings, live=live)
     conf = settings.processors

@@ -66,6 +66,16 @@ def test_pushed_rules_are_swapped_in_with_their_versions(live: LiveRules) -> Non
     assert not live.apply([pushed("watch", 2, keywords={"any": ["treaty"]})])  # nothing new
 
 
+def test_the_records_read_at_start_are_the_first_rules() -> None:
+    live = LiveRules(
+        lambda message, exc: None,
+        [pushed("a", 1, keywords={"any": ["treaty"]}), pushed("a", 2, keywords={"any": ["pact"]})],
+        native=False,
+    )
+    assert live.describe() == "a@v2"
+    assert fired(live, "A pact.") == [("a", 2)]
+
+
 def test_a_tombstone_removes_the_rule(live: LiveRules) -> None:
     live.apply(
         [pushed("a", 1, keywords={"any": ["treaty"]}), pushed("b", 1, keywords={"any": ["treaty"]})]

@@ -6,10 +6,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from kafka.admin import ConfigResource, ConfigResourceType
 
 from newsradar import broker
 from newsradar.errors import BrokerAlreadyRunning, BrokerError, BrokerStartTimeout
-from newsradar.kafka_admin import ensure_topics
+from newsradar.kafka_admin import admin_client, ensure_topics
 from newsradar.settings import load_settings
 from tests.conftest import run_cli
 from tests.integration.conftest import KafkaEnv, broker_env
@@ -24,8 +25,15 @@ def test_running_broker_answers_and_topics_are_idempotent(kafka: KafkaEnv) -> No
         ("newsradar.articles", False),
         ("newsradar.alerts", False),
         ("newsradar.deadletter", False),
+        ("newsradar.rules", False),
     ]
-    assert [t.partitions for t in again] == [4, 4, 1]
+    assert [t.partitions for t in again] == [4, 4, 1, 1]
+    with admin_client(kafka.settings) as admin:
+        described = admin.describe_configs(
+            [ConfigResource(ConfigResourceType.TOPIC, "newsradar.rules")]
+        )
+    # The rules topic keeps the latest record of each rule for good: compacted, not expired.
+    assert described["topic"]["newsradar.rules"]["cleanup.policy"]["value"] == "compact"
 
 
 def test_cli_status_and_second_start(kafka: KafkaEnv) -> None:

@@ -98,6 +98,7 @@ def test_three_broker_example_replicates_and_survives_a_node(
         "newsradar.articles",
         "newsradar.alerts",
         "newsradar.deadletter",
+        "newsradar.rules",
     }
     with admin_client(settings) as admin:
         described = admin.describe_topics(["newsradar.articles"])[0]

@@ -186,3 +186,39 @@ def test_rules_pushed_changed_refused_and_removed_while_the_worker_runs(
         assert listed.stdout.split("\t")[0] == "pipelines"
         assert "watch" not in listed.stdout
         assert proc.poll() is None  # never restarted
+
+
+def test_sync_prints_the_diff_and_makes_the_topic_match_the_file(
+    kafka: KafkaEnv, tmp_path: Path
+) -> None:
+    run = time.time_ns()
+    env = {"NEWSRADAR_TOPICS__RULES__NAME": f"sync-rules-{run}.rules"}
+    settings = load_settings(None, env={**kafka.env, **env})
+    ensure_topics(settings)
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(RULES.format(description="first", keyword="memorandum"))
+    assert cli(kafka, env, "rules", "push", str(rules)).returncode == 0
+    one = tmp_path / "one.yaml"
+    one.write_text("rules:\n  - id: watch\n    keywords: {any: [treaty]}\n")
+
+    dry = cli(kafka, env, "rules", "sync", str(one), "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert dry.stdout.splitlines()[:2] == ["~ watch v1 -> v2", "- pipelines"]
+    assert "would change" in dry.stdout
+    assert {r: rec.version for r, rec in read_rules(settings).rules.items()} == {
+        "watch": 1,
+        "pipelines": 1,
+    }
+
+    synced = cli(kafka, env, "rules", "sync", str(one))
+    assert synced.returncode == 0, synced.stderr
+    in_force = read_rules(settings).rules
+    assert {r: rec.version for r, rec in in_force.items()} == {"watch": 2}
+    assert in_force["watch"].rule["keywords"]["any"] == ["treaty"]
+    again = cli(kafka, env, "rules", "sync", str(one))
+    assert again.stdout.splitlines() == [
+        f"{settings.topics.rules.name}: changed 0 added, 0 changed, 0 removed, 1 unchanged"
+    ]
+    missing = cli(kafka, env, "rules", "remove", "pipelines")
+    assert missing.returncode == 1
+    assert "'pipelines' is not on" in missing.stderr

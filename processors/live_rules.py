@@ -3,8 +3,9 @@
 :class:`LiveRules` folds the topic's records (newsradar/rules_topic.py) into rules, validates
 each rule as ``rules check`` does, and builds a new :class:`~processors.classify.Engine` when
 they change (the whole vocabulary compiled again: 1.6-1.8 s on a shared 2-CPU machine, in the
-follower thread, so the event loop goes on with the old engine meanwhile); the agents read :attr:`LiveRules.engine` per event,
-so an article is classified by one rule set, the old or the new. A record this worker cannot
+follower thread, so the event loop goes on with the old engine meanwhile); the agents read
+:attr:`LiveRules.engine` per event, so an article is classified by one rule set, the old or the
+new. A record this worker cannot
 read (bad JSON, a schema or a rule key it does not know) goes to the dead-letter topic with the
 reason, and the worker keeps the version of that rule it has.
 

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from kafka import KafkaAdminClient
 from kafka.errors import KafkaError, TopicAlreadyExistsError
@@ -18,7 +18,7 @@ from kafka.net.compat import KafkaNetClient
 
 from newsradar import kafka_compat  # noqa: F401  (closes sockets of failed connects)
 from newsradar.errors import KafkaUnavailableError
-from newsradar.settings import Settings
+from newsradar.settings import Settings, TopicSpec
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """Swapping rules in a worker: records of the rules topic become the engine's rules, with
 their versions on the alerts; a record the worker cannot use is dead-lettered and changes
-nothing; stories go on across a rule change."""
+nothing."""
 
 from __future__ import annotations
 
@@ -10,9 +10,7 @@ from typing import Any, NamedTuple
 import pytest
 
 from newsradar.schemas import Article, RuleRecord, encode
-from processors.classify import ArticleText
 from processors.live_rules import LiveRules
-from processors.stories import Signer, Stories, candidate
 
 
 class Message(NamedTuple):
@@ -102,28 +100,3 @@ def test_a_rule_the_worker_cannot_use_is_refused_and_it_keeps_the_one_it_has(
     # A good version after the refused one is taken.
     assert live.apply([pushed("watch", 3, keywords={"any": ["memorandum"]})])
     assert fired(live, "A memorandum.") == [("watch", 3)]
-
-
-def test_a_story_goes_on_when_its_rule_changes(live: LiveRules) -> None:
-    signer = Signer()
-    stories = Stories(signer, window_seconds=48 * 3600.0)
-    table: dict[bytes, bytes] = {}
-    text = (
-        "Iraq and Russia signed a memorandum on energy and arms in Moscow on Monday; the "
-        "ministers agreed on Russian investment in Iraqi oil fields."
-    )
-
-    def place(n: int, feed: str) -> Any:
-        item = article(n, text, feed)
-        result = live.engine.classify(ArticleText.of(item))
-        (alert,) = live.engine.alerts(item, result)
-        return stories.place(table, candidate(signer, item, result, alert, None))
-
-    live.apply([pushed("watch", 1, keywords={"any": ["memorandum"]})])
-    first = place(1, "https://bbc.example/rss")
-    live.apply([pushed("watch", 2, keywords={"any": ["memorandum"]}, threshold=0.5)])
-    second = place(2, "https://cnn.example/rss")
-    assert (first.rule_version, first.story_role) == (1, "new")
-    assert (second.rule_version, second.story_role) == (2, "update")
-    assert second.story_id == first.story_id
-    assert second.story_articles == 2

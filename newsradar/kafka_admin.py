@@ -113,6 +113,7 @@ def ensure_topics(
                 s.name: {
                     "num_partitions": s.partitions,
                     "replication_factor": settings.topics.replication_factor,
+                    "configs": configs.get(s.name, {}),
                 }
                 for s in specs
                 if s.name not in existing

@@ -100,8 +100,10 @@ def ensure_topics(
         *settings.topics.all(),
         *(TopicSpec(name=t.name, partitions=t.partitions) for t in internal),
     ]
-    configs = {name: {"cleanup.policy": "compact"} for name in settings.topics.compacted()}
-    configs.update({t.name: dict(t.configs) for t in internal})
+    configs = {t.name: dict(t.configs) for t in internal}
+    for spec in settings.topics.all():
+        if spec.compacted:
+            configs[spec.name] = {"cleanup.policy": "compact"}
     with admin_client(settings, timeout_seconds) as client:
         try:
             existing = {

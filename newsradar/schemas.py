@@ -16,6 +16,7 @@ import math
 import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar, Literal, TypeVar
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import (
     AfterValidator,
@@ -313,6 +314,39 @@ class RuleRecord(Record):
         if not isinstance(value.get("id"), str):
             raise ValueError("the rule has no `id`")
         return value
+
+
+class FeedSettings(Record):
+    """One feed to poll, as ``newsradar.feeds`` holds it: the Kafka key is :func:`feed_key` of
+    ``url``; a tombstone (null value) removes the feed. The fields are those of a feed-list
+    entry (``producers/data/feeds.yaml``); the CLI validates them as it validates that file."""
+
+    kind: ClassVar[str] = "feed"
+
+    url: str = Field(min_length=1, max_length=4096)
+    name: str = ""
+    language: str = ""
+    country: str = ""
+    tags: tuple[str, ...] = ()
+    poll_interval_seconds: float | None = None
+
+
+def feed_key(url: str) -> str:
+    """The key of a feed in ``newsradar.feeds``: its URL with scheme and host lower-cased, the
+    default port and the fragment dropped, so one feed written two ways is one key."""
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    if ":" in host:  # IPv6 literal
+        host = f"[{host}]"
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    netloc = host if port in (None, {"http": 80, "https": 443}.get(scheme)) else f"{host}:{port}"
+    if parts.username or parts.password:
+        netloc = parts.netloc.rpartition("@")[0] + "@" + netloc
+    return urlunsplit((scheme, netloc, parts.path or "/", parts.query, ""))
 
 
 def alert_id(rule_id: str, article_id: str) -> str:

@@ -191,6 +191,8 @@ class BrokerSettings(Section):
 class TopicSpec(Section):
     name: str = Field(min_length=1, max_length=249, pattern=r"^[A-Za-z0-9._-]+$")
     partitions: int = Field(default=8, ge=1, le=10_000)
+    compacted: bool = False
+    """A table kept by key (``cleanup.policy=compact``): the last record of a key is its value."""
 
 
 class TopicsSettings(Section):
@@ -199,16 +201,21 @@ class TopicsSettings(Section):
     articles: TopicSpec = TopicSpec(name=topics.ARTICLES)
     alerts: TopicSpec = TopicSpec(name=topics.ALERTS)
     deadletter: TopicSpec = TopicSpec(name=topics.DEADLETTER, partitions=1)
-    rules: TopicSpec = TopicSpec(name=topics.RULES, partitions=1)
-    """Compacted; every worker reads all of it, so one partition is enough."""
+    rules: TopicSpec = TopicSpec(name=topics.RULES, partitions=1, compacted=True)
+    """Every worker reads all of it, so one partition is enough."""
+    feeds: TopicSpec = TopicSpec(name=topics.FEEDS, compacted=True)
+    feed_state: TopicSpec = TopicSpec(name=topics.FEED_STATE, compacted=True)
     replication_factor: int = Field(default=1, ge=1, le=32)
 
     def all(self) -> tuple[TopicSpec, ...]:
-        return (self.articles, self.alerts, self.deadletter, self.rules)
-
-    def compacted(self) -> frozenset[str]:
-        """Topics whose latest record per key is the state (``cleanup.policy=compact``)."""
-        return frozenset({self.rules.name})
+        return (
+            self.articles,
+            self.alerts,
+            self.deadletter,
+            self.rules,
+            self.feeds,
+            self.feed_state,
+        )
 
 
 class ProcessorsSettings(Section):

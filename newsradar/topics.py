@@ -22,3 +22,11 @@ RULES: Final = "newsradar.rules"
 """Alert rules, compacted, keyed by rule id: the latest record of a key is the rule in force
 (with the version ``rules push`` gave it), a tombstone removes it; read whole by every
 processors worker."""
+
+FEEDS: Final = "newsradar.feeds"
+"""The feeds to poll (compacted), keyed by normalised feed URL; a tombstone removes a feed.
+Written by ``newsradar feeds add/remove/import/sync``, read by the producers' consumer group."""
+
+FEED_STATE: Final = "newsradar.feed-state"
+"""Each feed's polling state (compacted), keyed like ``newsradar.feeds``: validators, backoff,
+health; written by the producer polling the feed, read by ``feeds status`` and the dashboard."""

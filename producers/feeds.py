@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -10,6 +11,8 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from newsradar.datafile import DataSyntaxError, parse_data
+from newsradar.errors import SchemaError
+from newsradar.schemas import FeedSettings, decode, describe_validation, encode, feed_key
 from producers.errors import FeedListError
 
 DEFAULT_FEEDS = Path(__file__).resolve().parent / "data" / "feeds.yaml"
@@ -104,3 +107,84 @@ def load_feeds(path: Path | None = None) -> list[FeedSpec]:
     if problems:
         raise FeedListError("\n".join(problems))
     return feeds
+
+
+# --- the feeds topic --------------------------------------------------------------------------
+
+
+def feed_record(spec: FeedSpec) -> bytes:
+    """``spec`` as its ``newsradar.feeds`` record value (the key is :func:`feed_key` of its URL)."""
+    return encode(FeedSettings.model_validate(spec.model_dump()))
+
+
+def feed_from_record(key: str, value: bytes) -> FeedSpec:
+    """The feed a ``newsradar.feeds`` record holds; :class:`FeedListError` naming the key and
+    what is wrong if it is not one this version reads."""
+    try:
+        record = decode(FeedSettings, value)
+        return FeedSpec.model_validate(record.model_dump(exclude={"schema_version"}))
+    except (SchemaError, ValidationError) as exc:
+        reason = str(exc) if isinstance(exc, SchemaError) else describe_validation(exc)
+        raise FeedListError(f"newsradar.feeds record {key}: {reason}") from None
+
+
+def feeds_of_table(table: Mapping[str, bytes]) -> tuple[dict[str, FeedSpec], list[str]]:
+    """The feeds of a read ``newsradar.feeds`` table by key, and one line per record that is
+    not a readable feed (kept out of the result, never guessed at)."""
+    feeds: dict[str, FeedSpec] = {}
+    problems: list[str] = []
+    for key, value in sorted(table.items()):
+        try:
+            feeds[key] = feed_from_record(key, value)
+        except FeedListError as exc:
+            problems.append(str(exc))
+    return feeds, problems
+
+
+@dataclass(frozen=True)
+class FeedDiff:
+    """What makes a feeds table match a wanted list: records to write, keys to tombstone."""
+
+    added: tuple[FeedSpec, ...]
+    changed: tuple[tuple[FeedSpec, FeedSpec], ...]
+    """(before, after)"""
+    removed: tuple[FeedSpec, ...]
+
+    def changes(self) -> dict[str, bytes | None]:
+        out: dict[str, bytes | None] = {}
+        for spec in (*self.added, *(after for _, after in self.changed)):
+            out[feed_key(spec.url)] = feed_record(spec)
+        for spec in self.removed:
+            out[feed_key(spec.url)] = None
+        return out
+
+    def lines(self) -> list[str]:
+        """``+ URL`` added, ``~ URL (field: old -> new, ...)`` changed, ``- URL`` removed."""
+        out = [f"+ {spec.url}" for spec in self.added]
+        for before, after in self.changed:
+            fields = [
+                f"{name}: {getattr(before, name)!r} -> {getattr(after, name)!r}"
+                for name in FeedSpec.model_fields
+                if getattr(before, name) != getattr(after, name)
+            ]
+            out.append(f"~ {after.url} ({', '.join(fields)})")
+        out += [f"- {spec.url}" for spec in self.removed]
+        return out
+
+
+def diff_feeds(
+    current: Mapping[str, FeedSpec], wanted: Sequence[FeedSpec], *, remove: bool = True
+) -> FeedDiff:
+    """What to write so that ``current`` (by key) holds ``wanted``; ``remove=False`` keeps
+    feeds ``wanted`` does not name (an import adds, a sync replaces)."""
+    by_key = {feed_key(spec.url): spec for spec in wanted}
+    added = tuple(spec for key, spec in by_key.items() if key not in current)
+    changed = tuple(
+        (current[key], spec)
+        for key, spec in by_key.items()
+        if key in current and current[key] != spec
+    )
+    removed = (
+        tuple(spec for key, spec in sorted(current.items()) if key not in by_key) if remove else ()
+    )
+    return FeedDiff(added, changed, removed)

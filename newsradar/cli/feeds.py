@@ -9,16 +9,21 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from newsradar.cli.context import printable, printable_json, serve_metrics, state
-from newsradar.settings import ProducersSettings
+from newsradar.errors import ConfigError
+from newsradar.settings import ProducersSettings, Settings
+
+if TYPE_CHECKING:
+    from producers.feeds import FeedDiff, FeedSpec
 
 app = typer.Typer(help="Run the feed-polling stage.", no_args_is_help=True)
 feeds_app = typer.Typer(
-    help="Inspect feeds: parse without Kafka, show health.", no_args_is_help=True
+    help="Manage the feeds in newsradar.feeds; parse feeds without Kafka; show health.",
+    no_args_is_help=True,
 )
 
 
@@ -195,3 +200,188 @@ def _age(seconds: float) -> str:
         if seconds >= size:
             return f"{seconds / size:.0f}{unit}"
     return f"{seconds:.0f}s"
+
+
+# --- the feeds topic: add, remove, list, import, export, sync --------------------------------
+
+
+def _read_feeds(settings: Settings) -> dict[str, FeedSpec]:
+    """The feeds in ``newsradar.feeds`` by key; a record this version cannot read is named on
+    stderr and left alone (it is neither shown nor overwritten by a sync)."""
+    from newsradar.compacted import read_table
+    from producers.feeds import feeds_of_table
+
+    feeds, problems = feeds_of_table(read_table(settings, settings.topics.feeds.name))
+    for line in problems:
+        print(f"newsradar: warning: {printable(line)}", file=sys.stderr)
+    return feeds
+
+
+def _apply(settings: Settings, diff: FeedDiff, *, dry_run: bool) -> None:
+    from newsradar.compacted import write_table
+
+    for line in diff.lines():
+        typer.echo(printable(line))
+    total = len(diff.added) + len(diff.changed) + len(diff.removed)
+    if not dry_run:
+        write_table(settings, settings.topics.feeds.name, diff.changes())
+    verb = "would change" if dry_run else "changed"
+    typer.echo(
+        f"{settings.topics.feeds.name}: {verb} {total} feeds "
+        f"({len(diff.added)} added, {len(diff.changed)} changed, {len(diff.removed)} removed)",
+        err=True,
+    )
+
+
+def _control_settings(ctx: typer.Context) -> Settings:
+    from newsradar.broker import require_running
+    from newsradar.kafka_admin import ensure_topics
+
+    settings = state(ctx, logs=False).settings()
+    require_running(settings)
+    ensure_topics(settings)
+    return settings
+
+
+@feeds_app.command("add")
+def add(  # noqa: PLR0917 - typer: one parameter per option
+    ctx: typer.Context,
+    url: Annotated[str, typer.Argument(help="The feed's http(s) URL.")],
+    name: Annotated[str, typer.Option(help="Display name.")] = "",
+    language: Annotated[str, typer.Option(help="ISO 639-1 hint, e.g. ar.")] = "",
+    country: Annotated[str, typer.Option(help="ISO 3166-1 alpha-2 of the source.")] = "",
+    tag: Annotated[list[str] | None, typer.Option(help="A tag (repeat for more).")] = None,
+    interval: Annotated[
+        float | None, typer.Option(help="Poll interval in seconds; default from [producers].")
+    ] = None,
+) -> None:
+    """Add a feed to newsradar.feeds (or replace its settings); producers poll it at once."""
+    from producers.feeds import diff_feeds
+
+    spec = _spec(
+        url=url,
+        name=name,
+        language=language,
+        country=country,
+        tags=tuple(tag or ()),
+        poll_interval_seconds=interval,
+    )
+    settings = _control_settings(ctx)
+    _apply(settings, diff_feeds(_read_feeds(settings), [spec], remove=False), dry_run=False)
+
+
+@feeds_app.command("remove")
+def remove(
+    ctx: typer.Context,
+    url: Annotated[str, typer.Argument(help="The feed's URL, as `feeds list` shows it.")],
+) -> None:
+    """Remove a feed from newsradar.feeds (a tombstone); producers stop polling it."""
+    from newsradar.compacted import write_table
+    from newsradar.schemas import feed_key
+
+    settings = _control_settings(ctx)
+    key = feed_key(url)
+    if key not in _read_feeds(settings):
+        raise ConfigError(
+            f"{url}: not in {settings.topics.feeds.name}; `newsradar feeds list` shows its feeds"
+        )
+    write_table(settings, settings.topics.feeds.name, {key: None})
+    typer.echo(f"- {printable(url)}")
+
+
+@feeds_app.command("list")
+def list_feeds(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per feed.")] = False,
+) -> None:
+    """The feeds in newsradar.feeds: URL, name, language, tags, interval."""
+    settings = _control_settings(ctx)
+    for spec in _read_feeds(settings).values():
+        if as_json:
+            line = json.dumps(spec.model_dump(mode="json"), ensure_ascii=False)
+            typer.echo(printable_json(line))
+        else:
+            extra = " ".join(
+                part
+                for part in (
+                    spec.language,
+                    spec.country,
+                    ",".join(spec.tags),
+                    f"every {spec.poll_interval_seconds:g}s" if spec.poll_interval_seconds else "",
+                )
+                if part
+            )
+            typer.echo(printable(f"{spec.url}  {spec.name}  {extra}".rstrip()))
+
+
+@feeds_app.command("import")
+def import_opml(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="An OPML file (Miniflux, Feedly, Inoreader).")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the diff only.")] = False,
+) -> None:
+    """Add the feeds of an OPML file to newsradar.feeds (categories become tags); feeds not
+    in the file stay."""
+    from producers.feeds import diff_feeds
+    from producers.opml import parse_opml
+
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{file}: cannot read OPML file: {exc.strerror}") from None
+    wanted = parse_opml(data, str(file))
+    settings = _control_settings(ctx)
+    _apply(settings, diff_feeds(_read_feeds(settings), wanted, remove=False), dry_run=dry_run)
+
+
+@feeds_app.command("export")
+def export(
+    ctx: typer.Context,
+    opml: Annotated[
+        bool, typer.Option("--opml", help="OPML 2.0 (default: a YAML feed list for `sync`).")
+    ] = False,
+) -> None:
+    """Print the feeds of newsradar.feeds as OPML or as a feed list file."""
+    from producers.opml import to_opml
+
+    settings = _control_settings(ctx)
+    feeds = list(_read_feeds(settings).values())
+    if opml:
+        sys.stdout.write(to_opml(feeds))
+        return
+    import yaml
+
+    entries = [spec.model_dump(mode="json", exclude_defaults=True) for spec in feeds]
+    sys.stdout.write(yaml.safe_dump({"feeds": entries}, allow_unicode=True, sort_keys=False))
+
+
+@feeds_app.command("sync")
+def sync(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="A feed list (YAML or TOML).")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the diff only.")] = False,
+) -> None:
+    """Make newsradar.feeds hold exactly the feeds of FILE, printing the diff."""
+    from producers.feeds import diff_feeds, load_feeds
+
+    wanted = load_feeds(file)
+    settings = _control_settings(ctx)
+    _apply(settings, diff_feeds(_read_feeds(settings), wanted), dry_run=dry_run)
+
+
+def _spec(**fields: Any) -> FeedSpec:
+    from pydantic import ValidationError
+
+    from producers.feeds import FeedSpec
+
+    try:
+        return FeedSpec(**fields)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = {"poll_interval_seconds": "interval", "tags": "tag"}.get(
+            str(err["loc"][0]), str(err["loc"][0])
+        )
+        msg = err["msg"].removeprefix("Value error, ")
+        raise ConfigError(
+            f"--{where}: {msg}" if where != "url" else f"{fields['url']}: {msg}"
+        ) from None

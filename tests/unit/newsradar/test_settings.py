@@ -26,8 +26,14 @@ def test_defaults_use_the_local_broker() -> None:
         "newsradar.alerts",
         "newsradar.deadletter",
         "newsradar.rules",
+        "newsradar.feeds",
+        "newsradar.feed-state",
     ]
-    assert s.topics.compacted() == {"newsradar.rules"}
+    assert [t.name for t in s.topics.all() if t.compacted] == [
+        "newsradar.rules",
+        "newsradar.feeds",
+        "newsradar.feed-state",
+    ]
 
 
 def test_documented_example_config_is_the_defaults() -> None:

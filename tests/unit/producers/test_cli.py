@@ -118,3 +118,36 @@ def test_feeds_status_shows_health_from_the_state(tmp_path: Path) -> None:
         ("failing", 0, 1),
         ("healthy", 1, 0),
     ]
+
+
+def test_feeds_add_import_and_sync_refuse_bad_input_in_one_line(tmp_path: Path) -> None:
+    """Checked before Kafka is asked: no broker runs here, and none is needed to say no."""
+    proc = run_cli("feeds", "add", "ftp://e.org/f")
+    assert (proc.returncode, proc.stderr) == (
+        3,
+        "newsradar: error: ftp://e.org/f: scheme 'ftp' is not allowed; use http or https\n",
+    )
+    proc = run_cli("feeds", "add", "https://e.org/f", "--language", "Arabic")
+    assert proc.returncode == 3
+    assert proc.stderr.startswith("newsradar: error: --language: String should match pattern")
+    assert len(proc.stderr.splitlines()) == 1
+    proc = run_cli("feeds", "import", str(tmp_path / "missing.opml"))
+    assert (proc.returncode, proc.stderr) == (
+        3,
+        f"newsradar: error: {tmp_path / 'missing.opml'}: cannot read OPML file: "
+        "No such file or directory\n",
+    )
+    html = tmp_path / "page.opml"
+    html.write_text("<html></html>")
+    proc = run_cli("feeds", "import", str(html))
+    assert (proc.returncode, proc.stderr) == (
+        3,
+        f"newsradar: error: {html}: not an OPML document (no <opml> root element)\n",
+    )
+    bad = tmp_path / "feeds.yaml"
+    bad.write_text("feeds:\n  - url: ftp://e.org/f\n")
+    proc = run_cli("feeds", "sync", str(bad), "--dry-run")
+    assert (proc.returncode, proc.stderr) == (
+        3,
+        f"newsradar: error: {bad}: feeds[0].url: scheme 'ftp' is not allowed; use http or https\n",
+    )

@@ -331,6 +331,51 @@ class FeedSettings(Record):
     poll_interval_seconds: float | None = None
 
 
+class SeenItem(BaseModel):
+    """An article of a feed already published: its id, content hash and canonical URL."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str
+    hash: str
+    url: str = ""
+
+
+class FeedStatus(Record):
+    """A feed's polling state, as ``newsradar.feed-state`` holds it (key: :func:`feed_key`).
+
+    Written by the producer polling the feed after the articles it found were acknowledged;
+    read by the producer the feed moves to (validators, schedule, backoff and the feed's
+    published items, so it publishes none of them again), by ``feeds status`` and the
+    dashboard. Times are Unix seconds."""
+
+    kind: ClassVar[str] = "feed-state"
+
+    url: str = Field(min_length=1, max_length=4096)
+    name: str = ""
+    etag: str = ""
+    last_modified: str = ""
+    body_hash: str = ""
+    validators_unreliable: bool = False
+    polls: int = 0
+    last_attempt: float | None = None
+    last_success: float | None = None
+    consecutive_failures: int = 0
+    last_error_class: str = ""
+    last_error: str = ""
+    items_last_poll: int = 0
+    new_last_poll: int = 0
+    interval_seconds: float = 0.0
+    next_poll: float = 0.0
+    gone: bool = False
+    moved_to: str = ""
+    problem: str = ""
+    seen: tuple[SeenItem, ...] = ()
+    """The items of the feed's last read body that Kafka acknowledged."""
+    producer: str = ""
+    """Which producer instance wrote this (host:pid)."""
+
+
 def feed_key(url: str) -> str:
     """The key of a feed in ``newsradar.feeds``: its URL with scheme and host lower-cased, the
     default port and the fragment dropped, so one feed written two ways is one key."""

@@ -242,7 +242,10 @@ class ProducersSettings(Section):
     """The feed-polling stage."""
 
     feeds_file: Path | None = None
-    """Feed list (YAML or TOML); empty: the shipped list producers/data/feeds.yaml."""
+    """Feed list (YAML or TOML); empty: the shipped list producers/data/feeds.yaml. The seed of
+    ``newsradar.feeds``: a producer starting on an empty feeds topic writes this list to it."""
+    group_id: str = Field(default="newsradar-producers", pattern=r"^[A-Za-z0-9._-]+$")
+    """The consumer group of ``newsradar.feeds``: producers in one group share its feeds."""
     max_concurrency: int = Field(default=64, ge=1, le=4096)
     per_host_concurrency: int = Field(default=2, ge=1, le=64)
     per_host_delay_seconds: float = Field(default=1.0, ge=0, le=600)

@@ -21,15 +21,15 @@ import hashlib
 import logging
 import random
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 from urllib.parse import urlsplit
 
 import httpx
 
-from newsradar.schemas import encode
+from newsradar.schemas import FeedStatus, SeenItem, encode
 from newsradar.settings import ProducersSettings, Settings
 from producers import metrics
 from producers.errors import FeedError, FeedGoneError, PermanentFeedError
@@ -37,6 +37,8 @@ from producers.feeds import FeedSpec
 from producers.fetch import FetchResult, Validators, fetch_feed, http_client
 from producers.normalize import content_hash, parse_feed
 from producers.state import FeedState, Pending, ProducerState
+
+_FEED_STATE_FIELDS = frozenset(FeedState.__dataclass_fields__)
 
 log = logging.getLogger("newsradar.producers")
 UNCONDITIONAL_EVERY = 12
@@ -115,6 +117,56 @@ class FeedPoller:
         self._global = asyncio.Semaphore(self.conf.max_concurrency)
         self._hosts: dict[str, tuple[asyncio.Semaphore, asyncio.Lock, list[float]]] = {}
         self._client: httpx.AsyncClient | None = None
+        self.items_of: dict[str, tuple[SeenItem, ...]] = {}
+        """Per feed URL: the items of its last read body (what a next owner must not repeat)."""
+        self.polled: set[str] = set()
+        """Feed URLs polled since their status was last handed out (:meth:`take_statuses`)."""
+
+    def set_feeds(self, feeds: Sequence[FeedSpec]) -> None:
+        """Poll ``feeds`` from now on (the consumer group moved feeds to or away from us)."""
+        self.feeds = list(feeds)
+        wanted = {f.url for f in self.feeds}
+        for url in [u for u in self.states if u not in wanted]:
+            del self.states[url]
+            self.items_of.pop(url, None)
+        for spec in self.feeds:
+            if spec.url not in self.states:
+                self.states[spec.url] = self.state.feed(spec.url)
+
+    def adopt(self, status: FeedStatus, *, instance: str = "") -> None:
+        """Take over a feed's state from ``newsradar.feed-state``: its validators, schedule and
+        health, and its published items as seen (so none is published again)."""
+        fields = {k: v for k, v in status.model_dump().items() if k in _FEED_STATE_FIELDS}
+        feed = FeedState(**fields)
+        self.state.save_feed(feed)
+        self.state.mark_published(Pending(i.id, i.hash, i.url, b"") for i in status.seen)
+        self.items_of[status.url] = status.seen
+        if status.url in self.states:
+            self.states[status.url] = feed
+        log.info(
+            "Feed state taken over. url=%s from=%s etag=%s failures=%d",
+            status.url,
+            status.producer or "-",
+            feed.etag or "-",
+            feed.consecutive_failures,
+        )
+
+    def take_statuses(self, instance: str) -> list[FeedStatus]:
+        """The statuses of feeds polled since the last call whose articles Kafka holds (a feed
+        with articles still pending waits for the next call)."""
+        pending = self.state.pending_ids()
+        out = []
+        for url in sorted(self.polled):
+            feed = self.states.get(url)
+            if feed is None:
+                self.polled.discard(url)
+                continue
+            items = self.items_of.get(url, ())
+            if any(i.id in pending for i in items):
+                continue
+            self.polled.discard(url)
+            out.append(FeedStatus(**asdict(feed), seen=items, producer=instance))
+        return out
 
     def client(self) -> httpx.AsyncClient:
         if self._client is None:
@@ -180,6 +232,7 @@ class FeedPoller:
                 PermanentFeedError(f"{type(exc).__name__}: {exc}", error_class="internal"),
             )
         self.state.save_feed(feed)
+        self.polled.add(spec.url)
         metrics.FETCHES.labels(outcome.outcome).inc()
         return outcome
 
@@ -236,6 +289,10 @@ class FeedPoller:
                     for i in fresh
                 )
                 new = len(fresh)
+                self.items_of[spec.url] = tuple(
+                    SeenItem(id=a.id, hash=h, url=a.url)
+                    for a, h in zip(parsed.articles, hashes, strict=True)
+                )
                 metrics.DUPLICATES.inc(items - new)
                 feed.problem = parsed.problem
                 if parsed.ttl_seconds:
@@ -320,21 +377,22 @@ class FeedPoller:
         self.count_health()
         return list(outcomes)
 
-    async def run_forever(self, stop: asyncio.Event) -> None:
-        now = self.clock()
-        for spec in self.feeds:
-            feed = self.states[spec.url]
-            if feed.next_poll <= 0:
-                # Spread the first polls over a few seconds rather than all at once.
-                feed.next_poll = now + self.rng.uniform(
-                    0, min(10.0, self.conf.min_interval_seconds)
-                )
+    async def run_forever(
+        self, stop: asyncio.Event, tick: Callable[[], Awaitable[None]] | None = None
+    ) -> None:
+        """Poll each feed when it is due until ``stop``; ``tick`` runs every half second (the
+        consumer group's share and state hand-over), after publishing."""
         in_flight: dict[str, asyncio.Task[PollOutcome]] = {}
         last_publish = 0.0
         while not stop.is_set():
             now = self.clock()
             for spec in self.feeds:
                 feed = self.states[spec.url]
+                if feed.next_poll <= 0:
+                    # Spread the first polls over a few seconds rather than all at once.
+                    feed.next_poll = now + self.rng.uniform(
+                        0, min(10.0, self.conf.min_interval_seconds)
+                    )
                 if spec.url not in in_flight and not feed.gone and feed.next_poll <= now:
                     in_flight[spec.url] = asyncio.create_task(self.poll(spec))
             for url, task in list(in_flight.items()):
@@ -346,6 +404,8 @@ class FeedPoller:
                     await self.publish_pending()
                 self.count_health()
                 last_publish = time.monotonic()
+            if tick is not None:
+                await tick()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=0.5)
         for task in in_flight.values():

@@ -185,6 +185,9 @@ class ProducerState:
                     (count - self.max_seen,),
                 )
 
+    def pending_ids(self) -> set[str]:
+        return {r[0] for r in self._db.execute("SELECT id FROM pending")}
+
     def seen_count(self) -> int:
         return int(self._db.execute("SELECT count(*) FROM seen").fetchone()[0])
 

@@ -35,20 +35,29 @@ def run(ctx: typer.Context) -> None:
     from newsradar.broker import require_running
     from newsradar.kafka_admin import ensure_topics
     from producers.feeds import load_feeds
+    from producers.group import FeedAssignment, FeedStateLog, GroupMember
     from producers.health import state_path
     from producers.publish import Publisher
     from producers.rss import FeedPoller
     from producers.state import ProducerState
 
     conf = settings.producers
-    feeds = load_feeds(conf.feeds_file)
+    seed = load_feeds(conf.feeds_file)
     require_running(settings)
     ensure_topics(settings)
+    _seed(settings, seed)
     serve_metrics("producers", conf.metrics_host, conf.metrics_port)
     store = ProducerState(state_path(settings), max_seen=conf.dedup_max_entries)
     publisher = Publisher(settings)
-    poller = FeedPoller(settings, feeds, store, publisher)
-    typer.echo(f"Polling {len(feeds)} feeds; state in {store.path}.", err=True)
+    poller = FeedPoller(settings, [], store, publisher)
+    assignment = FeedAssignment(settings)
+    state_log = FeedStateLog(settings)
+    member = GroupMember(poller, assignment, state_log)
+    typer.echo(
+        f"Polling the feeds of {settings.topics.feeds.name} this instance is assigned "
+        f"(group {conf.group_id}); state in {store.path} and {settings.topics.feed_state.name}.",
+        err=True,
+    )
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -56,15 +65,32 @@ def run(ctx: typer.Context) -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         try:
-            await poller.run_forever(stop)
+            await poller.run_forever(stop, tick=member.tick)
+            await member.flush()
         finally:
             await poller.aclose()
 
     try:
         asyncio.run(main())
     finally:
+        assignment.close()
+        state_log.close()
         publisher.close()
         store.close()
+
+
+def _seed(settings: Settings, feeds: list[FeedSpec]) -> None:
+    """Write the feed list to an empty feeds topic: the file is the seed; once the topic holds
+    feeds it is the truth (`feeds add/remove/sync` change it), and the file is not read again."""
+    from newsradar.compacted import read_table, write_table
+    from newsradar.schemas import feed_key
+    from producers.feeds import feed_record
+
+    topic = settings.topics.feeds.name
+    if read_table(settings, topic):
+        return
+    write_table(settings, topic, {feed_key(f.url): feed_record(f) for f in feeds})
+    typer.echo(f"{topic} was empty: seeded with {len(feeds)} feeds from the feed list.", err=True)
 
 
 @feeds_app.command("parse")

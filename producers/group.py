@@ -1,0 +1,226 @@
+"""Producers as a consumer group on ``newsradar.feeds``: each instance polls the feeds of the
+partitions it holds, and a feed's state travels with it through ``newsradar.feed-state``.
+
+- :class:`FeedAssignment` is the group member. Offsets are never committed: on every
+  assignment the member reads its partitions from the beginning (a compacted topic is small),
+  so it always holds the whole current table of its share. A tombstone removes a feed.
+- :class:`FeedStateLog` writes a feed's :class:`~newsradar.schemas.FeedStatus` after the
+  articles it found were acknowledged, and reads the statuses of feeds an instance takes over.
+
+A feed's state is written after its articles: an instance killed between the two leaves the
+previous state, and the next owner may publish those articles again (at-least-once; the sinks
+write idempotently). Nothing is lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaProducer
+from kafka.errors import KafkaError
+
+from newsradar import kafka_compat  # noqa: F401  (closes sockets of failed connects)
+from newsradar.compacted import read_table
+from newsradar.errors import SchemaError
+from newsradar.schemas import FeedStatus, decode, encode, feed_key
+from newsradar.settings import Settings
+from producers.errors import FeedListError
+from producers.feeds import FeedSpec, feed_from_record
+
+log = logging.getLogger("newsradar.producers")
+INSTANCE = f"{socket.gethostname()}:{os.getpid()}"
+
+
+class FeedAssignment(ConsumerRebalanceListener):  # type: ignore[misc]
+    """This instance's share of ``newsradar.feeds``. Call :meth:`poll` often (it heartbeats
+    the group); ``feeds`` is the current share, by key."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.topic = settings.topics.feeds.name
+        self.feeds: dict[str, FeedSpec] = {}
+        self.partition_of: dict[str, int] = {}
+        self.assigned: set[int] = set()
+        self.newly_assigned: set[int] = set()
+        self._consumer: Any = KafkaConsumer(
+            bootstrap_servers=settings.bootstrap_servers,
+            group_id=settings.producers.group_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            # A killed instance's feeds move after this long without heartbeats.
+            session_timeout_ms=10_000,
+            heartbeat_interval_ms=1_000,
+            fetch_max_wait_ms=200,
+            **settings.kafka.client_options(),
+        )
+        self._consumer.subscribe([self.topic], listener=self)
+
+    def on_partitions_revoked(self, revoked: Iterable[Any]) -> None:
+        gone = {tp.partition for tp in revoked}
+        self.assigned -= gone
+        for key in [k for k, p in self.partition_of.items() if p in gone]:
+            self.feeds.pop(key, None)
+            del self.partition_of[key]
+        if gone:
+            log.info("Feed partitions revoked. topic=%s partitions=%s", self.topic, sorted(gone))
+
+    def on_partitions_assigned(self, assigned: Iterable[Any]) -> None:
+        tps = list(assigned)
+        if tps:
+            self._consumer.seek_to_beginning(*tps)
+        new = {tp.partition for tp in tps}
+        self.assigned |= new
+        self.newly_assigned |= new
+        log.info(
+            "Feed partitions assigned. topic=%s partitions=%s", self.topic, sorted(self.assigned)
+        )
+
+    def poll(self, timeout_ms: int = 0) -> bool:
+        """Read what arrived; True when the share changed."""
+        changed = False
+        for tp, batch in self._consumer.poll(timeout_ms=timeout_ms).items():
+            for message in batch:
+                if message.key is None:
+                    continue
+                key = message.key.decode("utf-8", "replace")
+                if message.value is None:
+                    changed |= self.feeds.pop(key, None) is not None
+                    self.partition_of.pop(key, None)
+                    continue
+                try:
+                    spec = feed_from_record(key, message.value)
+                except FeedListError as exc:
+                    log.warning(
+                        "Feed record skipped. topic=%s partition=%d offset=%d error=%s",
+                        tp.topic,
+                        tp.partition,
+                        message.offset,
+                        exc,
+                    )
+                    continue
+                if self.feeds.get(key) != spec:
+                    self.feeds[key] = spec
+                    self.partition_of[key] = tp.partition
+                    changed = True
+        return changed
+
+    def take_newly_assigned(self) -> set[int]:
+        new, self.newly_assigned = self.newly_assigned, set()
+        return new
+
+    def close(self) -> None:
+        try:
+            self._consumer.close()
+        except KafkaError as exc:
+            log.warning("Feeds consumer did not close cleanly. error=%s", exc)
+
+
+class FeedStateLog:
+    """``newsradar.feed-state``: write statuses, read those of feeds taken over."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.topic = settings.topics.feed_state.name
+        self._producer: Any = None
+
+    def write(self, statuses: Iterable[FeedStatus]) -> str:
+        """Send ``statuses`` and wait for them; returns the error, or ""."""
+        try:
+            if self._producer is None:
+                self._producer = KafkaProducer(
+                    bootstrap_servers=self.settings.bootstrap_servers,
+                    acks="all",
+                    enable_idempotence=True,
+                    compression_type="gzip",
+                    linger_ms=20,
+                    max_block_ms=10_000,
+                    **self.settings.kafka.client_options(),
+                )
+            futures = [
+                self._producer.send(
+                    self.topic, key=feed_key(status.url).encode(), value=encode(status)
+                )
+                for status in statuses
+            ]
+            self._producer.flush(timeout=10)
+            for future in futures:
+                future.get(timeout=10)
+        except KafkaError as exc:
+            return f"{type(exc).__name__}: {exc}"
+        return ""
+
+    def read_partitions(self, partitions: set[int]) -> dict[str, FeedStatus]:
+        """The statuses of the feeds in ``partitions`` of the feeds topic. Keys are the same in
+        both topics, so with as many partitions they sit in the same partition numbers;
+        otherwise every partition is read."""
+        same = self.settings.topics.feed_state.partitions == self.settings.topics.feeds.partitions
+        return statuses_of(
+            read_table(self.settings, self.topic, partitions=partitions if same else None)
+        )
+
+    def close(self) -> None:
+        if self._producer is not None:
+            try:
+                self._producer.close(timeout=10)
+            except KafkaError as exc:
+                log.warning("Feed-state producer did not close cleanly. error=%s", exc)
+            self._producer = None
+
+
+def statuses_of(table: Mapping[str, bytes], keys: set[str] | None = None) -> dict[str, FeedStatus]:
+    """The readable statuses of a read feed-state table (of ``keys`` only, if given)."""
+    out: dict[str, FeedStatus] = {}
+    for key, value in table.items():
+        if keys is not None and key not in keys:
+            continue
+        try:
+            out[key] = decode(FeedStatus, value)
+        except SchemaError as exc:
+            log.warning("Feed state skipped. topic=newsradar.feed-state key=%s error=%s", key, exc)
+    return out
+
+
+class GroupMember:
+    """Wires a :class:`~producers.rss.FeedPoller` to the group: the share it polls follows
+    the assignment, statuses of feeds taken over are adopted before their first poll, and
+    statuses of polled feeds are written once their articles are acknowledged."""
+
+    def __init__(self, poller: Any, assignment: FeedAssignment, state_log: FeedStateLog) -> None:
+        self.poller = poller
+        self.assignment = assignment
+        self.state_log = state_log
+
+    async def tick(self) -> None:
+        # Long enough for the group protocol (join, sync) to make progress within a poll.
+        changed = await asyncio.to_thread(self.assignment.poll, 200)
+        new = self.assignment.take_newly_assigned()
+        if new:
+            # A partition's statuses are read before any of its feeds is polled here.
+            statuses = await asyncio.to_thread(self.state_log.read_partitions, new)
+            for status in statuses.values():
+                self.poller.adopt(status)
+        if changed or new:
+            self.poller.set_feeds(sorted(self.assignment.feeds.values(), key=lambda f: f.url))
+            log.info(
+                "Feeds to poll changed. topic=%s partitions=%s feeds=%d",
+                self.assignment.topic,
+                sorted(self.assignment.assigned),
+                len(self.assignment.feeds),
+            )
+        await self.flush()
+
+    async def flush(self) -> None:
+        statuses = self.poller.take_statuses(INSTANCE)
+        if statuses:
+            error = await asyncio.to_thread(self.state_log.write, statuses)
+            if error:
+                self.poller.polled.update(s.url for s in statuses)
+                log.warning(
+                    "Feed state not written; retried. topic=%s error=%s",
+                    self.state_log.topic,
+                    error,
+                )

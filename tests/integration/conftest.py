@@ -130,7 +130,16 @@ def service(
     kafka: KafkaEnv, args: list[str], log_path: Path, **env: str
 ) -> Iterator[subprocess.Popen[bytes]]:
     """``newsradar ARGS`` running against ``kafka``; stopped with SIGTERM on exit. Its output
-    goes to ``log_path`` and is printed when it did not stop cleanly."""
+    goes to ``log_path`` and is printed when it did not stop cleanly.
+
+    Producers get their own feeds and feed-state topics and group on the session's broker
+    (unless ``env`` names them), so each test polls the feeds of its own feed list (the seed
+    of an empty feeds topic) and no feed state of another test."""
+    if args[:2] == ["producers", "run"]:
+        run = f"{time.time_ns()}"
+        env.setdefault("NEWSRADAR_TOPICS__FEEDS__NAME", f"newsradar.feeds-{run}")
+        env.setdefault("NEWSRADAR_TOPICS__FEED_STATE__NAME", f"newsradar.feed-state-{run}")
+        env.setdefault("NEWSRADAR_PRODUCERS__GROUP_ID", f"newsradar-producers-{run}")
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "newsradar", *args],

@@ -293,3 +293,39 @@ def test_feeds_without_success_for_long_count_as_stale(tmp_path: Path, server: F
     poller.count_health()
     assert REGISTRY.get_sample_value("newsradar_feeds_stale") == 1
     assert REGISTRY.get_sample_value("newsradar_feeds", {"state": "failing"}) == 1
+
+
+@pytest.mark.parametrize("adopted", [True, False])
+def test_a_feed_taken_over_with_its_status_publishes_none_of_its_articles_again(
+    tmp_path: Path, server: FeedServer, adopted: bool
+) -> None:
+    """Producer A polls a feed and hands out its status; producer B (its own store) takes the
+    feed over. The feed then gains an item and drops its validators' help: B publishes the new
+    item only, because the status carried A's published items (without it: all of them)."""
+    server.routes["/f.xml"] = Reply(200, rss(ITEMS[:2]))
+    spec = FeedSpec(url=server.url("/f.xml"))
+    sent_a, sent_b = RecordingPublisher(), RecordingPublisher()
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    a = make_poller(tmp_path / "a", [spec], sent_a)
+    cycle(a)
+    (status,) = a.take_statuses("a:1")
+    assert a.take_statuses("a:1") == []  # handed out once, until polled again
+    assert (status.producer, len(status.seen), status.items_last_poll) == ("a:1", 2, 2)
+    assert {i.id for i in status.seen} == {p.id for p in sent_a.sent}
+
+    b = make_poller(tmp_path / "b", [], sent_b)
+    if adopted:
+        b.adopt(status)
+    b.set_feeds([spec])
+    assert (b.states[spec.url].body_hash == status.body_hash) is adopted
+    server.routes["/f.xml"] = Reply(
+        200, rss([*ITEMS[:2], {"title": "New", "guid": "g9", "link": "https://e.org/9"}])
+    )
+    (outcome,) = cycle(b)
+    assert outcome.items == 3
+    assert [p.url for p in sent_b.sent] == (
+        ["https://e.org/9"]
+        if adopted
+        else ["https://e.org/1", "https://e.org/2", "https://e.org/9"]
+    )

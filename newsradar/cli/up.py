@@ -10,6 +10,7 @@ from __future__ import annotations
 import signal
 import sys
 import time
+from pathlib import Path
 from types import FrameType
 from typing import Annotated
 
@@ -20,6 +21,7 @@ from newsradar.cli.context import state
 from newsradar.errors import ConfigError
 from newsradar.files import private_dir
 from newsradar.kafka_admin import ensure_topics
+from newsradar.settings import Settings
 from newsradar.supervisor import STAGES, Supervisor
 
 
@@ -59,6 +61,10 @@ def up(
         feed_list = demo_feeds.write_feed_list(settings.data_dir / "demo" / "feeds.json")
         stage_env = {
             "NEWSRADAR_PRODUCERS__FEEDS_FILE": str(feed_list.resolve()),
+            # The demo's feeds (on this run's local ports) in topics of their own, so a demo
+            # leaves the real newsradar.feeds alone; `up --demo` syncs them at start.
+            "NEWSRADAR_TOPICS__FEEDS__NAME": DEMO_FEEDS_TOPIC,
+            "NEWSRADAR_TOPICS__FEED_STATE__NAME": DEMO_FEED_STATE_TOPIC,
             "NEWSRADAR_PRODUCERS__MIN_INTERVAL_SECONDS": "5",
             "NEWSRADAR_PRODUCERS__DEFAULT_INTERVAL_SECONDS": "10",
             "NEWSRADAR_PRODUCERS__PER_HOST_DELAY_SECONDS": "0",
@@ -82,6 +88,8 @@ def up(
             started_broker = True
     for result in ensure_topics(settings):
         typer.echo(f"Topic {result.name}: {'created' if result.created else 'ready'}.")
+    if demo_feeds is not None:
+        _sync_demo_feeds(settings, feed_list)
 
     stages = tuple(s for s in STAGES if s.name != "dashboard" or settings.dashboard.enabled)
     supervisor = Supervisor(
@@ -128,3 +136,32 @@ def up(
             broker.stop(settings)
         typer.echo("Stopped.", err=True)
     sys.exit(0)
+
+
+DEMO_FEEDS_TOPIC = "newsradar.demo.feeds"
+DEMO_FEED_STATE_TOPIC = "newsradar.demo.feed-state"
+
+
+def _sync_demo_feeds(settings: Settings, feed_list: Path) -> None:
+    """Make the demo's feeds topic hold exactly this run's sample feeds (their ports change
+    from run to run), with no state of an earlier run's."""
+    from newsradar.compacted import read_table, write_table
+    from producers.feeds import diff_feeds, feeds_of_table, load_feeds
+
+    topics = settings.topics.model_copy(
+        update={
+            "feeds": settings.topics.feeds.model_copy(update={"name": DEMO_FEEDS_TOPIC}),
+            "feed_state": settings.topics.feed_state.model_copy(
+                update={"name": DEMO_FEED_STATE_TOPIC}
+            ),
+        }
+    )
+    demo = settings.model_copy(update={"topics": topics})
+    ensure_topics(demo)
+    current, _ = feeds_of_table(read_table(demo, DEMO_FEEDS_TOPIC))
+    wanted = load_feeds(feed_list)
+    diff = diff_feeds(current, wanted)
+    write_table(demo, DEMO_FEEDS_TOPIC, diff.changes())
+    stale = read_table(demo, DEMO_FEED_STATE_TOPIC)
+    write_table(demo, DEMO_FEED_STATE_TOPIC, dict.fromkeys(stale))
+    typer.echo(f"Demo: {DEMO_FEEDS_TOPIC} holds the {len(wanted)} sample feeds.")

@@ -65,6 +65,7 @@ def up(
             # leaves the real newsradar.feeds alone; `up --demo` syncs them at start.
             "NEWSRADAR_TOPICS__FEEDS__NAME": DEMO_FEEDS_TOPIC,
             "NEWSRADAR_TOPICS__FEED_STATE__NAME": DEMO_FEED_STATE_TOPIC,
+            "NEWSRADAR_PRODUCERS__GROUP_ID": f"{settings.producers.group_id}-demo",
             "NEWSRADAR_PRODUCERS__MIN_INTERVAL_SECONDS": "5",
             "NEWSRADAR_PRODUCERS__DEFAULT_INTERVAL_SECONDS": "10",
             "NEWSRADAR_PRODUCERS__PER_HOST_DELAY_SECONDS": "0",

@@ -26,7 +26,7 @@ from kafka.errors import KafkaError
 
 from newsradar import kafka_compat  # noqa: F401  (closes sockets of failed connects)
 from newsradar.compacted import read_table
-from newsradar.errors import SchemaError
+from newsradar.errors import KafkaUnavailableError, SchemaError
 from newsradar.schemas import FeedStatus, decode, encode, feed_key
 from newsradar.settings import Settings
 from producers.errors import FeedListError
@@ -200,7 +200,17 @@ class GroupMember:
         new = self.assignment.take_newly_assigned()
         if new:
             # A partition's statuses are read before any of its feeds is polled here.
-            statuses = await asyncio.to_thread(self.state_log.read_partitions, new)
+            try:
+                statuses = await asyncio.to_thread(self.state_log.read_partitions, new)
+            except KafkaUnavailableError as exc:
+                # Not one of these partitions' feeds is polled before its state is read.
+                self.assignment.newly_assigned |= new
+                log.warning(
+                    "Feed state not read; the share waits. topic=%s error=%s",
+                    self.state_log.topic,
+                    exc,
+                )
+                return
             for status in statuses.values():
                 self.poller.adopt(status)
         if changed or new:

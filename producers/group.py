@@ -18,6 +18,7 @@ import asyncio
 import logging
 import os
 import socket
+import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -57,6 +58,12 @@ class FeedAssignment(ConsumerRebalanceListener):  # type: ignore[misc]
             fetch_max_wait_ms=200,
             **settings.kafka.client_options(),
         )
+        # Join only once this member's metadata holds the topic's partitions: a member that
+        # joins first is assigned nothing and, in tests under load, did not rejoin in time
+        # when the partitions appeared (it was dropped from the group after its session).
+        deadline = time.monotonic() + 30
+        while not self._consumer.partitions_for_topic(self.topic) and time.monotonic() < deadline:
+            time.sleep(0.2)
         self._consumer.subscribe([self.topic], listener=self)
 
     def on_partitions_revoked(self, revoked: Iterable[Any]) -> None:

@@ -26,14 +26,19 @@ def test_running_broker_answers_and_topics_are_idempotent(kafka: KafkaEnv) -> No
         ("newsradar.alerts", False),
         ("newsradar.deadletter", False),
         ("newsradar.rules", False),
+        ("newsradar.feeds", False),
+        ("newsradar.feed-state", False),
     ]
-    assert [t.partitions for t in again] == [4, 4, 1, 1]
+    assert [t.partitions for t in again] == [4, 4, 1, 1, 8, 8]
+    compacted = ["newsradar.rules", "newsradar.feeds", "newsradar.feed-state"]
     with admin_client(kafka.settings) as admin:
         described = admin.describe_configs(
-            [ConfigResource(ConfigResourceType.TOPIC, "newsradar.rules")]
+            [ConfigResource(ConfigResourceType.TOPIC, name) for name in compacted]
         )
-    # The rules topic keeps the latest record of each rule for good: compacted, not expired.
-    assert described["topic"]["newsradar.rules"]["cleanup.policy"]["value"] == "compact"
+    # Rules, feeds and feed state keep the latest record of each key for good: compacted.
+    assert {
+        n: described["topic"][n]["cleanup.policy"]["value"] for n in compacted
+    } == dict.fromkeys(compacted, "compact")
 
 
 def test_cli_status_and_second_start(kafka: KafkaEnv) -> None:

@@ -99,6 +99,8 @@ def test_three_broker_example_replicates_and_survives_a_node(
         "newsradar.alerts",
         "newsradar.deadletter",
         "newsradar.rules",
+        "newsradar.feeds",
+        "newsradar.feed-state",
     }
     with admin_client(settings) as admin:
         described = admin.describe_topics(["newsradar.articles"])[0]

@@ -15,9 +15,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 
+from newsradar.compacted import write_table
 from newsradar.errors import KafkaUnavailableError, SchemaError
 from newsradar.schemas import RuleRecord, decode, encode
 from newsradar.settings import Settings
@@ -178,25 +179,8 @@ def plan(
 
 def write(settings: Settings, plan: RulesPlan, timeout_seconds: float = 30.0) -> None:
     """Write ``plan`` to the topic and wait until the broker has every record."""
-    topic = settings.topics.rules.name
-    try:
-        producer = KafkaProducer(
-            bootstrap_servers=settings.bootstrap_servers,
-            acks="all",
-            max_block_ms=int(timeout_seconds * 1000),
-            **settings.kafka.client_options(),
-        )
-    except KafkaError as exc:
-        raise _unavailable(settings, exc) from None
-    try:
-        sent = [
-            producer.send(topic, key=r.rule_id.encode(), value=encode(r))
-            for r in (*plan.added, *(new for _, new in plan.changed))
-        ]
-        sent += [producer.send(topic, key=rid.encode(), value=None) for rid in plan.removed]
-        for future in sent:
-            future.get(timeout=timeout_seconds)
-    except KafkaError as exc:
-        raise _unavailable(settings, exc) from None
-    finally:
-        producer.close(timeout=timeout_seconds)
+    changes: dict[str, bytes | None] = {
+        r.rule_id: encode(r) for r in (*plan.added, *(new for _, new in plan.changed))
+    }
+    changes.update(dict.fromkeys(plan.removed))
+    write_table(settings, settings.topics.rules.name, changes, timeout_seconds=timeout_seconds)

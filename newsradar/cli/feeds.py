@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from newsradar.cli.context import printable, printable_json, serve_metrics, state
-from newsradar.errors import ConfigError
+from newsradar.errors import ConfigError, NewsradarError
 from newsradar.settings import ProducersSettings, Settings
 
 if TYPE_CHECKING:
@@ -308,7 +308,7 @@ def remove(
     settings = _control_settings(ctx)
     key = feed_key(url)
     if key not in _read_feeds(settings):
-        raise ConfigError(
+        raise NewsradarError(
             f"{url}: not in {settings.topics.feeds.name}; `newsradar feeds list` shows its feeds"
         )
     write_table(settings, settings.topics.feeds.name, {key: None})

@@ -78,8 +78,8 @@ def test_feeds_are_added_listed_exported_imported_synced_and_removed(
     assert cli("sync", str(wanted))[1] == ""  # in sync: nothing to do
 
     code, _, err = cli("remove", "https://nowhere.example/rss")
-    assert (code, err) == (
-        3,
+    assert (code, err) == (  # not there: exit 1, as `rules remove` of a missing rule
+        1,
         f"newsradar: error: https://nowhere.example/rss: not in {topic}; "
         "`newsradar feeds list` shows its feeds\n",
     )

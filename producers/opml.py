@@ -22,23 +22,26 @@ from producers.feeds import FeedSpec
 
 def parse_opml(text: bytes | str, source: str) -> list[FeedSpec]:
     """The feeds of an OPML document; :class:`FeedListError` naming every bad one."""
-    result = listparser.parse(text)
+    # Always bytes: listparser fetches a str that starts with http(s):// as a URL.
+    result = listparser.parse(text.encode("utf-8") if isinstance(text, str) else text)
     if not result.get("version"):
         raise FeedListError(f"{source}: not an OPML document (no <opml> root element)")
+    # The same feed in two folders is one feed with both folders' tags.
+    tags_of: dict[str, list[str]] = {}
+    for entry in result["feeds"]:
+        tags = tags_of.setdefault(str(entry.get("url", "")).strip(), [])
+        for path in entry.get("categories", []):
+            tag = "/".join(p.strip() for p in path if p.strip())
+            if tag and tag not in tags:
+                tags.append(tag)
     feeds: list[FeedSpec] = []
     problems: list[str] = []
     seen: set[str] = set()
     for i, entry in enumerate(result["feeds"]):
         url = str(entry.get("url", "")).strip()
         if url in seen:
-            continue  # the same feed in two folders: one feed with both tags (see below)
-        tags: list[str] = []
-        for other in result["feeds"]:
-            if str(other.get("url", "")).strip() == url:
-                for path in other.get("categories", []):
-                    tag = "/".join(p.strip() for p in path if p.strip())
-                    if tag and tag not in tags:
-                        tags.append(tag)
+            continue
+        tags = tags_of[url]
         seen.add(url)
         name = str(entry.get("title", "")).strip()
         try:

@@ -63,3 +63,20 @@ def test_a_bad_outline_is_named_with_the_fix() -> None:
 def test_a_file_that_is_not_opml_is_refused() -> None:
     with pytest.raises(FeedListError, match=r"^x.opml: not an OPML document"):
         parse_opml(b"<html><body>no</body></html>", "x.opml")
+
+
+def test_text_that_looks_like_a_url_is_read_as_a_document_not_fetched() -> None:
+    # listparser fetches a str starting with http(s):// as a URL; parse_opml never lets it.
+    with pytest.raises(FeedListError, match=r"^u.opml: not an OPML document"):
+        parse_opml("http://127.0.0.1:9/feeds.opml", "u.opml")
+
+
+def test_a_feed_in_two_folders_is_one_feed_with_both_tags() -> None:
+    text = (
+        '<opml version="2.0"><body>'
+        '<outline text="iraq"><outline text="A" xmlUrl="https://a.example/rss"/></outline>'
+        '<outline text="energy"><outline text="A" xmlUrl="https://a.example/rss"/></outline>'
+        "</body></opml>"
+    )
+    (feed,) = parse_opml(text, "two.opml")
+    assert (feed.url, feed.name, feed.tags) == ("https://a.example/rss", "A", ("iraq", "energy"))

@@ -210,12 +210,6 @@ class ProducerState:
         ).fetchone()
         return _feed_from_row(row) if row else FeedState(url)
 
-    def feeds(self) -> list[FeedState]:
-        rows = self._db.execute(
-            f"SELECT {', '.join(_FEED_COLUMNS)} FROM feeds ORDER BY url"  # noqa: S608
-        ).fetchall()
-        return [_feed_from_row(r) for r in rows]
-
     def save_feed(self, feed: FeedState) -> None:
         values = [getattr(feed, c) for c in _FEED_COLUMNS]
         placeholders = ", ".join("?" for _ in _FEED_COLUMNS)

@@ -6,9 +6,10 @@
 - ``pending``: articles parsed but not yet acknowledged by Kafka. They are written here before
   sending and deleted only after the broker acknowledged them, so a broker outage or a crash
   loses nothing, and ``seen`` advances only for what Kafka holds.
-- ``feeds``: per-feed HTTP validators, schedule and health.
+- ``feeds``: per-feed HTTP validators, schedule and health of the feeds this instance polls
+  (what other machines read is the copy in ``newsradar.feed-state``: :mod:`producers.group`).
 
-One writer (the producers service) at a time; ``feeds status`` only reads.
+One writer (the producers service) at a time.
 """
 
 from __future__ import annotations
@@ -19,8 +20,12 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from newsradar.files import private_file
+
+if TYPE_CHECKING:
+    from newsradar.settings import Settings
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS seen (
@@ -54,6 +59,11 @@ CREATE TABLE IF NOT EXISTS feeds (
     problem TEXT NOT NULL DEFAULT ''
 );
 """
+
+
+def state_path(settings: Settings) -> Path:
+    """This machine's producer state file."""
+    return settings.data_dir / "producers" / "state.sqlite"
 
 
 @dataclass
@@ -199,12 +209,6 @@ class ProducerState:
             (url,),
         ).fetchone()
         return _feed_from_row(row) if row else FeedState(url)
-
-    def feeds(self) -> list[FeedState]:
-        rows = self._db.execute(
-            f"SELECT {', '.join(_FEED_COLUMNS)} FROM feeds ORDER BY url"  # noqa: S608
-        ).fetchall()
-        return [_feed_from_row(r) for r in rows]
 
     def save_feed(self, feed: FeedState) -> None:
         values = [getattr(feed, c) for c in _FEED_COLUMNS]

@@ -6,7 +6,6 @@ import asyncio
 import json
 import signal
 import sys
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -36,10 +35,9 @@ def run(ctx: typer.Context) -> None:
     from newsradar.kafka_admin import ensure_topics
     from producers.feeds import load_feeds
     from producers.group import FeedAssignment, FeedStateLog, GroupMember
-    from producers.health import state_path
     from producers.publish import Publisher
     from producers.rss import FeedPoller
-    from producers.state import ProducerState
+    from producers.state import ProducerState, state_path
 
     conf = settings.producers
     seed = load_feeds(conf.feeds_file)
@@ -188,28 +186,35 @@ def status(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per feed.")] = False,
 ) -> None:
-    """Feed health: last success, failures, last error, items per poll, current interval."""
-    from producers.health import feed_health
+    """Feed health from Kafka (newsradar.feeds and newsradar.feed-state): last success,
+    failures, last error, items per poll, current interval, the producer polling it."""
+    from producers.health import read_feed_health
 
-    health = feed_health(state(ctx).settings())
-    rows = [row for row, _ in health]
-    known = {row["url"]: seen for row, seen in health if seen is not None}
+    settings = state(ctx, logs=False).settings()
+    health = read_feed_health(settings)
+    if health.removed:
+        print(
+            f"newsradar: note: {health.removed} feed states in {settings.topics.feed_state.name} "
+            f"belong to feeds no longer in {settings.topics.feeds.name}; not shown",
+            file=sys.stderr,
+        )
     if as_json:
-        for row in rows:
+        for row in health.rows:
             typer.echo(printable_json(json.dumps(row, ensure_ascii=False)))
         return
-    now = time.time()
+    now = datetime.now(UTC)
     typer.echo(
-        f"{'HEALTH':<14} {'LAST OK':>9} {'FAILS':>5} {'ITEMS':>5} {'NEW':>4} {'EVERY':>7}  FEED"
+        f"{'HEALTH':<14} {'LAST OK':>9} {'FAILS':>5} {'ITEMS':>5} {'NEW':>4} {'EVERY':>7}  "
+        f"{'PRODUCER':<24} FEED"
     )
-    for row in rows:
-        seen = known.get(str(row["url"]))
-        last_ok = _age(now - seen.last_success) if seen and seen.last_success else "-"
-        every = _age(seen.interval_seconds) if seen and seen.interval_seconds else "-"
+    for row in health.rows:
+        success = row["last_success"]
+        last_ok = _age((now - datetime.fromisoformat(success)).total_seconds()) if success else "-"
+        every = _age(row["interval_seconds"]) if row["interval_seconds"] else "-"
         typer.echo(
             f"{row['health']:<14} {last_ok:>9} {row['consecutive_failures']:>5} "
             f"{row['items_last_poll']:>5} {row['new_last_poll']:>4} {every:>7}  "
-            f"{printable(str(row['name'] or row['url']))}"
+            f"{printable(row['producer'] or '-'):<24} {printable(str(row['name'] or row['url']))}"
         )
         detail = (
             f"{row['last_error_class']}: {row['last_error']}" if row["last_error_class"] else ""

@@ -5,7 +5,8 @@
   message catalogues (every interface string, per language; the page picks one per browser).
 - ``GET /api/alerts?rule=&country=&language=&limit=``: newest alerts, each with its cursor.
 - ``GET /api/alerts/{id}``: one alert. ``GET /api/facets``: values for the filters.
-- ``GET /api/pairs?hours=24``: articles per country pair per hour. ``GET /api/feeds``: health.
+- ``GET /api/pairs?hours=24``: articles per country pair per hour. ``GET /api/feeds``: feed health
+  (from Kafka).
 - ``GET /api/stream``: server-sent events, one ``alert`` event per new alert, its ``id`` the
   cursor; a reconnecting browser sends ``Last-Event-ID`` and misses nothing.
 - ``/api/v1/...``: the versioned API (search, triage, pages, export) and
@@ -25,7 +26,9 @@ Every request first passes the gate (:mod:`sinks.access`): a Host this server an
 stream included, carries the security headers; every error is one line of JSON,
 ``{"error": "..."}``: 400 for a query value out of range (a ``Last-Event-ID`` that is not a
 cursor is ignored, as a reconnecting browser may send anything), 404, 405, 503 when the alert
-store cannot be read, 500 for a bug (its traceback goes to the log, not to the page).
+store cannot be read (or, for ``/api/feeds``, Kafka: feed health is read from the feeds and
+feed-state topics, kept a few seconds by :class:`FeedHealthCache`), 500 for a bug (its
+traceback goes to the log, not to the page).
 """
 
 from __future__ import annotations
@@ -35,8 +38,10 @@ import contextlib
 import functools
 import json
 import logging
+import math
 import re
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from html import escape
 from pathlib import Path
@@ -45,10 +50,10 @@ from typing import Any
 from aiohttp import web
 from aiohttp_sse import EventSourceResponse, sse_response
 
-from newsradar.errors import NewsradarError
+from newsradar.errors import KafkaUnavailableError, NewsradarError
 from newsradar.schemas import Alert
 from newsradar.settings import Settings
-from producers.health import feed_health
+from producers.health import FeedHealth, read_feed_health
 from sinks.access import SECURITY_HEADERS, Asked, Gate
 from sinks.dashboard import feeds as atom_feeds
 from sinks.dashboard import metrics
@@ -89,6 +94,11 @@ STORE: web.AppKey[AlertStore] = web.AppKey("store", AlertStore)
 HUB: web.AppKey[Hub] = web.AppKey("hub")
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings", Settings)
 GATE: web.AppKey[Gate] = web.AppKey("gate", Gate)
+FEED_HEALTH: web.AppKey[FeedHealthCache] = web.AppKey("feed_health")
+FEED_HEALTH_TTL_SECONDS = 5.0
+"""How long a feed-health read from Kafka is served before the next request reads again."""
+FEED_HEALTH_TIMEOUT_SECONDS = 10.0
+"""How long one read of the feed topics may take before /api/feeds answers 503."""
 
 
 def item(row: Row) -> dict[str, Any]:
@@ -320,9 +330,42 @@ async def pairs(request: web.Request) -> web.Response:
     return web.json_response(await asyncio.to_thread(lambda: store.pair_series(hours)))
 
 
+class FeedHealthCache:
+    """Feed health read from Kafka (:func:`producers.health.read_feed_health`), off the event
+    loop, and kept for ``ttl_seconds``: a storm of page refreshes shares one read (two short-
+    lived consumers) instead of opening consumers per request. A failed read is kept as long,
+    so an unreachable cluster is not asked again by every request either."""
+
+    def __init__(self, settings: Settings, ttl_seconds: float = FEED_HEALTH_TTL_SECONDS) -> None:
+        self.settings = settings
+        self.ttl_seconds = ttl_seconds
+        self._lock = asyncio.Lock()
+        self._read_at = -math.inf
+        self._value: FeedHealth | str = "not read yet"
+
+    async def get(self) -> FeedHealth:
+        async with self._lock:  # requests arriving during a read wait for it, then share it
+            if time.monotonic() - self._read_at >= self.ttl_seconds:
+                try:
+                    self._value = await asyncio.to_thread(
+                        read_feed_health,
+                        self.settings,
+                        timeout_seconds=FEED_HEALTH_TIMEOUT_SECONDS,
+                    )
+                except NewsradarError as exc:
+                    log.warning("Feed health not read. error=%s", exc)
+                    self._value = str(exc)
+                self._read_at = time.monotonic()
+            if isinstance(self._value, str):
+                raise KafkaUnavailableError(self._value)
+            return self._value
+
+
 async def feeds(request: web.Request) -> web.Response:
-    rows = await asyncio.to_thread(feed_health, request.app[SETTINGS])
-    return web.json_response({"feeds": [row for row, _ in rows]})
+    """Feed health, from newsradar.feeds and newsradar.feed-state; 503 (one line of JSON
+    naming the servers) while Kafka cannot be read."""
+    health = await request.app[FEED_HEALTH].get()
+    return web.json_response({"feeds": health.rows})
 
 
 async def stream(request: web.Request) -> web.StreamResponse:
@@ -396,6 +439,7 @@ def create_app(settings: Settings) -> web.Application:
     app[STORE] = store
     app[HUB] = hub
     app[SETTINGS] = settings
+    app[FEED_HEALTH] = FeedHealthCache(settings)
 
     async def poller(app: web.Application) -> AsyncIterator[None]:
         task = asyncio.create_task(hub.run())

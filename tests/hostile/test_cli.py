@@ -10,8 +10,10 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from newsradar.schemas import Alert
-from producers.state import FeedState, ProducerState
+import pytest
+
+from newsradar.schemas import Alert, FeedStatus, encode
+from producers.feeds import FeedSpec, feed_record
 from sinks.sqlite import SqliteSink
 from tests.conftest import REPO, clean_env
 
@@ -134,25 +136,39 @@ def test_alerts_list_escapes_terminal_controls(tmp_path: Path) -> None:
     assert json.loads(proc.stdout)["article_title"] == TERMINAL_ATTACK
 
 
-def test_feeds_status_escapes_terminal_controls(tmp_path: Path) -> None:
-    feeds = tmp_path / "feeds.yaml"
-    feeds.write_text("feeds:\n  - url: https://e.org/feed.xml\n")
-    store = ProducerState(tmp_path / "producers" / "state.sqlite")
-    store.save_feed(
-        FeedState(
-            url="https://e.org/feed.xml",
-            name="e.org\x1b[8m",
-            consecutive_failures=1,
-            last_error_class="bad_encoding",
-            last_error=TERMINAL_ATTACK,
-            problem="ill-formed\x1b[2J",
-        )
-    )
-    store.close()
-    env = clean_env(NEWSRADAR_DATA_DIR=str(tmp_path), NEWSRADAR_PRODUCERS__FEEDS_FILE=str(feeds))
+def test_feeds_status_escapes_terminal_controls(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Feed names and remote error text arrive through newsradar.feed-state (any producer, any
+    server); Kafka's tables are replaced here, the rows and their printing are the real ones."""
+    from typer.testing import CliRunner
+
+    import producers.health
+    from newsradar.cli import app
+
+    url = "https://e.org/feed.xml"
+    tables = {
+        "newsradar.feeds": {url: feed_record(FeedSpec(url=url))},
+        "newsradar.feed-state": {
+            url: encode(
+                FeedStatus(
+                    url=url,
+                    name="e.org\x1b[8m",
+                    consecutive_failures=1,
+                    last_error_class="bad_encoding",
+                    last_error=TERMINAL_ATTACK,
+                    problem="ill-formed\x1b[2J",
+                    moved_to="https://e.org/\x1b]0;x\x07",
+                    producer="host\x1b[31m:1",
+                )
+            )
+        },
+    }
+    monkeypatch.setattr(producers.health, "read_table", lambda _s, topic, **_: tables[topic])
+    env = {"NEWSRADAR_KAFKA_BOOTSTRAP": "kafka.invalid:9092"}
     for args in (("feeds", "status"), ("feeds", "status", "--json")):
-        proc = newsradar_bytes(*args, env=env)
-        assert proc.returncode == 0, proc.stderr
-        text = proc.stdout.decode("utf-8")
+        result = CliRunner().invoke(app, list(args), env=env)
+        assert result.exit_code == 0, result.output
+        text = result.stdout_bytes.decode("utf-8")
         _assert_no_raw_controls(text)
         assert "pwned" in text
+        escaped = "host\\u001b[31m:1" if "--json" in args else "host\\x1b[31m:1"
+        assert escaped in text

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -27,15 +28,17 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import Select
 
-from newsradar.schemas import Alert, Article, alert_id
+from newsradar.compacted import write_table
+from newsradar.kafka_admin import ensure_topics
+from newsradar.schemas import Alert, Article, FeedStatus, alert_id, encode, feed_key
 from newsradar.settings import Settings, load_settings
 from processors.classify import Engine
-from producers.health import state_path
-from producers.state import FeedState, ProducerState
+from producers.feeds import FeedSpec, feed_record
 from sinks.export import COLUMNS
 from sinks.sqlite import SqliteSink
 from tests.browser import chromium
 from tests.conftest import REPO, clean_env, free_ports, reference_text
+from tests.integration.conftest import KafkaEnv
 
 T = TypeVar("T")
 ZONE = "Asia/Baghdad"
@@ -88,42 +91,46 @@ def simple_alert(n: int, rule: str, title: str, countries: tuple[str, ...]) -> A
     )
 
 
-@pytest.fixture
-def dashboard(tmp_path: Path) -> Iterator[tuple[Settings, str]]:
-    (port,) = free_ports(1)
-    feeds = tmp_path / "feeds.yaml"
-    feeds.write_text(
-        json.dumps(
-            {
-                "feeds": [
-                    {"url": "https://elaph.example/rss", "name": "Elaph <b>bold</b>"},
-                    {"url": "https://down.example/rss", "name": "Down"},
-                ]
-            }
-        )
+def write_feed_health(settings: Settings) -> None:
+    """Two feeds in the settings' feeds topic, their states in its feed-state topic, as the
+    producers (on other machines) write them."""
+    ensure_topics(settings)
+    feeds = [
+        FeedSpec(url="https://elaph.example/rss", name="Elaph <b>bold</b>"),
+        FeedSpec(url="https://down.example/rss", name="Down"),
+    ]
+    write_table(
+        settings, settings.topics.feeds.name, {feed_key(f.url): feed_record(f) for f in feeds}
     )
+    statuses = [
+        FeedStatus(
+            url="https://elaph.example/rss", last_success=time.time(), producer="prod-a:101"
+        ),
+        FeedStatus(
+            url="https://down.example/rss",
+            consecutive_failures=3,
+            last_error_class="HTTPStatusError",
+            last_error="<script>alert(1)</script> 503",
+            producer="prod-b:202",
+        ),
+    ]
+    write_table(
+        settings, settings.topics.feed_state.name, {feed_key(s.url): encode(s) for s in statuses}
+    )
+
+
+@contextmanager
+def run_dashboard(env: dict[str, str], tmp_path: Path) -> Iterator[tuple[Settings, str]]:
+    """``newsradar dashboard run`` with ``env`` and three alerts in its store."""
+    (port,) = free_ports(1)
     env = {
+        **env,
         "NEWSRADAR_DATA_DIR": str(tmp_path / "data"),
-        "NEWSRADAR_PRODUCERS__FEEDS_FILE": str(feeds),
         "NEWSRADAR_DASHBOARD__PORT": str(port),
         "NEWSRADAR_DASHBOARD__POLL_SECONDS": "0.3",
         "NEWSRADAR_DASHBOARD__TIMEZONE": ZONE,
     }
     settings = load_settings(None, env=env)
-    producer_state = ProducerState(state_path(settings))
-    producer_state.save_feed(
-        FeedState("https://elaph.example/rss", name="Elaph <b>bold</b>", last_success=time.time())
-    )
-    producer_state.save_feed(
-        FeedState(
-            "https://down.example/rss",
-            name="Down",
-            consecutive_failures=3,
-            last_error_class="HTTPStatusError",
-            last_error="<script>alert(1)</script> 503",
-        )
-    )
-    producer_state.close()
     store = SqliteSink(settings.alerts_db)
     store.write(
         [
@@ -159,6 +166,20 @@ def dashboard(tmp_path: Path) -> Iterator[tuple[Settings, str]]:
         log.close()
         if proc.returncode not in (0, -15):
             print((tmp_path / "dashboard.log").read_text())
+
+
+@pytest.fixture
+def dashboard(kafka: KafkaEnv, tmp_path: Path) -> Iterator[tuple[Settings, str]]:
+    """The dashboard on the session's broker, feed health in topics of this test's own."""
+    run = time.time_ns()
+    env = {
+        "NEWSRADAR_KAFKA_BOOTSTRAP": kafka.bootstrap,
+        "NEWSRADAR_TOPICS__FEEDS__NAME": f"newsradar.feeds-{run}",
+        "NEWSRADAR_TOPICS__FEED_STATE__NAME": f"newsradar.feed-state-{run}",
+    }
+    write_feed_health(load_settings(None, env=env))
+    with run_dashboard(env, tmp_path) as running:
+        yield running
 
 
 @pytest.fixture
@@ -246,9 +267,12 @@ def test_dashboard_in_headless_chromium(
     }
     assert feeds["https://elaph.example/rss"][:2] == ["Elaph <b>bold</b>", "healthy"]
     assert feeds["https://down.example/rss"][1:4] == ["failing", "-", "3"]
-    assert feeds["https://down.example/rss"][5] == (
-        "HTTPStatusError: <script>alert(1)</script> 503"
-    )
+    assert feeds["https://down.example/rss"][5:] == [
+        "HTTPStatusError: <script>alert(1)</script> 503",
+        "prod-b:202",  # the producer instance that polls it, read from newsradar.feed-state
+    ]
+    assert feeds["https://elaph.example/rss"][6] == "prod-a:101"
+    assert not browser.find_element(By.ID, "feeds-status").is_displayed()
 
     shot = tmp_path / "dashboard.png"
     assert browser.save_screenshot(str(shot))
@@ -257,6 +281,28 @@ def test_dashboard_in_headless_chromium(
     keep = REPO / "test-logs"
     keep.mkdir(exist_ok=True)
     shutil.copy(shot, keep / "dashboard.png")
+
+
+def test_feed_health_unreadable_is_said_on_the_page_and_the_rest_works(
+    tmp_path: Path, browser: WebDriver
+) -> None:
+    (dead,) = free_ports(1)  # no Kafka answers there
+    with run_dashboard({"NEWSRADAR_KAFKA_BOOTSTRAP": f"127.0.0.1:{dead}"}, tmp_path) as (_, url):
+        browser.get(url)
+        wait_for(lambda: len(rows(browser)) == 3, what="three alerts")
+        wait_for(lambda: browser.find_element(By.ID, "live").text == "live", what="the stream")
+        status = browser.find_element(By.ID, "feeds-status")
+        wait_for(status.is_displayed, timeout=40, what="the feed-health error")
+        assert status.text.startswith(
+            f"Feed health cannot be read (HTTP 503): feed health not read: Kafka at "
+            f"127.0.0.1:{dead} did not answer"
+        )
+        assert "check kafka.bootstrap" in status.text
+        assert browser.find_elements(By.CSS_SELECTOR, "#feeds tbody tr") == []
+        wait_for(
+            lambda: browser.find_elements(By.CSS_SELECTOR, '#pair-chart [data-pair="IQ-RU"]'),
+            what="the pair chart, drawn all the same",
+        )
 
 
 def test_bound_to_this_machine_by_default() -> None:

@@ -250,18 +250,23 @@ function joined(values) {
 }
 
 class HttpError extends Error {
-  constructor(url, status) { super(`${url}: HTTP ${status}`); this.status = status; }
+  // `reason`: the server's one-line JSON error, when it sent one (shown as text only).
+  constructor(url, status, reason = "") { super(`${url}: HTTP ${status}`); this.status = status; this.reason = reason; }
 }
 
 // A failure told in the reader's language: `what`.http with the status, or `what`.network.
 function failed(node, what, error) {
-  if (error instanceof HttpError) say(node, `${what}.http`, { status: error.status });
+  if (error instanceof HttpError) say(node, `${what}.http`, { status: error.status, reason: error.reason });
   else say(node, `${what}.network`);
 }
 
 async function getJSON(url) {
   const response = await fetch(url, { headers: { Accept: "application/json" } });
-  if (!response.ok) throw new HttpError(url, response.status);
+  if (!response.ok) {
+    let reason = "";
+    try { reason = String((await response.json()).error || ""); } catch { /* not JSON */ }
+    throw new HttpError(url, response.status, reason);
+  }
   return response.json();
 }
 
@@ -404,16 +409,29 @@ async function loadPairs() {
   box.replaceChildren(chart, legend);
 }
 
+// Feed health is read from Kafka by the server; while it cannot be (503), the table is
+// emptied and the server's reason shown above it, and the rest of the page carries on.
 async function loadFeeds() {
-  const data = await getJSON("/api/v1/feeds");
   const body = document.querySelector("#feeds tbody");
+  const status = document.getElementById("feeds-status");
+  let data;
+  try {
+    data = await getJSON("/api/v1/feeds");
+  } catch (error) {
+    body.replaceChildren();
+    failed(status, "feeds.failed", error);
+    status.hidden = false;
+    throw error;
+  }
+  status.hidden = true;
   body.replaceChildren(...data.feeds.map((f) => el("tr", { "data-url": f.url },
     el("td", { dir: "auto", title: f.url }, f.name || f.url),
     el("td", { class: `health-${f.health}` }, I18N.label("health", f.health)),
     el("td", {}, when(f.last_success) || "-"),
     el("td", {}, I18N.number(f.consecutive_failures)),
     el("td", {}, I18N.number(f.items_last_poll)),
-    el("td", { dir: "auto" }, f.last_error_class ? `${I18N.label("error_class", f.last_error_class)}: ${f.last_error}` : ""))));
+    el("td", { dir: "auto" }, f.last_error_class ? `${I18N.label("error_class", f.last_error_class)}: ${f.last_error}` : ""),
+    el("td", { dir: "ltr" }, f.producer || "-"))));
 }
 
 async function chooseLanguage(language) {

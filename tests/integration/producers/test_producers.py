@@ -43,8 +43,12 @@ def test_reference_article_from_a_feed_becomes_one_alert(
             "NEWSRADAR_PRODUCERS__DEFAULT_INTERVAL_SECONDS": "1",
             "NEWSRADAR_PRODUCERS__PER_HOST_DELAY_SECONDS": "0",
         }
-        # The broker's pid file lives in the session's data dir; this run keeps its own state.
+        # The broker's pid file lives in the session's data dir; this run keeps its own state,
+        # and its own feeds and feed-state topics, which `feeds status` reads below.
         env["NEWSRADAR_KAFKA_BOOTSTRAP"] = kafka.bootstrap
+        env["NEWSRADAR_TOPICS__FEEDS__NAME"] = f"newsradar.feeds-{run}"
+        env["NEWSRADAR_TOPICS__FEED_STATE__NAME"] = f"newsradar.feed-state-{run}"
+        env["NEWSRADAR_PRODUCERS__GROUP_ID"] = f"newsradar-producers-{run}"
         with service(kafka, ["producers", "run"], tmp_path / "producers.log", **env) as producers:
             alerts = kafka.consume(
                 kafka.settings.topics.alerts.name,
@@ -76,5 +80,12 @@ def test_reference_article_from_a_feed_becomes_one_alert(
     assert alert.article_url == f"https://elaph.example/{run}/iraq-russia"
     assert alert.language == "ar"
     assert {"IQ", "RU"} <= set(alert.countries)
-    row = json.loads(status.stdout.splitlines()[0])
-    assert (row["health"], row["items_last_poll"], row["consecutive_failures"]) == ("healthy", 2, 0)
+    assert status.returncode == 0, status.stderr
+    (row,) = [json.loads(line) for line in status.stdout.splitlines()]
+    assert (row["url"], row["name"], row["health"]) == (
+        server.url("/elaph.xml"),
+        "Elaph",
+        "healthy",
+    )
+    assert (row["items_last_poll"], row["consecutive_failures"]) == (2, 0)
+    assert row["producer"].endswith(f":{producers.pid}")  # the instance that polled it

@@ -7,11 +7,15 @@ import json
 import random
 from pathlib import Path
 
-from newsradar.settings import load_settings
-from producers.feeds import FeedSpec
+import pytest
+from click.testing import Result
+
+from newsradar.schemas import FeedStatus, encode, feed_key
+from newsradar.settings import Settings, load_settings
+from producers.feeds import FeedSpec, feed_record
 from producers.rss import FeedPoller
 from producers.state import ProducerState
-from tests.conftest import clean_env, run_cli, shared_data_path
+from tests.conftest import clean_env, free_ports, run_cli, shared_data_path
 from tests.feedserver import Reply, feed_server, rss
 
 
@@ -79,45 +83,107 @@ def test_feeds_check_names_each_bad_entry(tmp_path: Path) -> None:
     assert run_cli("feeds", "check").stdout.endswith("OK (18 feeds)\n")
 
 
-def test_feeds_status_shows_health_from_the_state(tmp_path: Path) -> None:
+def status_cli(
+    monkeypatch: pytest.MonkeyPatch, tables: dict[str, dict[str, bytes]], *args: str
+) -> Result:
+    """``newsradar feeds status ARGS`` in this process, Kafka's tables replaced by ``tables``
+    (by topic name): the rows and their printing are the real ones."""
+    from typer.testing import CliRunner
+
+    import producers.health
+    from newsradar.cli import app
+
+    def read_table(settings: Settings, topic: str, **_: object) -> dict[str, bytes]:
+        return tables[topic]
+
+    monkeypatch.setattr(producers.health, "read_table", read_table)
+    env = {"NEWSRADAR_KAFKA_BOOTSTRAP": "kafka.invalid:9092"}  # external: no local pid check
+    return CliRunner().invoke(app, ["feeds", "status", *args], env=env)
+
+
+def test_feeds_status_shows_health_from_the_feed_state_topic(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     with feed_server() as server:
         server.routes["/ok"] = Reply(200, rss([{"title": "a", "guid": "1"}]))
         server.routes["/bad"] = Reply(503)
         feeds = [FeedSpec(url=server.url("/ok"), name="Good"), FeedSpec(url=server.url("/bad"))]
-        (tmp_path / "feeds.yaml").write_text(
-            json.dumps({"feeds": [f.model_dump(exclude_none=True) for f in feeds]})
-        )
-        env = {
-            "NEWSRADAR_DATA_DIR": str(tmp_path),
-            "NEWSRADAR_PRODUCERS__FEEDS_FILE": str(tmp_path / "feeds.yaml"),
-        }
-        settings = load_settings(None, env=env)
-        state = ProducerState(tmp_path / "producers" / "state.sqlite")
+        settings = load_settings(None, env={"NEWSRADAR_DATA_DIR": str(tmp_path)})
+        state = ProducerState(tmp_path / "state.sqlite")
         poller = FeedPoller(settings, feeds, state, None, rng=random.Random(0))
 
-        async def go() -> None:
+        async def go() -> list[FeedStatus]:
             await poller.run_cycle()
             await poller.aclose()
+            state.mark_published(state.pending())  # as once Kafka acknowledged the articles
+            return poller.take_statuses("host-a:42")
 
-        asyncio.run(go())
+        statuses = asyncio.run(go())
         state.close()
-    table = run_cli("feeds", "status", env=clean_env(**env))
-    assert table.returncode == 0, table.stderr
+    never = FeedSpec(url="https://never.example/rss", name="Never")
+    tables = {
+        settings.topics.feeds.name: {feed_key(f.url): feed_record(f) for f in [*feeds, never]},
+        settings.topics.feed_state.name: {
+            **{feed_key(s.url): encode(s) for s in statuses},
+            feed_key("https://removed.example/rss"): encode(
+                FeedStatus(url="https://removed.example/rss")
+            ),
+        },
+    }
+    table = status_cli(monkeypatch, tables)
+    assert table.exit_code == 0, table.output
     rows = table.stdout.splitlines()
-    assert rows[0].split() == ["HEALTH", "LAST", "OK", "FAILS", "ITEMS", "NEW", "EVERY", "FEED"]
-    assert rows[1].split()[0] == "failing"
-    assert rows[1].endswith(server.url("/bad"))
+    assert rows[0].split() == [
+        *("HEALTH", "LAST", "OK", "FAILS", "ITEMS", "NEW", "EVERY", "PRODUCER", "FEED")
+    ]
+    assert rows[1].split()[:5] == ["failing", "-", "1", "0", "0"]
+    assert rows[1].split()[-2:] == ["host-a:42", server.url("/bad")]
     assert rows[2].strip() == "http_5xx: HTTP 503"
     assert rows[3].split()[0] == "healthy"
-    assert rows[3].endswith("Good")
-    as_json = [
-        json.loads(x)
-        for x in run_cli("feeds", "status", "--json", env=clean_env(**env)).stdout.splitlines()
+    assert rows[3].split()[1] in {"0s", "1s", "2s", "3s"}  # seconds ago
+    assert rows[3].split()[2:5] == ["0", "1", "1"]
+    assert rows[3].split()[-2:] == ["host-a:42", "Good"]
+    assert rows[4].split() == ["never_polled", "-", "0", "0", "0", "-", "-", "Never"]
+    assert len(rows) == 5
+    assert table.stderr == (
+        "newsradar: note: 1 feed states in newsradar.feed-state belong to feeds no longer in "
+        "newsradar.feeds; not shown\n"
+    )
+    as_json = [json.loads(x) for x in status_cli(monkeypatch, tables, "--json").stdout.splitlines()]
+    assert [
+        (r["url"], r["health"], r["items_last_poll"], r["consecutive_failures"], r["producer"])
+        for r in as_json
+    ] == [
+        (server.url("/bad"), "failing", 0, 1, "host-a:42"),
+        (server.url("/ok"), "healthy", 1, 0, "host-a:42"),
+        ("https://never.example/rss", "never_polled", 0, 0, ""),
     ]
-    assert [(r["health"], r["items_last_poll"], r["consecutive_failures"]) for r in as_json] == [
-        ("failing", 0, 1),
-        ("healthy", 1, 0),
-    ]
+
+
+def test_feeds_status_without_kafka_is_one_line_naming_the_servers(tmp_path: Path) -> None:
+    local = run_cli("feeds", "status", env=clean_env(NEWSRADAR_DATA_DIR=str(tmp_path)))
+    assert (local.returncode, local.stdout) == (1, "")
+    assert local.stderr == (
+        "newsradar: error: feed health not read: Kafka at 127.0.0.1:9092: the local broker of "
+        f"{tmp_path} is not running; start it with `newsradar broker start`, or set "
+        "kafka.bootstrap to use an external cluster\n"
+    )
+    (port,) = free_ports(1)  # nothing listens there
+    far = run_cli(
+        "feeds",
+        "status",
+        "--json",
+        env=clean_env(
+            NEWSRADAR_DATA_DIR=str(tmp_path), NEWSRADAR_KAFKA_BOOTSTRAP=f"127.0.0.1:{port}"
+        ),
+        timeout=60,
+    )
+    assert (far.returncode, far.stdout) == (1, "")
+    assert far.stderr.startswith(
+        f"newsradar: error: feed health not read: Kafka at 127.0.0.1:{port} did not answer"
+    )
+    assert "check kafka.bootstrap" in far.stderr
+    assert far.stderr.count("\n") == 1
 
 
 def test_feeds_add_import_and_sync_refuse_bad_input_in_one_line(tmp_path: Path) -> None:

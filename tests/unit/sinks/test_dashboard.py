@@ -12,9 +12,10 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from newsradar.errors import ConfigError
+from newsradar.errors import ConfigError, KafkaUnavailableError
 from newsradar.schemas import Alert, alert_id
 from newsradar.settings import Settings, load_settings
+from producers.health import FeedHealth
 from sinks.dashboard.app import create_app
 from sinks.dashboard.store import AlertStore
 from sinks.sqlite import SqliteSink
@@ -112,9 +113,69 @@ def test_api_headers_and_bad_input(tmp_path: Path) -> None:
         listed = await (await client.get("/api/alerts?country=RU")).json()
         assert [i["alert"]["article_id"] for i in listed["alerts"]] == ["a1"]
         assert listed["cursor"] == listed["alerts"][0]["cursor"]
-        feeds = await (await client.get("/api/feeds")).json()
-        assert len(feeds["feeds"]) > 0  # the shipped feed list, none polled yet
-        assert {f["health"] for f in feeds["feeds"]} == {"new"}
+        # Feed health is read from Kafka; this data directory's broker is not running.
+        feeds = await client.get("/api/feeds")
+        assert feeds.status == 503
+        assert feeds.headers["Cache-Control"] == "no-store"
+        assert (await feeds.json())["error"] == (
+            f"feed health not read: Kafka at 127.0.0.1:9092: the local broker of {tmp_path} is "
+            "not running; start it with `newsradar broker start`, or set kafka.bootstrap to use "
+            "an external cluster"
+        )
+        assert (await client.get("/api/alerts")).status == 200  # the rest still answers
+
+    serve(s, check)
+
+
+def test_feed_health_is_read_once_per_few_seconds_off_the_loop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A refresh storm shares one Kafka read; so does a storm while Kafka is down."""
+    import threading
+
+    import sinks.dashboard.app as dashboard_app
+
+    reads: list[str] = []
+    answer: list[FeedHealth | Exception] = [
+        FeedHealth(rows=[{"url": "https://a.example/rss", "health": "healthy"}])
+    ]
+
+    def read_feed_health(s: Settings, *, timeout_seconds: float) -> FeedHealth:
+        reads.append(threading.current_thread().name)
+        assert timeout_seconds == dashboard_app.FEED_HEALTH_TIMEOUT_SECONDS
+        threading.Event().wait(0.2)  # a slow read: the requests arriving meanwhile wait for it
+        if isinstance(answer[0], Exception):
+            raise answer[0]
+        return answer[0]
+
+    monkeypatch.setattr(dashboard_app, "read_feed_health", read_feed_health)
+    s = settings(tmp_path)
+    store_alerts(s, alert(1))
+
+    async def check(client: TestClient[Any, Any]) -> None:
+        cache = client.app[dashboard_app.FEED_HEALTH]
+        assert cache.ttl_seconds == dashboard_app.FEED_HEALTH_TTL_SECONDS == 5.0
+        paths = ["/api/feeds", "/api/v1/feeds"] * 10
+        answers = await asyncio.gather(*(client.get(p) for p in paths))
+        assert [a.status for a in answers] == [200] * 20
+        for a in answers:
+            assert await a.json() == {
+                "feeds": [{"url": "https://a.example/rss", "health": "healthy"}]
+            }
+        assert len(reads) == 1
+        assert reads[0] != threading.current_thread().name  # not on the event loop's thread
+        cache.ttl_seconds = 0.0  # expired: the next request reads again
+        answer[0] = KafkaUnavailableError("Kafka at k1:9092 did not answer; check kafka.bootstrap")
+        first = await client.get("/api/v1/feeds")
+        assert (first.status, await first.json()) == (
+            503,
+            {"error": "Kafka at k1:9092 did not answer; check kafka.bootstrap"},
+        )
+        assert len(reads) == 2
+        cache.ttl_seconds = 60.0  # the failure is kept as long as an answer would be
+        again = await asyncio.gather(*(client.get("/api/feeds") for _ in range(5)))
+        assert {a.status for a in again} == {503}
+        assert len(reads) == 2
 
     serve(s, check)
 

@@ -248,14 +248,25 @@ def _read_feeds(settings: Settings) -> dict[str, FeedSpec]:
     return feeds
 
 
+def _forget_state(settings: Settings, keys: list[str]) -> None:
+    """Tombstones in ``newsradar.feed-state`` for removed feeds, so that their health and
+    dedup memory do not stay in the topic for good (the producer that polled a feed stops
+    writing its state once the feed's tombstone reaches it)."""
+    from newsradar.compacted import write_table
+
+    write_table(settings, settings.topics.feed_state.name, dict.fromkeys(keys))
+
+
 def _apply(settings: Settings, diff: FeedDiff, *, dry_run: bool) -> None:
     from newsradar.compacted import write_table
+    from newsradar.schemas import feed_key
 
     for line in diff.lines():
         typer.echo(printable(line))
     total = len(diff.added) + len(diff.changed) + len(diff.removed)
     if not dry_run:
         write_table(settings, settings.topics.feeds.name, diff.changes())
+        _forget_state(settings, [feed_key(spec.url) for spec in diff.removed])
     verb = "would change" if dry_run else "changed"
     typer.echo(
         f"{settings.topics.feeds.name}: {verb} {total} feeds "
@@ -317,6 +328,7 @@ def remove(
             f"{url}: not in {settings.topics.feeds.name}; `newsradar feeds list` shows its feeds"
         )
     write_table(settings, settings.topics.feeds.name, {key: None})
+    _forget_state(settings, [key])
     typer.echo(f"- {printable(url)}")
 
 

@@ -9,6 +9,9 @@ from pathlib import Path
 from kafka import KafkaAdminClient
 from kafka.admin import ConfigResource, ConfigResourceType
 
+from newsradar.compacted import read_table, write_table
+from newsradar.schemas import FeedStatus, encode, feed_key
+from newsradar.settings import load_settings
 from tests.conftest import run_cli
 from tests.integration.conftest import KafkaEnv
 
@@ -16,8 +19,13 @@ from tests.integration.conftest import KafkaEnv
 def test_feeds_are_added_listed_exported_imported_synced_and_removed(
     kafka: KafkaEnv, tmp_path: Path
 ) -> None:
-    topic = f"newsradar.feeds-{time.time_ns()}"  # this test's own table on the shared broker
-    env = kafka.process_env(NEWSRADAR_TOPICS__FEEDS__NAME=topic)
+    run = time.time_ns()
+    topic = f"newsradar.feeds-{run}"  # this test's own tables on the shared broker
+    env = kafka.process_env(
+        NEWSRADAR_TOPICS__FEEDS__NAME=topic,
+        NEWSRADAR_TOPICS__FEED_STATE__NAME=f"newsradar.feed-state-{run}",
+    )
+    settings = load_settings(None, env=env)
 
     def cli(*args: str) -> tuple[int, str, str]:
         proc = run_cli("feeds", *args, env=env)
@@ -49,7 +57,13 @@ def test_feeds_are_added_listed_exported_imported_synced_and_removed(
     assert code == 0
     (tmp_path / "feeds.opml").write_text(opml)
     before = listed()
+    state_topic = settings.topics.feed_state.name
+    polled = FeedStatus(url="https://a.example/rss", etag='"v1"', producer="host:1")
+    write_table(settings, state_topic, {feed_key(polled.url): encode(polled)})
+    assert list(read_table(settings, state_topic)) == [feed_key(polled.url)]
     assert cli("remove", "https://a.example/rss")[1] == "- https://a.example/rss\n"
+    # A removed feed's health and dedup memory leave newsradar.feed-state with it.
+    assert read_table(settings, state_topic) == {}
     assert cli("remove", "https://b.example/atom")[0] == 0
     assert listed() == []
     code, out, _ = cli("import", str(tmp_path / "feeds.opml"))

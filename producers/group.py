@@ -19,7 +19,7 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaProducer
@@ -41,8 +41,13 @@ class FeedAssignment(ConsumerRebalanceListener):  # type: ignore[misc]
     """This instance's share of ``newsradar.feeds``. Call :meth:`poll` often (it heartbeats
     the group); ``feeds`` is the current share, by key."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(
+        self, settings: Settings, on_revoked: Callable[[list[FeedSpec]], None] | None = None
+    ) -> None:
         self.topic = settings.topics.feeds.name
+        self.on_revoked = on_revoked
+        """Called with the feeds of revoked partitions, inside the rebalance: before this
+        member rejoins, so before any other member is assigned them."""
         self.feeds: dict[str, FeedSpec] = {}
         self.partition_of: dict[str, int] = {}
         self.assigned: set[int] = set()
@@ -69,9 +74,14 @@ class FeedAssignment(ConsumerRebalanceListener):  # type: ignore[misc]
     def on_partitions_revoked(self, revoked: Iterable[Any]) -> None:
         gone = {tp.partition for tp in revoked}
         self.assigned -= gone
+        leaving = []
         for key in [k for k, p in self.partition_of.items() if p in gone]:
-            self.feeds.pop(key, None)
+            spec = self.feeds.pop(key, None)
+            if spec is not None:
+                leaving.append(spec)
             del self.partition_of[key]
+        if leaving and self.on_revoked is not None:
+            self.on_revoked(leaving)
         if gone:
             log.info("Feed partitions revoked. topic=%s partitions=%s", self.topic, sorted(gone))
 
@@ -193,13 +203,37 @@ def statuses_of(table: Mapping[str, bytes], keys: set[str] | None = None) -> dic
 
 class GroupMember:
     """Wires a :class:`~producers.rss.FeedPoller` to the group: the share it polls follows
-    the assignment, statuses of feeds taken over are adopted before their first poll, and
-    statuses of polled feeds are written once their articles are acknowledged."""
+    the assignment, statuses of feeds taken over are adopted before their first poll,
+    statuses of polled feeds are written once their articles are acknowledged, and the
+    statuses of feeds this member gives up are written before it lets them go."""
 
     def __init__(self, poller: Any, assignment: FeedAssignment, state_log: FeedStateLog) -> None:
         self.poller = poller
         self.assignment = assignment
         self.state_log = state_log
+        assignment.on_revoked = self.hand_over
+
+    def hand_over(self, feeds: list[FeedSpec]) -> None:
+        """Write the state of ``feeds``, which a rebalance takes from this member, before it
+        rejoins the group (kafka-python calls this inside the rebalance, in the thread that
+        polls the group): the next owner reads it when it is assigned them, so it sends the
+        validators and knows the items already published. Items still pending here are in
+        that state too: this member, still running, publishes them from its pending table.
+        A member that dies hands nothing over; its feeds' last written state is used."""
+        statuses = self.poller.statuses_of([f.url for f in feeds], INSTANCE)
+        if not statuses:
+            return
+        error = self.state_log.write(statuses)
+        if error:
+            log.warning(
+                "Feed state not handed over; the next owner may publish items again. "
+                "topic=%s feeds=%d error=%s",
+                self.state_log.topic,
+                len(statuses),
+                error,
+            )
+            return
+        log.info("Feed state handed over. topic=%s feeds=%d", self.state_log.topic, len(statuses))
 
     async def tick(self) -> None:
         # Long enough for the group protocol (join, sync) to make progress within a poll.

@@ -151,6 +151,23 @@ class FeedPoller:
             feed.consecutive_failures,
         )
 
+    def statuses_of(self, urls: Sequence[str], instance: str) -> list[FeedStatus]:
+        """The current statuses of those of ``urls`` polled since their status was last handed
+        out, pending items or not (the feeds are leaving this instance: see
+        :meth:`producers.group.GroupMember.hand_over`). Safe to call from another thread
+        while polls run: it reads copies."""
+        states = self.states.copy()
+        items_of = self.items_of.copy()
+        polled = self.polled.copy()
+        out = []
+        for url in urls:
+            feed = states.get(url)
+            if feed is None or url not in polled:
+                continue
+            self.polled.discard(url)
+            out.append(FeedStatus(**asdict(feed), seen=items_of.get(url, ()), producer=instance))
+        return out
+
     def take_statuses(self, instance: str) -> list[FeedStatus]:
         """The statuses of feeds polled since the last call whose articles Kafka holds (a feed
         with articles still pending waits for the next call)."""

@@ -12,13 +12,15 @@ import random
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from prometheus_client import REGISTRY
 
-from newsradar.schemas import Article, decode
+from newsradar.schemas import Article, FeedStatus, decode
 from newsradar.settings import load_settings
 from producers.feeds import FeedSpec
+from producers.group import INSTANCE, GroupMember
 from producers.rss import FeedPoller, PollOutcome, backoff_seconds, next_interval
 from producers.state import FeedState, Pending, ProducerState
 from tests.conftest import shared_data_path
@@ -329,3 +331,45 @@ def test_a_feed_taken_over_with_its_status_publishes_none_of_its_articles_again(
         if adopted
         else ["https://e.org/1", "https://e.org/2", "https://e.org/9"]
     )
+
+
+class RecordingStateLog:
+    topic = "newsradar.feed-state"
+
+    def __init__(self) -> None:
+        self.written: list[FeedStatus] = []
+
+    def write(self, statuses: Sequence[FeedStatus]) -> str:
+        self.written.extend(statuses)
+        return ""
+
+
+def test_feeds_given_up_in_a_rebalance_hand_their_state_over_even_with_items_pending(
+    tmp_path: Path, server: FeedServer
+) -> None:
+    """A rebalance takes a feed from producer A while its articles still wait for Kafka: A
+    writes the feed's state as it gives the feed up (before the next owner is assigned it),
+    pending items included, since A still publishes them; B, adopting it, publishes none."""
+    server.routes["/f.xml"] = Reply(200, rss(ITEMS[:2]))
+    spec = FeedSpec(url=server.url("/f.xml"))
+    sent_a, sent_b = RecordingPublisher(), RecordingPublisher()
+    sent_a.down = True
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    a = make_poller(tmp_path / "a", [spec], sent_a)
+    cycle(a)
+    assert a.take_statuses("a:1") == []  # its items are pending: no status written yet
+    log = RecordingStateLog()
+    assignment = SimpleNamespace(on_revoked=None)
+    member = GroupMember(a, assignment, log)  # type: ignore[arg-type]
+    assignment.on_revoked([spec])  # what FeedAssignment does inside the rebalance
+    (status,) = log.written
+    assert (status.url, status.producer, len(status.seen)) == (spec.url, INSTANCE, 2)
+    member.hand_over([spec])
+    assert len(log.written) == 1  # handed over once, until polled again
+
+    b = make_poller(tmp_path / "b", [], sent_b)
+    b.adopt(status)
+    b.set_feeds([spec])
+    cycle(b)
+    assert sent_b.sent == []

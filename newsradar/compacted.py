@@ -20,6 +20,15 @@ from newsradar.errors import KafkaUnavailableError
 from newsradar.settings import Settings
 
 
+def unavailable(settings: Settings, exc: Exception) -> KafkaUnavailableError:
+    """The error for a cluster that did not answer a client of these topics."""
+    return KafkaUnavailableError(
+        f"Kafka at {','.join(settings.bootstrap_servers)} did not answer "
+        f"({type(exc).__name__}); start the local broker with `newsradar broker start` "
+        "or check kafka.bootstrap"
+    )
+
+
 def read_table(
     settings: Settings,
     topic: str,
@@ -42,10 +51,7 @@ def read_table(
             **settings.kafka.client_options(),
         )
     except KafkaError as exc:
-        raise KafkaUnavailableError(
-            f"Kafka at {servers} did not answer ({type(exc).__name__}); "
-            "start the local broker with `newsradar broker start` or check kafka.bootstrap"
-        ) from None
+        raise unavailable(settings, exc) from None
     try:
         known = consumer.partitions_for_topic(topic)
         if not known:
@@ -110,10 +116,7 @@ def write_table(
             **settings.kafka.client_options(),
         )
     except KafkaError as exc:
-        raise KafkaUnavailableError(
-            f"Kafka at {servers} did not answer ({type(exc).__name__}); "
-            "start the local broker with `newsradar broker start` or check kafka.bootstrap"
-        ) from None
+        raise unavailable(settings, exc) from None
     try:
         futures = [
             producer.send(topic, key=key.encode(), value=value) for key, value in changes.items()

@@ -18,19 +18,12 @@ from typing import Any
 from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 
-from newsradar.compacted import write_table
+from newsradar.compacted import unavailable, write_table
 from newsradar.errors import KafkaUnavailableError, SchemaError
 from newsradar.schemas import RuleRecord, decode, encode
 from newsradar.settings import Settings
 
 log = logging.getLogger(__name__)
-
-
-def _unavailable(settings: Settings, exc: Exception) -> KafkaUnavailableError:
-    return KafkaUnavailableError(
-        f"Kafka at {','.join(settings.bootstrap_servers)} did not answer "
-        f"({type(exc).__name__}); start it (`newsradar broker start`) or check kafka.bootstrap"
-    )
 
 
 class RulesReader:
@@ -49,7 +42,7 @@ class RulesReader:
             )
             parts = self.consumer.partitions_for_topic(self.topic) or set()
         except KafkaError as exc:
-            raise _unavailable(settings, exc) from None
+            raise unavailable(settings, exc) from None
         if not parts:
             self.consumer.close()
             raise KafkaUnavailableError(

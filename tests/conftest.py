@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
@@ -15,6 +16,16 @@ from processors.classify import Engine
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+class Consumed(NamedTuple):
+    """A consumed Kafka record, as a reader hands it over (for tests of what folds records)."""
+
+    key: bytes | None
+    value: bytes | None
+    topic: str = "newsradar.rules"
+    partition: int = 0
+    offset: int = 0
 
 
 def shared_data_path(*parts: str) -> Path:

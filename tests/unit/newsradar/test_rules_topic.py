@@ -4,20 +4,11 @@ tests/integration/processors/test_live_rules.py)."""
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any
 
 from newsradar.rules_topic import RulesPlan, RulesState, plan
 from newsradar.schemas import RuleRecord, encode
-
-
-class Message(NamedTuple):
-    """A consumed record, as the reader hands it over."""
-
-    key: bytes | None
-    value: bytes | None
-    topic: str = "newsradar.rules"
-    partition: int = 0
-    offset: int = 0
+from tests.conftest import Consumed
 
 
 def record(rid: str, version: int, **rule: Any) -> RuleRecord:
@@ -66,10 +57,10 @@ def test_the_latest_record_of_a_key_is_in_force_and_a_tombstone_removes_it() -> 
     state = RulesState()
     state.fold(
         [
-            Message(b"a", encode(record("a", 1))),
-            Message(b"b", encode(record("b", 1))),
-            Message(b"a", encode(record("a", 2))),
-            Message(b"b", None),
+            Consumed(b"a", encode(record("a", 1))),
+            Consumed(b"b", encode(record("b", 1))),
+            Consumed(b"a", encode(record("a", 2))),
+            Consumed(b"b", None),
         ]
     )
     assert {rid: r.version for rid, r in state.rules.items()} == {"a": 2}
@@ -80,10 +71,10 @@ def test_unreadable_records_are_set_aside_with_the_reason() -> None:
     state = RulesState()
     state.fold(
         [
-            Message(b"a", encode(record("a", 1))),
-            Message(b"a", b"{not json", offset=1),
-            Message(b"x", encode(record("a", 3)), offset=2),
-            Message(b"a", b'{"rule_id": "a", "version": 0, "rule": {"id": "a"}}', offset=3),
+            Consumed(b"a", encode(record("a", 1))),
+            Consumed(b"a", b"{not json", offset=1),
+            Consumed(b"x", encode(record("a", 3)), offset=2),
+            Consumed(b"a", b'{"rule_id": "a", "version": 0, "rule": {"id": "a"}}', offset=3),
         ]
     )
     assert state.rules["a"].version == 1

@@ -5,25 +5,18 @@ nothing."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, NamedTuple
+from typing import Any
 
 import pytest
 
 from newsradar.schemas import Article, RuleRecord, encode
 from processors.live_rules import LiveRules
+from tests.conftest import Consumed
 
 
-class Message(NamedTuple):
-    key: bytes | None
-    value: bytes | None
-    topic: str = "newsradar.rules"
-    partition: int = 0
-    offset: int = 0
-
-
-def pushed(rid: str, version: int, **rule: Any) -> Message:
+def pushed(rid: str, version: int, **rule: Any) -> Consumed:
     record = RuleRecord(rule_id=rid, version=version, rule={"id": rid, **rule})
-    return Message(rid.encode(), encode(record), offset=version)
+    return Consumed(rid.encode(), encode(record), offset=version)
 
 
 def article(n: int, text: str, feed: str = "https://example.org/rss.xml") -> Article:
@@ -79,7 +72,7 @@ def test_a_tombstone_removes_the_rule(live: LiveRules) -> None:
         [pushed("a", 1, keywords={"any": ["treaty"]}), pushed("b", 1, keywords={"any": ["treaty"]})]
     )
     assert sorted(fired(live, "A treaty.")) == [("a", 1), ("b", 1)]
-    assert live.apply([Message(b"a", None)])
+    assert live.apply([Consumed(b"a", None)])
     assert fired(live, "A treaty.") == [("b", 1)]
 
 
@@ -88,7 +81,7 @@ def test_a_rule_the_worker_cannot_use_is_refused_and_it_keeps_the_one_it_has(
 ) -> None:
     live.apply([pushed("watch", 1, keywords={"any": ["treaty"]})])
     bad = pushed("watch", 2, keywords={"any": ["treaty"]}, colour="red")
-    garbage = Message(b"other", b"\xff not json", offset=7)
+    garbage = Consumed(b"other", b"\xff not json", offset=7)
     unknown_country = pushed("new", 1, countries={"all": ["XX"]})
     assert not live.apply([bad, garbage, unknown_country])
     # Unreadable records first, then the rules that do not validate, in topic order.

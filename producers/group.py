@@ -218,9 +218,11 @@ class GroupMember:
         rejoins the group (kafka-python calls this inside the rebalance, in the thread that
         polls the group): the next owner reads it when it is assigned them, so it sends the
         validators and knows the items already published. Items still pending here are in
-        that state too: this member, still running, publishes them from its pending table.
-        A member that dies hands nothing over; its feeds' last written state is used."""
-        statuses = self.poller.statuses_of([f.url for f in feeds], INSTANCE)
+        that state too: this member, still running, publishes them from its pending table;
+        a poll of one of them still under way here is dropped (:meth:`FeedPoller.give_up`), so
+        the next owner finds its items new and publishes them once. A member that dies hands
+        nothing over; its feeds' last written state is used."""
+        statuses = self.poller.give_up([f.url for f in feeds], INSTANCE)
         if not statuses:
             return
         error = self.state_log.write(statuses)

@@ -20,6 +20,7 @@ import contextlib
 import hashlib
 import logging
 import random
+import threading
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -57,7 +58,8 @@ class ArticlePublisher(Protocol):
 class PollOutcome:
     url: str
     outcome: str
-    """``ok``, ``not_modified``, ``unchanged``, ``skipped_gone`` or an error class."""
+    """``ok``, ``not_modified``, ``unchanged``, ``skipped_gone``, ``given_up`` (the feed left
+    this instance while it was polled; the result is dropped) or an error class."""
     items: int = 0
     new: int = 0
     error: str = ""
@@ -121,11 +123,19 @@ class FeedPoller:
         """Per feed URL: the items of its last read body (what a next owner must not repeat)."""
         self.polled: set[str] = set()
         """Feed URLs polled since their status was last handed out (:meth:`take_statuses`)."""
+        self.leaving: set[str] = set()
+        """Feed URLs given up in a rebalance (:meth:`give_up`) and not assigned here again: a
+        poll of one that was under way is dropped, none is started."""
+        self._handover = threading.Lock()
+        """Taken by :meth:`give_up` (in the thread that polls the group) and around accepting
+        a poll's result (in the event loop): a result is either in the handed-over state or
+        dropped, never neither."""
 
     def set_feeds(self, feeds: Sequence[FeedSpec]) -> None:
         """Poll ``feeds`` from now on (the consumer group moved feeds to or away from us)."""
         self.feeds = list(feeds)
         wanted = {f.url for f in self.feeds}
+        self.leaving -= wanted
         for url in [u for u in self.states if u not in wanted]:
             del self.states[url]
             self.items_of.pop(url, None)
@@ -151,22 +161,23 @@ class FeedPoller:
             feed.consecutive_failures,
         )
 
-    def statuses_of(self, urls: Sequence[str], instance: str) -> list[FeedStatus]:
-        """The current statuses of those of ``urls`` polled since their status was last handed
-        out, pending items or not (the feeds are leaving this instance: see
-        :meth:`producers.group.GroupMember.hand_over`). Safe to call from another thread
-        while polls run: it reads copies."""
-        states = self.states.copy()
-        items_of = self.items_of.copy()
-        polled = self.polled.copy()
-        out = []
-        for url in urls:
-            feed = states.get(url)
-            if feed is None or url not in polled:
-                continue
-            self.polled.discard(url)
-            out.append(FeedStatus(**asdict(feed), seen=items_of.get(url, ()), producer=instance))
-        return out
+    def give_up(self, urls: Sequence[str], instance: str) -> list[FeedStatus]:
+        """Stop polling ``urls`` (a rebalance takes them from this instance) and return the
+        statuses of those polled since their status was last handed out, pending items or
+        not (see :meth:`producers.group.GroupMember.hand_over`). Called from the thread that
+        polls the group while polls run: a poll whose result comes after this is dropped, so
+        every item found here is either in a returned status or never queued."""
+        with self._handover:
+            self.leaving.update(urls)
+            out = []
+            for url in urls:
+                feed = self.states.get(url)
+                if feed is None or url not in self.polled:
+                    continue
+                self.polled.discard(url)
+                seen = self.items_of.get(url, ())
+                out.append(FeedStatus(**asdict(feed), seen=seen, producer=instance))
+            return out
 
     def take_statuses(self, instance: str) -> list[FeedStatus]:
         """The statuses of feeds polled since the last call whose articles Kafka holds (a feed
@@ -238,7 +249,12 @@ class FeedPoller:
                     max_redirects=self.conf.max_redirects,
                     deadline_seconds=self.conf.fetch_deadline_seconds,
                 )
-            outcome = self._accept(spec, feed, result)
+            with self._handover:
+                if spec.url in self.leaving:  # given up while this poll was under way
+                    metrics.FETCHES.labels("given_up").inc()
+                    return PollOutcome(spec.url, "given_up")
+                outcome = self._accept(spec, feed, result)
+                self.polled.add(spec.url)
         except FeedError as exc:
             outcome = self._failed(spec, feed, exc)
         except Exception as exc:  # a bug, not a bad feed: keep the service and the evidence
@@ -410,7 +426,8 @@ class FeedPoller:
                     feed.next_poll = now + self.rng.uniform(
                         0, min(10.0, self.conf.min_interval_seconds)
                     )
-                if spec.url not in in_flight and not feed.gone and feed.next_poll <= now:
+                due = not feed.gone and feed.next_poll <= now
+                if due and spec.url not in in_flight and spec.url not in self.leaving:
                     in_flight[spec.url] = asyncio.create_task(self.poll(spec))
             for url, task in list(in_flight.items()):
                 if task.done():

@@ -19,7 +19,7 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaProducer
@@ -47,6 +47,9 @@ class FeedAssignment(ConsumerRebalanceListener):  # type: ignore[misc]
         self.partition_of: dict[str, int] = {}
         self.assigned: set[int] = set()
         self.newly_assigned: set[int] = set()
+        self.before_revoke: Callable[[set[str]], None] | None = None
+        """Called with the URLs of the feeds of partitions about to be revoked (in the thread
+        that polls, before the group moves them)."""
         self._consumer: Any = KafkaConsumer(
             bootstrap_servers=settings.bootstrap_servers,
             group_id=settings.producers.group_id,
@@ -68,6 +71,14 @@ class FeedAssignment(ConsumerRebalanceListener):  # type: ignore[misc]
 
     def on_partitions_revoked(self, revoked: Iterable[Any]) -> None:
         gone = {tp.partition for tp in revoked}
+        urls = {self.feeds[k].url for k, p in self.partition_of.items() if p in gone}
+        if urls and self.before_revoke is not None:
+            # Before the partitions move on: the next owner reads their feeds' statuses as
+            # soon as it is assigned them.
+            try:
+                self.before_revoke(urls)
+            except Exception:
+                log.exception("Feed statuses not handed over. topic=%s", self.topic)
         self.assigned -= gone
         for key in [k for k, p in self.partition_of.items() if p in gone]:
             self.feeds.pop(key, None)
@@ -200,8 +211,35 @@ class GroupMember:
         self.poller = poller
         self.assignment = assignment
         self.state_log = state_log
+        self._loop: asyncio.AbstractEventLoop | None = None
+        assignment.before_revoke = self.before_revoke
+
+    def before_revoke(self, urls: set[str]) -> None:
+        """Partitions are being revoked (we are in :meth:`tick`'s thread): on the event loop,
+        let this instance's polls of their feeds finish, publish, write the feeds' statuses,
+        and stop polling them. Otherwise a status not yet written when the partition moved
+        made the next owner poll the feed again at once (two polls in one cycle)."""
+        loop = self._loop
+        if loop is None or not loop.is_running():
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:  # never block the loop on itself
+            return
+        asyncio.run_coroutine_threadsafe(self.hand_over(urls), loop).result(timeout=120)
+
+    async def hand_over(self, urls: set[str]) -> None:
+        tasks = [t for url, t in self.poller.in_flight.items() if url in urls]
+        if tasks:
+            await asyncio.wait(tasks, timeout=60)
+        await self.poller.publish_pending()
+        await self.flush()
+        self.poller.set_feeds([f for f in self.poller.feeds if f.url not in urls])
 
     async def tick(self) -> None:
+        self._loop = asyncio.get_running_loop()
         # Long enough for the group protocol (join, sync) to make progress within a poll.
         changed = await asyncio.to_thread(self.assignment.poll, 200)
         new = self.assignment.take_newly_assigned()

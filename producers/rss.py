@@ -20,6 +20,7 @@ import contextlib
 import hashlib
 import logging
 import random
+import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -121,6 +122,9 @@ class FeedPoller:
         """Per feed URL: the items of its last read body (what a next owner must not repeat)."""
         self.polled: set[str] = set()
         """Feed URLs polled since their status was last handed out (:meth:`take_statuses`)."""
+        self._host_cache: dict[str, str] = {}
+        self.in_flight: dict[str, asyncio.Task[PollOutcome]] = {}
+        """Per feed URL: its poll under way (:meth:`run_forever`)."""
 
     def set_feeds(self, feeds: Sequence[FeedSpec]) -> None:
         """Poll ``feeds`` from now on (the consumer group moved feeds to or away from us)."""
@@ -129,13 +133,20 @@ class FeedPoller:
         for url in [u for u in self.states if u not in wanted]:
             del self.states[url]
             self.items_of.pop(url, None)
+            self._host_cache.pop(url, None)
         for spec in self.feeds:
             if spec.url not in self.states:
                 self.states[spec.url] = self.state.feed(spec.url)
 
     def adopt(self, status: FeedStatus, *, instance: str = "") -> None:
         """Take over a feed's state from ``newsradar.feed-state``: its validators, schedule and
-        health, and its published items as seen (so none is published again)."""
+        health, and its published items as seen (so none is published again). A status older
+        than the one this instance holds (it polled the feed since) is left alone."""
+        held = self.states.get(status.url) or self.state.feed(status.url)
+        if (held.last_attempt or 0.0) > (status.last_attempt or 0.0):
+            # Ours is newer: a rebalance handed back a partition this instance polled since
+            # that status was written (adopting it would make the feed due again at once).
+            return
         fields = {k: v for k, v in status.model_dump().items() if k in _FEED_STATE_FIELDS}
         feed = FeedState(**fields)
         self.state.save_feed(feed)
@@ -182,9 +193,15 @@ class FeedPoller:
             await self._client.aclose()
             self._client = None
 
+    def _host_of(self, url: str) -> str:
+        host = self._host_cache.get(url)
+        if host is None:
+            host = self._host_cache[url] = sys.intern(urlsplit(url).hostname or "")
+        return host
+
     def _polite(self, url: str) -> tuple[asyncio.Semaphore, asyncio.Lock, list[float]]:
         """Per host: a concurrency limit, a gate for the delay, the last request's time."""
-        host = urlsplit(url).hostname or ""
+        host = self._host_of(url)
         if host not in self._hosts:
             self._hosts[host] = (
                 asyncio.Semaphore(self.conf.per_host_concurrency),
@@ -205,22 +222,29 @@ class FeedPoller:
         validators = Validators(feed.etag, feed.last_modified) if use_validators else None
         host_sem, host_gate, last_request = self._polite(spec.url)
         try:
-            async with self._global, host_sem:
+            async with host_sem:
                 # One request at a time waits for the host's delay, measured from the last
                 # request actually sent (a busy event loop must not let requests bunch up).
+                # The host's turn comes first, then a global slot: a fetch waiting out its
+                # host's delay holds no slot another host's feed could use (with the slot
+                # taken first, feeds listed host by host went at about one a second per slot).
                 async with host_gate:
                     wait = last_request[0] + self.conf.per_host_delay_seconds - time.monotonic()
                     if wait > 0:
                         await asyncio.sleep(wait)
+                    await self._global.acquire()
                     last_request[0] = time.monotonic()
-                result = await fetch_feed(
-                    self.client(),
-                    spec.url,
-                    validators=validators,
-                    max_bytes=self.conf.max_body_bytes,
-                    max_redirects=self.conf.max_redirects,
-                    deadline_seconds=self.conf.fetch_deadline_seconds,
-                )
+                try:
+                    result = await fetch_feed(
+                        self.client(),
+                        spec.url,
+                        validators=validators,
+                        max_bytes=self.conf.max_body_bytes,
+                        max_redirects=self.conf.max_redirects,
+                        deadline_seconds=self.conf.fetch_deadline_seconds,
+                    )
+                finally:
+                    self._global.release()
             outcome = self._accept(spec, feed, result)
         except FeedError as exc:
             outcome = self._failed(spec, feed, exc)
@@ -382,22 +406,39 @@ class FeedPoller:
     ) -> None:
         """Poll each feed when it is due until ``stop``; ``tick`` runs every half second (the
         consumer group's share and state hand-over), after publishing."""
-        in_flight: dict[str, asyncio.Task[PollOutcome]] = {}
+        in_flight = self.in_flight
+        per_host: dict[str, int] = {}
+        # Polls under way at most: enough for every slot and many hosts' delays at once, not
+        # one task per due feed (100,000 feeds due together made 100,000 tasks).
+        cap = 16 * self.conf.max_concurrency
         last_publish = 0.0
         while not stop.is_set():
             now = self.clock()
             for spec in self.feeds:
+                if len(in_flight) >= cap:
+                    break
                 feed = self.states[spec.url]
                 if feed.next_poll <= 0:
                     # Spread the first polls over a few seconds rather than all at once.
                     feed.next_poll = now + self.rng.uniform(
                         0, min(10.0, self.conf.min_interval_seconds)
                     )
-                if spec.url not in in_flight and not feed.gone and feed.next_poll <= now:
-                    in_flight[spec.url] = asyncio.create_task(self.poll(spec))
+                if spec.url in in_flight or feed.gone or feed.next_poll > now:
+                    continue
+                # No more polls of one host under way than it takes at once: the others would
+                # only wait for it, and feeds listed host by host would fill the cap.
+                host = self._host_of(spec.url)
+                if per_host.get(host, 0) >= self.conf.per_host_concurrency:
+                    continue
+                per_host[host] = per_host.get(host, 0) + 1
+                in_flight[spec.url] = asyncio.create_task(self.poll(spec))
             for url, task in list(in_flight.items()):
                 if task.done():
                     del in_flight[url]
+                    host = self._host_of(url)
+                    per_host[host] -= 1
+                    if not per_host[host]:
+                        del per_host[host]
                     task.result()
             if time.monotonic() - last_publish >= 1.0:
                 if self.state.pending_count():

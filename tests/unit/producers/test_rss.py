@@ -329,3 +329,50 @@ def test_a_feed_taken_over_with_its_status_publishes_none_of_its_articles_again(
         if adopted
         else ["https://e.org/1", "https://e.org/2", "https://e.org/9"]
     )
+
+
+def test_a_status_older_than_the_feeds_last_poll_is_not_adopted(
+    tmp_path: Path, server: FeedServer
+) -> None:
+    """A rebalance can hand a partition back to the instance that held it, with statuses
+    written before its latest polls: adopting one would make the feed due again at once."""
+    server.routes["/f.xml"] = Reply(200, rss(ITEMS[:2]))
+    spec = FeedSpec(url=server.url("/f.xml"))
+    poller = make_poller(tmp_path, [spec], RecordingPublisher())
+    cycle(poller)
+    (old,) = poller.take_statuses("a:1")
+    cycle(poller)
+    held = poller.states[spec.url]
+    assert held.polls == 2
+    poller.adopt(old)
+    assert poller.states[spec.url] is held
+    assert poller.state.feed(spec.url).polls == 2
+    newer = old.model_copy(update={"last_attempt": (held.last_attempt or 0) + 60, "polls": 7})
+    poller.adopt(newer)
+    assert poller.states[spec.url].polls == 7
+
+
+def test_a_host_waiting_out_its_delay_holds_no_fetch_slot(
+    tmp_path: Path, server: FeedServer
+) -> None:
+    """With one fetch slot, feeds of a host listed first must not keep another host's feed
+    waiting through their host's delays (the slot is taken after the host's turn)."""
+    paths = ["/a1", "/a2", "/a3", "/b"]
+    for path in paths:
+        server.routes[path] = Reply(200, rss(ITEMS[:1]))
+    first_host = [FeedSpec(url=server.url(p)) for p in paths[:3]]
+    # The same server under a second host name: politeness is per host name.
+    other = FeedSpec(url=server.url("/b").replace("127.0.0.1", "localhost"))
+    poller = make_poller(
+        tmp_path,
+        [*first_host, other],
+        None,
+        NEWSRADAR_PRODUCERS__MAX_CONCURRENCY="1",
+        NEWSRADAR_PRODUCERS__PER_HOST_DELAY_SECONDS="0.5",
+    )
+    cycle(poller)
+    at = {path: t for path, _, t in server.requests}
+    assert set(at) == set(paths)
+    # Without the fix /b waited for /a2 and /a3 (about 1 s); now only for /a1's fetch.
+    assert at["/b"] - at["/a1"] < 0.4
+    assert at["/a3"] - at["/a1"] >= 0.9

@@ -211,35 +211,29 @@ class GroupMember:
         self.poller = poller
         self.assignment = assignment
         self.state_log = state_log
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._revoked: set[str] = set()
         assignment.before_revoke = self.before_revoke
 
     def before_revoke(self, urls: set[str]) -> None:
-        """Partitions are being revoked (we are in :meth:`tick`'s thread): on the event loop,
-        let this instance's polls of their feeds finish, publish, write the feeds' statuses,
-        and stop polling them. Otherwise a status not yet written when the partition moved
-        made the next owner poll the feed again at once (two polls in one cycle)."""
-        loop = self._loop
-        if loop is None or not loop.is_running():
-            return
-        try:
-            running = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        if running is loop:  # never block the loop on itself
-            return
-        asyncio.run_coroutine_threadsafe(self.hand_over(urls), loop).result(timeout=120)
-
-    async def hand_over(self, urls: set[str]) -> None:
-        tasks = [t for url, t in self.poller.in_flight.items() if url in urls]
-        if tasks:
-            await asyncio.wait(tasks, timeout=60)
-        await self.poller.publish_pending()
-        await self.flush()
-        self.poller.set_feeds([f for f in self.poller.feeds if f.url not in urls])
+        """Partitions are being revoked: write the statuses of the feeds polled since the last
+        flush now, before the group moves them (kafka-python calls this on its own I/O thread;
+        the writer is a separate client, and the write takes well under a second). Otherwise
+        the next owner read statuses older than our polls and polled those feeds again at once
+        (two polls in one cycle). The feeds are dropped, and their polls not yet done cancelled,
+        at the next tick."""
+        self._revoked |= urls
+        statuses = self.poller.take_statuses(INSTANCE)
+        if statuses:
+            error = self.state_log.write(statuses)
+            if error:
+                self.poller.polled.update(s.url for s in statuses)
+                log.warning(
+                    "Feed state not written before a rebalance. topic=%s error=%s",
+                    self.state_log.topic,
+                    error,
+                )
 
     async def tick(self) -> None:
-        self._loop = asyncio.get_running_loop()
         # Long enough for the group protocol (join, sync) to make progress within a poll.
         changed = await asyncio.to_thread(self.assignment.poll, 200)
         new = self.assignment.take_newly_assigned()
@@ -258,7 +252,13 @@ class GroupMember:
                 return
             for status in statuses.values():
                 self.poller.adopt(status)
-        if changed or new:
+        revoked, self._revoked = self._revoked, set()
+        gone = revoked - {f.url for f in self.assignment.feeds.values()}
+        for url in gone:
+            task = self.poller.in_flight.get(url)
+            if task is not None:
+                task.cancel()  # the next owner polls it
+        if changed or new or gone:
             self.poller.set_feeds(sorted(self.assignment.feeds.values(), key=lambda f: f.url))
             log.info(
                 "Feeds to poll changed. topic=%s partitions=%s feeds=%d",

@@ -40,30 +40,36 @@ class StateLog:
 
 
 def test_statuses_are_written_before_partitions_move(tmp_path: Path) -> None:
-    """When partitions are revoked (in the thread polling the group), the member lets its polls
-    of their feeds finish, writes their statuses and stops polling them, all before the
-    partitions move on: the next owner then reads statuses that say the feeds were polled."""
+    """When partitions are revoked (kafka-python calls the listener on its own thread), the
+    member writes the statuses of the feeds it polled at once, before the partitions move on:
+    the next owner then reads statuses that say those feeds were polled. At the next tick the
+    revoked feeds are dropped and a poll of theirs still waiting is cancelled."""
     server: FeedServer
     with feed_server() as server:
-        server.routes["/slow.xml"] = Reply(200, rss(ITEMS[:1]), delay_seconds=0.5)
-        server.routes["/kept.xml"] = Reply(200, rss(ITEMS[1:]))
-        slow, kept = FeedSpec(url=server.url("/slow.xml")), FeedSpec(url=server.url("/kept.xml"))
-        poller = make_poller(tmp_path, [slow, kept], RecordingPublisher())
+        server.routes["/done.xml"] = Reply(200, rss(ITEMS[:1]))
+        server.routes["/slow.xml"] = Reply(200, rss(ITEMS[1:]), delay_seconds=2)
+        server.routes["/kept.xml"] = Reply(200, rss([]))
+        done, slow, kept = (FeedSpec(url=server.url(f"/{n}.xml")) for n in ("done", "slow", "kept"))
+        poller = make_poller(tmp_path, [done, slow, kept], RecordingPublisher())
         assignment, log = Assignment(), StateLog()
+        assignment.feeds = {"k": kept}
         member = GroupMember(poller, assignment, log)  # type: ignore[arg-type]
         assert assignment.before_revoke == member.before_revoke
 
         async def go() -> None:
             try:
-                await member.tick()  # the member knows its loop
-                poller.in_flight[slow.url] = asyncio.create_task(poller.poll(slow))
-                await asyncio.sleep(0.1)  # the request is under way
-                await asyncio.to_thread(assignment.before_revoke, {slow.url})
+                await poller.run_cycle([done])
+                poller.in_flight[slow.url] = task = asyncio.create_task(poller.poll(slow))
+                await asyncio.sleep(0.2)  # under way
+                await asyncio.to_thread(assignment.before_revoke, {done.url, slow.url})
+                assert [s.url for s in log.written] == [done.url]
+                await member.tick()
+                await asyncio.wait([task], timeout=5)
+                assert task.cancelled()
             finally:
                 await poller.aclose()
 
         asyncio.run(go())
-    assert [s.url for s in log.written] == [slow.url]
-    assert log.written[0].polls == 1
+    assert [s.url for s in log.written] == [done.url]
     assert [f.url for f in poller.feeds] == [kept.url]
-    assert slow.url not in poller.states
+    assert set(poller.states) == {kept.url}

@@ -19,7 +19,7 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaProducer
@@ -171,14 +171,12 @@ class FeedStateLog:
             return f"{type(exc).__name__}: {exc}"
         return ""
 
-    def read_partitions(self, partitions: set[int]) -> dict[str, FeedStatus]:
+    def read_partitions(self, partitions: set[int]) -> Mapping[str, bytes]:
         """The statuses of the feeds in ``partitions`` of the feeds topic. Keys are the same in
         both topics, so with as many partitions they sit in the same partition numbers;
         otherwise every partition is read."""
         same = self.settings.topics.feed_state.partitions == self.settings.topics.feeds.partitions
-        return statuses_of(
-            read_table(self.settings, self.topic, partitions=partitions if same else None)
-        )
+        return read_table(self.settings, self.topic, partitions=partitions if same else None)
 
     def close(self) -> None:
         if self._producer is not None:
@@ -189,17 +187,14 @@ class FeedStateLog:
             self._producer = None
 
 
-def statuses_of(table: Mapping[str, bytes], keys: set[str] | None = None) -> dict[str, FeedStatus]:
-    """The readable statuses of a read feed-state table (of ``keys`` only, if given)."""
-    out: dict[str, FeedStatus] = {}
+def statuses_of(table: Mapping[str, bytes]) -> Iterator[FeedStatus]:
+    """The readable statuses of a read feed-state table, decoded one at a time (100,000 of
+    them decoded at once held some hundreds of MB)."""
     for key, value in table.items():
-        if keys is not None and key not in keys:
-            continue
         try:
-            out[key] = decode(FeedStatus, value)
+            yield decode(FeedStatus, value)
         except SchemaError as exc:
             log.warning("Feed state skipped. topic=newsradar.feed-state key=%s error=%s", key, exc)
-    return out
 
 
 class GroupMember:
@@ -240,7 +235,7 @@ class GroupMember:
         if new:
             # A partition's statuses are read before any of its feeds is polled here.
             try:
-                statuses = await asyncio.to_thread(self.state_log.read_partitions, new)
+                table = await asyncio.to_thread(self.state_log.read_partitions, new)
             except KafkaUnavailableError as exc:
                 # Not one of these partitions' feeds is polled before its state is read.
                 self.assignment.newly_assigned |= new
@@ -250,8 +245,14 @@ class GroupMember:
                     exc,
                 )
                 return
-            for status in statuses.values():
-                self.poller.adopt(status)
+            adopted = self.poller.adopt_all(statuses_of(table))
+            del table
+            log.info(
+                "Feed states taken over. topic=%s partitions=%s feeds=%d",
+                self.state_log.topic,
+                sorted(new),
+                adopted,
+            )
         revoked, self._revoked = self._revoked, set()
         gone = revoked - {f.url for f in self.assignment.feeds.values()}
         for url in gone:

@@ -91,6 +91,10 @@ class FeedState:
 
 
 _FEED_COLUMNS = [f.name for f in fields(FeedState)]
+_SAVE_FEED = (
+    f"INSERT OR REPLACE INTO feeds ({', '.join(_FEED_COLUMNS)}) "  # noqa: S608 - fixed columns
+    f"VALUES ({', '.join('?' for _ in _FEED_COLUMNS)})"
+)
 
 
 @dataclass(frozen=True)
@@ -172,6 +176,8 @@ class ProducerState:
         """Kafka acknowledged these: move them from pending to seen, then bound ``seen``."""
         now = time.time()
         items = list(items)
+        if not items:
+            return
         with self._tx() as db:
             db.executemany(
                 "INSERT OR REPLACE INTO seen (id, hash, url, seen_at) VALUES (?, ?, ?, ?)",
@@ -205,6 +211,13 @@ class ProducerState:
             f"SELECT {', '.join(_FEED_COLUMNS)} FROM feeds ORDER BY url"  # noqa: S608
         ).fetchall()
         return [_feed_from_row(r) for r in rows]
+
+    def save_feeds(self, feeds: Iterable[FeedState]) -> None:
+        rows = [[getattr(feed, c) for c in _FEED_COLUMNS] for feed in feeds]
+        if not rows:
+            return
+        with self._tx() as db:
+            db.executemany(_SAVE_FEED, rows)
 
     def save_feed(self, feed: FeedState) -> None:
         values = [getattr(feed, c) for c in _FEED_COLUMNS]

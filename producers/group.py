@@ -217,6 +217,12 @@ class GroupMember:
         (two polls in one cycle). The feeds are dropped, and their polls not yet done cancelled,
         at the next tick."""
         self._revoked |= urls
+        # No new request for these feeds; the requests under way finish first (a few seconds
+        # at most: the group waits, heartbeats pause), so their statuses go out too.
+        self.poller.withdrawn |= urls
+        deadline = time.monotonic() + 5
+        while self.poller.fetching & urls and time.monotonic() < deadline:
+            time.sleep(0.02)
         statuses = self.poller.take_statuses(INSTANCE)
         if statuses:
             error = self.state_log.write(statuses)
@@ -254,6 +260,7 @@ class GroupMember:
                 adopted,
             )
         revoked, self._revoked = self._revoked, set()
+        self.poller.withdrawn -= revoked
         gone = revoked - {f.url for f in self.assignment.feeds.values()}
         for url in gone:
             task = self.poller.in_flight.get(url)

@@ -127,6 +127,11 @@ class FeedPoller:
         self._host_cache: dict[str, str] = {}
         self.in_flight: dict[str, asyncio.Task[PollOutcome]] = {}
         """Per feed URL: its poll under way (:meth:`run_forever`)."""
+        self.withdrawn: set[str] = set()
+        """Feed URLs being handed over to another producer: a poll of one not yet sent is not
+        sent (the group member sets and clears this)."""
+        self.fetching: set[str] = set()
+        """Feed URLs whose request is under way (until their status is ready to hand out)."""
 
     def set_feeds(self, feeds: Sequence[FeedSpec]) -> None:
         """Poll ``feeds`` from now on (the consumer group moved feeds to or away from us)."""
@@ -239,10 +244,14 @@ class FeedPoller:
         feed = self.states.setdefault(spec.url, self.state.feed(spec.url))
         if feed.gone:
             return PollOutcome(spec.url, "skipped_gone")
-        feed.name = spec.label
-        feed.polls += 1
-        feed.last_attempt = self.clock()
-        use_validators = not feed.validators_unreliable and feed.polls % UNCONDITIONAL_EVERY != 0
+        try:
+            return await self._poll(spec, feed)
+        finally:
+            self.fetching.discard(spec.url)
+
+    async def _poll(self, spec: FeedSpec, feed: FeedState) -> PollOutcome:
+        polls = feed.polls + 1
+        use_validators = not feed.validators_unreliable and polls % UNCONDITIONAL_EVERY != 0
         validators = Validators(feed.etag, feed.last_modified) if use_validators else None
         host_sem, host_gate, last_request = self._polite(spec.url)
         try:
@@ -259,6 +268,13 @@ class FeedPoller:
                     await self._global.acquire()
                     last_request[0] = time.monotonic()
                 try:
+                    if spec.url in self.withdrawn:
+                        # Its partition is being handed over: the next owner polls it.
+                        return PollOutcome(spec.url, "withdrawn")
+                    self.fetching.add(spec.url)
+                    feed.name = spec.label
+                    feed.polls = polls
+                    feed.last_attempt = self.clock()
                     result = await fetch_feed(
                         self.client(self._host_of(spec.url)),
                         spec.url,

@@ -41,16 +41,19 @@ class StateLog:
 
 def test_statuses_are_written_before_partitions_move(tmp_path: Path) -> None:
     """When partitions are revoked (kafka-python calls the listener on its own thread), the
-    member writes the statuses of the feeds it polled at once, before the partitions move on:
-    the next owner then reads statuses that say those feeds were polled. At the next tick the
-    revoked feeds are dropped and a poll of theirs still waiting is cancelled."""
+    member lets requests under way finish and writes the statuses of the feeds it polled at
+    once, before the partitions move on: the next owner then reads statuses that say those
+    feeds were polled. No new request goes out for them; at the next tick they are dropped."""
     server: FeedServer
     with feed_server() as server:
         server.routes["/done.xml"] = Reply(200, rss(ITEMS[:1]))
-        server.routes["/slow.xml"] = Reply(200, rss(ITEMS[1:]), delay_seconds=2)
+        server.routes["/slow.xml"] = Reply(200, rss([]), delay_seconds=1)
+        server.routes["/later.xml"] = Reply(200, rss([]))
         server.routes["/kept.xml"] = Reply(200, rss([]))
-        done, slow, kept = (FeedSpec(url=server.url(f"/{n}.xml")) for n in ("done", "slow", "kept"))
-        poller = make_poller(tmp_path, [done, slow, kept], RecordingPublisher())
+        done, slow, later, kept = (
+            FeedSpec(url=server.url(f"/{n}.xml")) for n in ("done", "slow", "later", "kept")
+        )
+        poller = make_poller(tmp_path, [done, slow, later, kept], RecordingPublisher())
         assignment, log = Assignment(), StateLog()
         assignment.feeds = {"k": kept}
         member = GroupMember(poller, assignment, log)  # type: ignore[arg-type]
@@ -59,17 +62,20 @@ def test_statuses_are_written_before_partitions_move(tmp_path: Path) -> None:
         async def go() -> None:
             try:
                 await poller.run_cycle([done])
-                poller.in_flight[slow.url] = task = asyncio.create_task(poller.poll(slow))
-                await asyncio.sleep(0.2)  # under way
-                await asyncio.to_thread(assignment.before_revoke, {done.url, slow.url})
-                assert [s.url for s in log.written] == [done.url]
+                task = asyncio.create_task(poller.poll(slow))
+                await asyncio.sleep(0.3)  # its request is under way
+                revoked = {done.url, slow.url, later.url}
+                await asyncio.to_thread(assignment.before_revoke, revoked)
+                assert task.done()
+                assert sorted(s.url for s in log.written) == sorted([done.url, slow.url])
+                assert (await poller.poll(later)).outcome == "withdrawn"
                 await member.tick()
-                await asyncio.wait([task], timeout=5)
-                assert task.cancelled()
             finally:
                 await poller.aclose()
 
         asyncio.run(go())
-    assert [s.url for s in log.written] == [done.url]
+        assert server.hits("/later.xml") == []
+    assert sorted(s.url for s in log.written) == sorted([done.url, slow.url])
     assert [f.url for f in poller.feeds] == [kept.url]
     assert set(poller.states) == {kept.url}
+    assert poller.withdrawn == set()

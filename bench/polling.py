@@ -11,6 +11,29 @@ Baseline, in the same run: bare ``feedparser.parse`` over the same bodies, again
 per-host concurrency is raised to the global limit and the per-host delay to 0.
 
 Targets: the 304 cycle in under 30 s; parse_overhead_ratio <= 1.25.
+
+``--group`` is the scale run (issue 16): 100,000 feeds (``--feeds``) on 1,000 hosts
+(``--hosts``: loopback addresses 127.1.x.y, one listening socket each, served by ``--servers``
+processes), a real broker started for the run (as bench/pipeline.py does), the feeds written to
+a fresh feeds topic, and ``newsradar producers run`` as subprocesses configured by
+NEWSRADAR_* variables, with politeness as shipped (64 fetches at once, 2 per host, 1 s between
+two requests to a host) and every interval 1 h, so no feed is due twice while we watch:
+
+1. cycle 1: one instance polls every feed once; each answers 200 with a body and an ETag;
+2. every status in the feed-state topic is made due (next_poll = now: a fleet restarted after
+   an outage longer than the interval), and one fresh instance (taking every feed over with
+   its state) polls them: every answer is a 304; then the same with two instances in one group.
+
+Measured at the servers: per feed, how many requests each phase (exactly once is the aim), and
+the first and last 304 (the cycle); per instance, peak resident memory (VmHWM); the split from
+the statuses' producer field. Baseline in the same run: a bare httpx loop of the same
+conditional GETs (64 at once, no politeness, no state). Targets: the cycle within 300 s at
+<= 500 MB per instance, every feed polled exactly once with two instances.
+
+    .venv/bin/python bench/polling.py                  # 5,000 feeds, as before
+    .venv/bin/python bench/polling.py --group          # 100,000 feeds, one then two instances
+    .venv/bin/python bench/polling.py --group --feeds 10000
+
 Last line: one JSON object with the figures.
 """
 

@@ -146,8 +146,11 @@ class ProducerState:
             if any(r[0] == digest for r in row):
                 continue
             if not row and url:
+                # `url != ''` lets SQLite use the partial index seen_by_url (without it, every
+                # new article scanned all of `seen`: up to dedup_max_entries rows).
                 other = self._db.execute(
-                    "SELECT 1 FROM seen WHERE url = ? AND id != ? LIMIT 1", (url, article_id)
+                    "SELECT 1 FROM seen WHERE url = ? AND url != '' AND id != ? LIMIT 1",
+                    (url, article_id),
                 ).fetchone()
                 if other:
                     continue

@@ -376,3 +376,20 @@ def test_a_host_waiting_out_its_delay_holds_no_fetch_slot(
     # Without the fix /b waited for /a2 and /a3 (about 1 s); now only for /a1's fetch.
     assert at["/b"] - at["/a1"] < 0.4
     assert at["/a3"] - at["/a1"] >= 0.9
+
+
+def test_the_canonical_url_lookup_uses_its_index(tmp_path: Path) -> None:
+    """classify_new looks a new article's URL up in `seen` once per article: by the partial
+    index, not by a scan of up to dedup_max_entries rows."""
+    state = ProducerState(tmp_path / "state.sqlite")
+    plans = []
+    trace = state._db.set_trace_callback  # type: ignore[attr-defined]
+    statements: list[str] = []
+    trace(statements.append)
+    state.classify_new([("id-1", "h", "https://e.org/1")])
+    trace(None)
+    for sql in statements:
+        if "FROM seen WHERE url" in sql:
+            plans += state._db.execute(f"EXPLAIN QUERY PLAN {sql}").fetchall()
+    assert plans
+    assert all("USING INDEX seen_by_url" in row[3] for row in plans)

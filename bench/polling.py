@@ -11,28 +11,65 @@ Baseline, in the same run: bare ``feedparser.parse`` over the same bodies, again
 per-host concurrency is raised to the global limit and the per-host delay to 0.
 
 Targets: the 304 cycle in under 30 s; parse_overhead_ratio <= 1.25.
+
+``--group`` is the scale run (issue 16): 100,000 feeds (``--feeds``) on 1,000 hosts
+(``--hosts``: loopback addresses 127.1.x.y, one listening socket each, served by ``--servers``
+processes), a real broker started for the run (as bench/pipeline.py does), the feeds written to
+a fresh feeds topic, and ``newsradar producers run`` as subprocesses configured by
+NEWSRADAR_* variables, with politeness as shipped (64 fetches at once, 2 per host, 1 s between
+two requests to a host) and every interval 1 h, so no feed is due twice while we watch:
+
+1. cycle 1: one instance polls every feed once; each answers 200 with a body and an ETag;
+2. every status in the feed-state topic is made due (next_poll = now: a fleet restarted after
+   an outage longer than the interval), and one fresh instance (taking every feed over with
+   its state) polls them: every answer is a 304; then the same with two instances in one group.
+
+Measured at the servers: per feed, how many requests each phase (exactly once is the aim), and
+the first and last 304 (the cycle); per instance, peak resident memory (VmHWM); the split from
+the statuses' producer field. Baseline in the same run: a bare httpx loop of the same
+conditional GETs (64 at once, no politeness, no state). Targets: the cycle within 300 s at
+<= 500 MB per instance, every feed polled exactly once with two instances.
+
+    .venv/bin/python bench/polling.py                  # 5,000 feeds, as before
+    .venv/bin/python bench/polling.py --group          # 100,000 feeds, one then two instances
+    .venv/bin/python bench/polling.py --group --feeds 10000
+
 Last line: one JSON object with the figures.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import multiprocessing
+import os
 import random
+import shutil
+import signal
+import socket
+import socketserver
+import subprocess
 import sys
 import tempfile
+import threading
 import time
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from html import escape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import feedparser
+import httpx
 
-from newsradar.settings import load_settings
-from producers.feeds import FeedSpec
+from newsradar import broker
+from newsradar.compacted import read_table, write_table
+from newsradar.kafka_admin import ensure_topics
+from newsradar.schemas import FeedStatus, decode, encode, feed_key
+from newsradar.settings import Settings, load_settings
+from producers.feeds import FeedSpec, feed_record
 from producers.normalize import parse_feed
 from producers.rss import FeedPoller
 from producers.state import ProducerState
@@ -40,6 +77,17 @@ from producers.state import ProducerState
 FEEDS = 5000
 ITEMS = 10
 ROOT = Path(__file__).resolve().parent
+
+
+def free_ports(n: int) -> list[int]:
+    socks = [socket.socket() for _ in range(n)]
+    try:
+        for s in socks:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
 
 
 def feed_body(index: int, generation: int, samples: list[dict[str, str]]) -> bytes:
@@ -100,7 +148,7 @@ def serve(port_out: multiprocessing.Queue[int], samples: list[dict[str, str]]) -
     server.serve_forever()
 
 
-def main() -> None:
+def small_run() -> None:
     samples = [
         json.loads(line)
         for line in (ROOT.parent / "newsradar" / "demo" / "articles.jsonl").read_text().splitlines()
@@ -189,6 +237,406 @@ def main() -> None:
     }
     json.dump(result, sys.stdout)
     print()
+
+
+# --- the scale run (--group) -------------------------------------------------------------------
+
+
+def host_of(index: int, hosts: int) -> str:
+    """Feed ``index``'s host: one of ``hosts`` loopback addresses (127.1.0.1, 127.1.0.2, ...;
+    Linux routes all of 127.0.0.0/8 to lo), so per-host politeness applies as to real hosts."""
+    j = index % hosts
+    return f"127.1.{j // 250}.{j % 250 + 1}"
+
+
+def scale_serve(
+    server: int, servers: int, hosts: int, items: int, ready: multiprocessing.Queue[Any]
+) -> None:
+    """Serve the feeds of every ``servers``-th host (one listening socket per host address).
+    A feed's ETag never changes: a conditional request gets 304. Counts requests per feed
+    (200 and 304 apart) and the times of the first and last of each kind; ``/stats`` answers
+    them, ``/reset`` clears them."""
+    lock = threading.Lock()
+    counts: dict[int, list[int]] = {}
+    times: dict[int, list[float]] = {}
+
+    def body(index: int) -> bytes:
+        entries = "".join(
+            f"<item><title>Feed {index} story {k}</title>"
+            f"<link>https://news{index}.example/{k}</link><guid>feed{index}-{k}</guid>"
+            f"<pubDate>Sat, 28 Nov 2026 12:0{k % 10}:00 GMT</pubDate>"
+            f"<description>Story {k} of feed {index}.</description></item>"
+            for k in range(items)
+        )
+        return (
+            f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+            f"<title>Feed {index}</title><language>en</language>{entries}</channel></rss>"
+        ).encode()
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def reply(self, status: int, payload: bytes, etag: str = "") -> None:
+            self.send_response(status)
+            if etag:
+                self.send_header("ETag", etag)
+            self.send_header("Content-Type", "application/rss+xml")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def do_GET(self) -> None:
+            if self.path == "/stats":
+                with lock:
+                    data = json.dumps({"counts": counts, "times": times}).encode()
+                self.reply(200, data)
+                return
+            if self.path == "/reset":
+                with lock:
+                    counts.clear()
+                    times.clear()
+                self.reply(200, b"ok")
+                return
+            index = int(self.path.rsplit("/", 1)[1])
+            etag = f'"{index}"'
+            status = 304 if self.headers.get("If-None-Match") == etag else 200
+            now = time.time()
+            with lock:
+                c = counts.setdefault(index, [0, 0])
+                c[status == 304] += 1
+                t = times.setdefault(status, [now, now])
+                t[0], t[1] = min(t[0], now), max(t[1], now)
+            self.reply(status, b"" if status == 304 else body(index), etag)
+
+    class Server(ThreadingHTTPServer):
+        def server_bind(self) -> None:
+            # HTTPServer's looks the address's name up (getfqdn): 80 ms per address here.
+            socketserver.TCPServer.server_bind(self)
+            self.server_name, self.server_port = self.server_address[:2]
+
+    ports: dict[str, int] = {}
+    for j in range(server, hosts, servers):
+        address = host_of(j, hosts)
+        httpd = Server((address, 0), Handler)
+        httpd.daemon_threads = True
+        httpd.request_queue_size = 256
+        ports[address] = httpd.server_address[1]
+        threading.Thread(target=httpd.serve_forever, args=(5.0,), daemon=True).start()
+    ready.put(ports)
+    threading.Event().wait()
+
+
+class FeedServers:
+    def __init__(self, feeds: int, hosts: int, servers: int, items: int) -> None:
+        ready: multiprocessing.Queue[Any] = multiprocessing.Queue()
+        self.procs = [
+            multiprocessing.Process(
+                target=scale_serve, args=(k, servers, hosts, items, ready), daemon=True
+            )
+            for k in range(servers)
+        ]
+        for proc in self.procs:
+            proc.start()
+        self.ports: dict[str, int] = {}
+        for _ in self.procs:
+            self.ports.update(ready.get(timeout=60))
+        self.feeds, self.hosts = feeds, hosts
+        # One address per server process, for /stats and /reset.
+        self.admin = [
+            f"http://{host_of(k, hosts)}:{self.ports[host_of(k, hosts)]}" for k in range(servers)
+        ]
+
+    def url(self, index: int) -> str:
+        host = host_of(index, self.hosts)
+        return f"http://{host}:{self.ports[host]}/feed/{index}"
+
+    def _get(self, path: str) -> list[Any]:
+        return [json.loads(httpx.get(a + path, timeout=60).content) for a in self.admin]
+
+    def reset(self) -> None:
+        for a in self.admin:
+            httpx.get(a + "/reset", timeout=60)
+
+    def stats(self) -> tuple[dict[int, list[int]], dict[int, list[float]]]:
+        counts: dict[int, list[int]] = {}
+        times: dict[int, list[float]] = {}
+        for part in self._get("/stats"):
+            counts.update({int(k): v for k, v in part["counts"].items()})
+            for status, (first, last) in part["times"].items():
+                old = times.setdefault(int(status), [first, last])
+                old[0], old[1] = min(old[0], first), max(old[1], last)
+        return counts, times
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            proc.terminate()
+
+
+def vm_hwm_mb(pid: int) -> float:
+    status = Path(f"/proc/{pid}/status").read_text()
+    kb = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM"))
+    return round(kb / 1024, 1)
+
+
+class Producers:
+    """``newsradar producers run`` instances (what users run), settings by environment."""
+
+    def __init__(self, root: Path, env: dict[str, str], names: list[str]) -> None:
+        base = {k: v for k, v in os.environ.items() if not k.startswith("NEWSRADAR_")}
+        self.root = root
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.started = time.time()
+        for name in names:
+            log = (root / f"{name}.log").open("wb")
+            self.procs[name] = subprocess.Popen(
+                [sys.executable, "-m", "newsradar", "producers", "run"],
+                cwd=ROOT.parent,
+                env={**base, **env, "NEWSRADAR_DATA_DIR": str(root / name)},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+            log.close()
+
+    def check(self) -> None:
+        dead = {n: p.returncode for n, p in self.procs.items() if p.poll() is not None}
+        if dead:
+            raise SystemExit(f"bench: producers exited {dead}; logs in {self.root}")
+
+    def peak_rss_mb(self) -> dict[str, float]:
+        return {name: vm_hwm_mb(proc.pid) for name, proc in self.procs.items()}
+
+    def instance_names(self) -> dict[str, str]:
+        """FeedStatus.producer (host:pid) -> our name."""
+        return {f"{socket.gethostname()}:{p.pid}": n for n, p in self.procs.items()}
+
+    def stop(self) -> None:
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in self.procs.values():
+            try:
+                proc.wait(120)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def wait_polled(
+    servers: FeedServers, producers: Producers, status: int, feeds: int, timeout: float
+) -> tuple[dict[int, list[int]], dict[int, list[float]]]:
+    """Until every feed got a ``status`` answer (200 or 304); then 5 s more, to see repeats."""
+    slot = int(status == 304)
+    deadline = time.monotonic() + timeout
+    last_report = time.monotonic()
+    while True:
+        producers.check()
+        counts, _ = servers.stats()
+        done = sum(1 for c in counts.values() if c[slot])
+        if done >= feeds:
+            break
+        if time.monotonic() > deadline:
+            raise SystemExit(f"bench: {done} of {feeds} feeds answered {status} in {timeout:.0f}s")
+        if time.monotonic() - last_report > 30:
+            print(f"  ... {done:,} of {feeds:,} feeds answered {status}", file=sys.stderr)
+            last_report = time.monotonic()
+        time.sleep(2)
+    time.sleep(5)
+    return servers.stats()
+
+
+def mark_due(settings: Settings, feeds: int) -> float:
+    """Every feed due now: rewrite each status in the feed-state topic with next_poll = now,
+    as a fleet restarted after an outage longer than the interval finds them. Validators,
+    poll counts and seen items stay."""
+    table = read_table(settings, settings.topics.feed_state.name, timeout_seconds=300)
+    if len(table) != feeds:
+        raise SystemExit(f"bench: {len(table)} feed states of {feeds} feeds")
+    now = time.time()
+    changes: dict[str, bytes | None] = {
+        key: encode(decode(FeedStatus, value).model_copy(update={"next_poll": now}))
+        for key, value in table.items()
+    }
+    write_table(settings, settings.topics.feed_state.name, changes, timeout_seconds=300)
+    return now
+
+
+def bare_httpx(servers: FeedServers, feeds: int) -> float:
+    """Seconds for a bare httpx loop of conditional GETs (304s) over every feed: 64 at once,
+    no politeness, no state."""
+
+    async def run() -> float:
+        sem = asyncio.Semaphore(64)
+        limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+        async with httpx.AsyncClient(limits=limits, timeout=60) as client:
+
+            async def one(i: int) -> None:
+                async with sem:
+                    r = await client.get(servers.url(i), headers={"If-None-Match": f'"{i}"'})
+                    assert r.status_code == 304, r.status_code
+
+            started = time.perf_counter()
+            for k in range(0, feeds, 5000):
+                await asyncio.gather(*(one(i) for i in range(k, min(feeds, k + 5000))))
+            return time.perf_counter() - started
+
+    return asyncio.run(run())
+
+
+def scale_run(feeds: int, hosts: int, server_count: int, items: int, *, keep: bool) -> None:
+    """Producers in a group on a real broker: one instance, then two, over ``feeds`` local
+    feeds; per phase every feed is due once (interval 1 h, so none is due twice)."""
+    root = Path(tempfile.mkdtemp(prefix="newsradar-bench-polling-"))
+    port, controller = free_ports(2)
+    run = f"{time.time_ns()}"
+    broker_env = {
+        "NEWSRADAR_DATA_DIR": str(root / "broker"),
+        "NEWSRADAR_BROKER__PORT": str(port),
+        "NEWSRADAR_BROKER__CONTROLLER_PORT": str(controller),
+    }
+    seed = root / "no-feeds.yaml"
+    seed.write_text("feeds: []\n")
+    hour = "3600"
+    env = {
+        **broker_env,
+        "NEWSRADAR_KAFKA_BOOTSTRAP": f"127.0.0.1:{port}",
+        "NEWSRADAR_TOPICS__FEEDS__NAME": f"bench.feeds-{run}",
+        "NEWSRADAR_TOPICS__FEED_STATE__NAME": f"bench.feed-state-{run}",
+        "NEWSRADAR_TOPICS__ARTICLES__NAME": f"bench.articles-{run}",
+        "NEWSRADAR_PRODUCERS__GROUP_ID": f"bench-producers-{run}",
+        "NEWSRADAR_PRODUCERS__FEEDS_FILE": str(seed),
+        "NEWSRADAR_PRODUCERS__METRICS_PORT": "0",
+        # Every feed polled once per phase: nothing is due again within the hour.
+        "NEWSRADAR_PRODUCERS__DEFAULT_INTERVAL_SECONDS": hour,
+        "NEWSRADAR_PRODUCERS__MIN_INTERVAL_SECONDS": hour,
+        "NEWSRADAR_PRODUCERS__MAX_INTERVAL_SECONDS": hour,
+        # Politeness as shipped (defaults): 64 fetches at once, 2 per host, 1 s between two
+        # requests to one host.
+    }
+    settings = load_settings(None, env=env)
+    conf = settings.producers
+    per_host = -(-feeds // hosts)
+    print(
+        f"{feeds:,} feeds on {hosts:,} hosts ({server_count} server processes), {items} item(s) "
+        f"each; politeness as shipped: {conf.max_concurrency} fetches at once, "
+        f"{conf.per_host_concurrency} per host, {conf.per_host_delay_seconds:g} s between two "
+        f"requests to a host, so one instance needs >= {per_host * conf.per_host_delay_seconds:.0f}"
+        " s per cycle",
+        file=sys.stderr,
+    )
+    print(f"Starting Kafka in {root} ...", file=sys.stderr)
+    servers = FeedServers(feeds, hosts, server_count, items)
+    broker.start(settings)
+    producers: Producers | None = None
+    result: dict[str, Any] = {"feeds": feeds, "hosts": hosts, "items": items}
+    try:
+        ensure_topics(settings)
+        t0 = time.perf_counter()
+        write_table(
+            settings,
+            settings.topics.feeds.name,
+            {
+                feed_key(servers.url(i)): feed_record(FeedSpec(url=servers.url(i)))
+                for i in range(feeds)
+            },
+            timeout_seconds=300,
+        )
+        result["feeds_written_seconds"] = round(time.perf_counter() - t0, 1)
+        print(f"feeds topic: {feeds:,} records written in {result['feeds_written_seconds']}s")
+
+        bare = bare_httpx(servers, feeds)
+        servers.reset()
+        result["bare_httpx_304_seconds"] = round(bare, 1)
+        print(f"bare httpx, 64 at once, no politeness: {feeds:,} 304s in {bare:.1f}s")
+
+        # Cycle 1 (changed: 200 with a body, which gives the validators), one instance.
+        producers = Producers(root, env, ["prime"])
+        counts, times = wait_polled(servers, producers, 200, feeds, timeout=3600)
+        prime_rss = producers.peak_rss_mb()["prime"]
+        producers.stop()
+        producers = None
+        first = times[200]
+        result["cycle_200_seconds"] = round(first[1] - first[0], 1)
+        result["cycle_200_rss_mb"] = prime_rss
+        print(
+            f"cycle 1 (200 + body), 1 instance: {feeds:,} feeds in {first[1] - first[0]:.1f}s, "
+            f"peak resident {prime_rss:.0f} MB"
+        )
+
+        for mode, names in (("one", ["one"]), ("two", ["two-a", "two-b"])):
+            mark_due(settings, feeds)
+            servers.reset()
+            producers = Producers(root, env, names)
+            counts, times = wait_polled(servers, producers, 304, feeds, timeout=3600)
+            rss = producers.peak_rss_mb()
+            owners = producers.instance_names()
+            started = producers.started
+            producers.stop()
+            producers = None
+            first, last = times[304]
+            per_feed = [sum(counts.get(i, [0, 0])) for i in range(feeds)]
+            table = read_table(settings, settings.topics.feed_state.name, timeout_seconds=300)
+            split: dict[str, int] = {}
+            for value in table.values():
+                status = decode(FeedStatus, value)
+                if status.last_attempt and status.last_attempt >= started:
+                    who = owners.get(status.producer, status.producer)
+                    split[who] = split.get(who, 0) + 1
+            figures = {
+                "cycle_304_seconds": round(last - first, 1),
+                "start_to_last_304_seconds": round(last - started, 1),
+                "rss_mb": rss,
+                "requests_per_feed_min": min(per_feed),
+                "requests_per_feed_max": max(per_feed),
+                "feeds_polled_0_times": per_feed.count(0),
+                "feeds_polled_more_than_once": sum(1 for n in per_feed if n > 1),
+                "answers_200": sum(c[0] for c in counts.values()),
+                "split": split,
+            }
+            result[mode] = figures
+            print(
+                f"cycle (304), {len(names)} instance(s): {feeds:,} feeds in "
+                f"{last - first:.1f}s (first to last request; {last - started:.1f}s from "
+                f"start), {feeds / (last - first):.0f} feeds/s; peak resident "
+                + ", ".join(f"{n} {mb:.0f} MB" for n, mb in rss.items())
+                + f"; requests per feed min {min(per_feed)} max {max(per_feed)}, "
+                f"{figures['feeds_polled_0_times']} polled 0 times, "
+                f"{figures['feeds_polled_more_than_once']} more than once; split {split}"
+            )
+        result["one_to_bare_httpx"] = round(result["one"]["cycle_304_seconds"] / bare, 2)
+        print(json.dumps(result))
+    finally:
+        if producers is not None:
+            producers.stop()
+        servers.stop()
+        broker.stop(settings)
+        if keep:
+            print(f"logs and data kept in {root}", file=sys.stderr)
+        else:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--group",
+        action="store_true",
+        help="the scale run: real broker, `newsradar producers run` as one and two instances",
+    )
+    parser.add_argument("--feeds", type=int, default=None, help="default 5,000; --group: 100,000")
+    parser.add_argument("--hosts", type=int, default=1000, help="--group: feed hosts")
+    parser.add_argument("--servers", type=int, default=4, help="--group: server processes")
+    parser.add_argument("--items", type=int, default=1, help="--group: items per feed")
+    parser.add_argument("--keep", action="store_true", help="--group: keep the logs and data")
+    args = parser.parse_args()
+    if not args.group:
+        if args.feeds not in (None, FEEDS):
+            raise SystemExit("the default run has 5,000 feeds; use --group for other counts")
+        small_run()
+        return
+    scale_run(args.feeds or 100_000, args.hosts, args.servers, args.items, keep=args.keep)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaProducer
@@ -41,17 +41,15 @@ class FeedAssignment(ConsumerRebalanceListener):  # type: ignore[misc]
     """This instance's share of ``newsradar.feeds``. Call :meth:`poll` often (it heartbeats
     the group); ``feeds`` is the current share, by key."""
 
-    def __init__(
-        self, settings: Settings, on_revoked: Callable[[list[FeedSpec]], None] | None = None
-    ) -> None:
+    def __init__(self, settings: Settings) -> None:
         self.topic = settings.topics.feeds.name
-        self.on_revoked = on_revoked
-        """Called with the feeds of revoked partitions, inside the rebalance: before this
-        member rejoins, so before any other member is assigned them."""
         self.feeds: dict[str, FeedSpec] = {}
         self.partition_of: dict[str, int] = {}
         self.assigned: set[int] = set()
         self.newly_assigned: set[int] = set()
+        self.before_revoke: Callable[[set[str]], None] | None = None
+        """Called with the URLs of the feeds of partitions about to be revoked: inside the
+        rebalance, before this member rejoins, so before any other member is assigned them."""
         self._consumer: Any = KafkaConsumer(
             bootstrap_servers=settings.bootstrap_servers,
             group_id=settings.producers.group_id,
@@ -73,15 +71,18 @@ class FeedAssignment(ConsumerRebalanceListener):  # type: ignore[misc]
 
     def on_partitions_revoked(self, revoked: Iterable[Any]) -> None:
         gone = {tp.partition for tp in revoked}
+        urls = {self.feeds[k].url for k, p in self.partition_of.items() if p in gone}
+        if urls and self.before_revoke is not None:
+            # Before the partitions move on: the next owner reads their feeds' statuses as
+            # soon as it is assigned them.
+            try:
+                self.before_revoke(urls)
+            except Exception:
+                log.exception("Feed statuses not handed over. topic=%s", self.topic)
         self.assigned -= gone
-        leaving = []
         for key in [k for k, p in self.partition_of.items() if p in gone]:
-            spec = self.feeds.pop(key, None)
-            if spec is not None:
-                leaving.append(spec)
+            self.feeds.pop(key, None)
             del self.partition_of[key]
-        if leaving and self.on_revoked is not None:
-            self.on_revoked(leaving)
         if gone:
             log.info("Feed partitions revoked. topic=%s partitions=%s", self.topic, sorted(gone))
 
@@ -170,14 +171,12 @@ class FeedStateLog:
             return f"{type(exc).__name__}: {exc}"
         return ""
 
-    def read_partitions(self, partitions: set[int]) -> dict[str, FeedStatus]:
+    def read_partitions(self, partitions: set[int]) -> Mapping[str, bytes]:
         """The statuses of the feeds in ``partitions`` of the feeds topic. Keys are the same in
         both topics, so with as many partitions they sit in the same partition numbers;
         otherwise every partition is read."""
         same = self.settings.topics.feed_state.partitions == self.settings.topics.feeds.partitions
-        return statuses_of(
-            read_table(self.settings, self.topic, partitions=partitions if same else None)
-        )
+        return read_table(self.settings, self.topic, partitions=partitions if same else None)
 
     def close(self) -> None:
         if self._producer is not None:
@@ -188,17 +187,14 @@ class FeedStateLog:
             self._producer = None
 
 
-def statuses_of(table: Mapping[str, bytes], keys: set[str] | None = None) -> dict[str, FeedStatus]:
-    """The readable statuses of a read feed-state table (of ``keys`` only, if given)."""
-    out: dict[str, FeedStatus] = {}
+def statuses_of(table: Mapping[str, bytes]) -> Iterator[FeedStatus]:
+    """The readable statuses of a read feed-state table, decoded one at a time (100,000 of
+    them decoded at once held some hundreds of MB)."""
     for key, value in table.items():
-        if keys is not None and key not in keys:
-            continue
         try:
-            out[key] = decode(FeedStatus, value)
+            yield decode(FeedStatus, value)
         except SchemaError as exc:
             log.warning("Feed state skipped. topic=newsradar.feed-state key=%s error=%s", key, exc)
-    return out
 
 
 class GroupMember:
@@ -211,18 +207,30 @@ class GroupMember:
         self.poller = poller
         self.assignment = assignment
         self.state_log = state_log
-        assignment.on_revoked = self.hand_over
+        self._revoked: set[str] = set()
+        assignment.before_revoke = self.before_revoke
 
-    def hand_over(self, feeds: list[FeedSpec]) -> None:
-        """Write the state of ``feeds``, which a rebalance takes from this member, before it
-        rejoins the group (kafka-python calls this inside the rebalance, in the thread that
-        polls the group): the next owner reads it when it is assigned them, so it sends the
-        validators and knows the items already published. Items still pending here are in
-        that state too: this member, still running, publishes them from its pending table;
-        a poll of one of them still under way here is dropped (:meth:`FeedPoller.give_up`), so
-        the next owner finds its items new and publishes them once. A member that dies hands
-        nothing over; its feeds' last written state is used."""
-        statuses = self.poller.give_up([f.url for f in feeds], INSTANCE)
+    def before_revoke(self, urls: set[str]) -> None:
+        """Partitions are being revoked: hand their feeds' state over before the group moves
+        them (kafka-python calls this inside the rebalance, on its own I/O thread, before this
+        member rejoins; so before any other member is assigned them). The next owner reads
+        that state when it is assigned them: it sends the validators and knows the items
+        already published.
+
+        No new request for these feeds is sent; the requests under way may finish (5 s at
+        most: the group waits) so their results count, and then the feeds are given up
+        (:meth:`~producers.rss.FeedPoller.give_up`): their statuses, items still pending
+        here included (this member, still running, publishes them from its pending table),
+        are written now, and a result that comes later is dropped, so the next owner finds
+        its items new and publishes them once. The feeds are dropped, and their polls not
+        yet sent cancelled, at the next tick. A member that dies hands nothing over; its
+        feeds' last written state is used."""
+        self._revoked |= urls
+        self.poller.withdrawn |= urls
+        deadline = time.monotonic() + 5
+        while self.poller.fetching & urls and time.monotonic() < deadline:
+            time.sleep(0.02)
+        statuses = self.poller.give_up(sorted(urls), INSTANCE)
         if not statuses:
             return
         error = self.state_log.write(statuses)
@@ -244,7 +252,7 @@ class GroupMember:
         if new:
             # A partition's statuses are read before any of its feeds is polled here.
             try:
-                statuses = await asyncio.to_thread(self.state_log.read_partitions, new)
+                table = await asyncio.to_thread(self.state_log.read_partitions, new)
             except KafkaUnavailableError as exc:
                 # Not one of these partitions' feeds is polled before its state is read.
                 self.assignment.newly_assigned |= new
@@ -254,9 +262,22 @@ class GroupMember:
                     exc,
                 )
                 return
-            for status in statuses.values():
-                self.poller.adopt(status)
-        if changed or new:
+            adopted = self.poller.adopt_all(statuses_of(table))
+            del table
+            log.info(
+                "Feed states taken over. topic=%s partitions=%s feeds=%d",
+                self.state_log.topic,
+                sorted(new),
+                adopted,
+            )
+        revoked, self._revoked = self._revoked, set()
+        self.poller.withdrawn -= revoked
+        gone = revoked - {f.url for f in self.assignment.feeds.values()}
+        for url in gone:
+            task = self.poller.in_flight.get(url)
+            if task is not None:
+                task.cancel()  # the next owner polls it
+        if changed or new or gone:
             self.poller.set_feeds(sorted(self.assignment.feeds.values(), key=lambda f: f.url))
             log.info(
                 "Feeds to poll changed. topic=%s partitions=%s feeds=%d",

@@ -101,6 +101,10 @@ class FeedState:
 
 
 _FEED_COLUMNS = [f.name for f in fields(FeedState)]
+_SAVE_FEED = (
+    f"INSERT OR REPLACE INTO feeds ({', '.join(_FEED_COLUMNS)}) "  # noqa: S608 - fixed columns
+    f"VALUES ({', '.join('?' for _ in _FEED_COLUMNS)})"
+)
 
 
 @dataclass(frozen=True)
@@ -152,8 +156,11 @@ class ProducerState:
             if any(r[0] == digest for r in row):
                 continue
             if not row and url:
+                # `url != ''` lets SQLite use the partial index seen_by_url (without it, every
+                # new article scanned all of `seen`: up to dedup_max_entries rows).
                 other = self._db.execute(
-                    "SELECT 1 FROM seen WHERE url = ? AND id != ? LIMIT 1", (url, article_id)
+                    "SELECT 1 FROM seen WHERE url = ? AND url != '' AND id != ? LIMIT 1",
+                    (url, article_id),
                 ).fetchone()
                 if other:
                     continue
@@ -182,6 +189,8 @@ class ProducerState:
         """Kafka acknowledged these: move them from pending to seen, then bound ``seen``."""
         now = time.time()
         items = list(items)
+        if not items:
+            return
         with self._tx() as db:
             db.executemany(
                 "INSERT OR REPLACE INTO seen (id, hash, url, seen_at) VALUES (?, ?, ?, ?)",
@@ -209,6 +218,13 @@ class ProducerState:
             (url,),
         ).fetchone()
         return _feed_from_row(row) if row else FeedState(url)
+
+    def save_feeds(self, feeds: Iterable[FeedState]) -> None:
+        rows = [[getattr(feed, c) for c in _FEED_COLUMNS] for feed in feeds]
+        if not rows:
+            return
+        with self._tx() as db:
+            db.executemany(_SAVE_FEED, rows)
 
     def save_feed(self, feed: FeedState) -> None:
         values = [getattr(feed, c) for c in _FEED_COLUMNS]

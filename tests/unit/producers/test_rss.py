@@ -360,18 +360,22 @@ def test_feeds_given_up_in_a_rebalance_hand_their_state_over_even_with_items_pen
     cycle(a)
     assert a.take_statuses("a:1") == []  # its items are pending: no status written yet
     log = RecordingStateLog()
-    assignment = SimpleNamespace(on_revoked=None)
+    assignment = SimpleNamespace(before_revoke=None)
     member = GroupMember(a, assignment, log)  # type: ignore[arg-type]
-    assignment.on_revoked([spec])  # what FeedAssignment does inside the rebalance
+    assignment.before_revoke({spec.url})  # what FeedAssignment does inside the rebalance
     (status,) = log.written
     assert (status.url, status.producer, len(status.seen)) == (spec.url, INSTANCE, 2)
-    member.hand_over([spec])
+    member.before_revoke({spec.url})
     assert len(log.written) == 1  # handed over once, until polled again
-    # A poll that was under way when the feed was given up finds a new item: it is dropped
-    # here (the next owner, not told of it, finds it new and publishes it once).
     server.routes["/f.xml"] = Reply(
         200, rss([*ITEMS[:2], {"title": "New", "guid": "g9", "link": "https://e.org/9"}])
     )
+    # No new request for a feed being handed over ...
+    (withdrawn,) = cycle(a, [spec])
+    assert withdrawn.outcome == "withdrawn"
+    # ... and a poll that was under way finds a new item: its result is dropped here (the
+    # next owner, not told of it, finds it new and publishes it once).
+    a.withdrawn.clear()
     (late,) = cycle(a, [spec])
     assert (late.outcome, a.state.pending_count()) == ("given_up", 2)
 
@@ -380,3 +384,67 @@ def test_feeds_given_up_in_a_rebalance_hand_their_state_over_even_with_items_pen
     b.set_feeds([spec])
     cycle(b)
     assert [p.url for p in sent_b.sent] == ["https://e.org/9"]  # A's items not again
+
+
+def test_a_status_older_than_the_feeds_last_poll_is_not_adopted(
+    tmp_path: Path, server: FeedServer
+) -> None:
+    """A rebalance can hand a partition back to the instance that held it, with statuses
+    written before its latest polls: adopting one would make the feed due again at once."""
+    server.routes["/f.xml"] = Reply(200, rss(ITEMS[:2]))
+    spec = FeedSpec(url=server.url("/f.xml"))
+    poller = make_poller(tmp_path, [spec], RecordingPublisher())
+    cycle(poller)
+    (old,) = poller.take_statuses("a:1")
+    cycle(poller)
+    held = poller.states[spec.url]
+    assert held.polls == 2
+    poller.adopt(old)
+    assert poller.states[spec.url] is held
+    assert poller.state.feed(spec.url).polls == 2
+    newer = old.model_copy(update={"last_attempt": (held.last_attempt or 0) + 60, "polls": 7})
+    poller.adopt(newer)
+    assert poller.states[spec.url].polls == 7
+
+
+def test_a_host_waiting_out_its_delay_holds_no_fetch_slot(
+    tmp_path: Path, server: FeedServer
+) -> None:
+    """With one fetch slot, feeds of a host listed first must not keep another host's feed
+    waiting through their host's delays (the slot is taken after the host's turn)."""
+    paths = ["/a1", "/a2", "/a3", "/b"]
+    for path in paths:
+        server.routes[path] = Reply(200, rss(ITEMS[:1]))
+    first_host = [FeedSpec(url=server.url(p)) for p in paths[:3]]
+    # The same server under a second host name: politeness is per host name.
+    other = FeedSpec(url=server.url("/b").replace("127.0.0.1", "localhost"))
+    poller = make_poller(
+        tmp_path,
+        [*first_host, other],
+        None,
+        NEWSRADAR_PRODUCERS__MAX_CONCURRENCY="1",
+        NEWSRADAR_PRODUCERS__PER_HOST_DELAY_SECONDS="0.5",
+    )
+    cycle(poller)
+    at = {path: t for path, _, t in server.requests}
+    assert set(at) == set(paths)
+    # Without the fix /b waited for /a2 and /a3 (about 1 s); now only for /a1's fetch.
+    assert at["/b"] - at["/a1"] < 0.4
+    assert at["/a3"] - at["/a1"] >= 0.9
+
+
+def test_the_canonical_url_lookup_uses_its_index(tmp_path: Path) -> None:
+    """classify_new looks a new article's URL up in `seen` once per article: by the partial
+    index, not by a scan of up to dedup_max_entries rows."""
+    state = ProducerState(tmp_path / "state.sqlite")
+    plans = []
+    trace = state._db.set_trace_callback  # type: ignore[attr-defined]
+    statements: list[str] = []
+    trace(statements.append)
+    state.classify_new([("id-1", "h", "https://e.org/1")])
+    trace(None)
+    for sql in statements:
+        if "FROM seen WHERE url" in sql:
+            plans += state._db.execute(f"EXPLAIN QUERY PLAN {sql}").fetchall()
+    assert plans
+    assert all("USING INDEX seen_by_url" in row[3] for row in plans)

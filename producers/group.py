@@ -9,7 +9,9 @@ partitions it holds, and a feed's state travels with it through ``newsradar.feed
 
 A feed's state is written after its articles: an instance killed between the two leaves the
 previous state, and the next owner may publish those articles again (at-least-once; the sinks
-write idempotently). Nothing is lost.
+write idempotently). Nothing is lost. A running instance that a rebalance takes feeds from
+hands their state over inside the rebalance, pending articles included
+(:meth:`GroupMember.before_revoke`), so the next owner publishes each item once.
 """
 
 from __future__ import annotations

@@ -17,7 +17,6 @@ hands their state over inside the rebalance, pending articles included
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import socket
@@ -147,29 +146,20 @@ class FeedStateLog:
         self.settings = settings
         self.topic = settings.topics.feed_state.name
         self._producer: Any = None
-        # Connected now, not at the first write: a hand-over writes inside the rebalance, on
-        # the feeds consumer's I/O thread, where connecting first kept that thread from its
-        # heartbeats past the session timeout (the member was dropped from the group).
-        with contextlib.suppress(KafkaError):
-            self._connect()
-
-    def _connect(self) -> Any:
-        if self._producer is None:
-            self._producer = KafkaProducer(
-                bootstrap_servers=self.settings.bootstrap_servers,
-                acks="all",
-                enable_idempotence=True,
-                compression_type="gzip",
-                linger_ms=20,
-                max_block_ms=10_000,
-                **self.settings.kafka.client_options(),
-            )
-        return self._producer
 
     def write(self, statuses: Iterable[FeedStatus]) -> str:
         """Send ``statuses`` and wait for them; returns the error, or ""."""
         try:
-            self._connect()
+            if self._producer is None:
+                self._producer = KafkaProducer(
+                    bootstrap_servers=self.settings.bootstrap_servers,
+                    acks="all",
+                    enable_idempotence=True,
+                    compression_type="gzip",
+                    linger_ms=20,
+                    max_block_ms=10_000,
+                    **self.settings.kafka.client_options(),
+                )
             futures = [
                 self._producer.send(
                     self.topic, key=feed_key(status.url).encode(), value=encode(status)
@@ -229,7 +219,7 @@ class GroupMember:
         that state when it is assigned them: it sends the validators and knows the items
         already published.
 
-        No new request for these feeds is sent; the requests under way may finish (2 s at
+        No new request for these feeds is sent; the requests under way may finish (5 s at
         most: the group waits) so their results count, and then the feeds are given up
         (:meth:`~producers.rss.FeedPoller.give_up`): their statuses, items still pending
         here included (this member, still running, publishes them from its pending table),
@@ -239,8 +229,7 @@ class GroupMember:
         feeds' last written state is used."""
         self._revoked |= urls
         self.poller.withdrawn |= urls
-        # The consumer's I/O thread waits here (no heartbeats): keep it short of the session.
-        deadline = time.monotonic() + 2
+        deadline = time.monotonic() + 5
         while self.poller.fetching & urls and time.monotonic() < deadline:
             time.sleep(0.02)
         statuses = self.poller.give_up(sorted(urls), INSTANCE)

@@ -12,6 +12,11 @@ previous state, and the next owner may publish those articles again (at-least-on
 write idempotently). Nothing is lost. A running instance that a rebalance takes feeds from
 hands their state over inside the rebalance, pending articles included
 (:meth:`GroupMember.before_revoke`), so the next owner publishes each item once.
+
+kafka-python runs the rebalance listener on the consumer's I/O thread, the one that also
+heartbeats: the hand-over waits for nothing but its own write, and that write for at most
+:data:`HANDOVER_SECONDS`, well within the session (a member that stops heartbeating longer is
+expelled, and its partitions assigned elsewhere before its hand-over is written).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import asyncio
 import logging
 import os
 import socket
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
@@ -37,6 +43,9 @@ from producers.feeds import FeedSpec, feed_from_record
 
 log = logging.getLogger("newsradar.producers")
 INSTANCE = f"{socket.gethostname()}:{os.getpid()}"
+HANDOVER_SECONDS = 3.0
+"""How long a hand-over waits for its statuses to be acknowledged (see the module docstring);
+the session is 10 s."""
 
 
 class FeedAssignment(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -49,9 +58,11 @@ class FeedAssignment(ConsumerRebalanceListener):  # type: ignore[misc]
         self.partition_of: dict[str, int] = {}
         self.assigned: set[int] = set()
         self.newly_assigned: set[int] = set()
-        self.before_revoke: Callable[[set[str]], None] | None = None
+        self.before_revoke: Callable[[set[str], bool], None] | None = None
         """Called with the URLs of the feeds of partitions about to be revoked: inside the
-        rebalance, before this member rejoins, so before any other member is assigned them."""
+        rebalance, before this member rejoins, so before any other member is assigned them;
+        and whether they were lost (this member was expelled from the group, and another one
+        may hold them already)."""
         self._consumer: Any = KafkaConsumer(
             bootstrap_servers=settings.bootstrap_servers,
             group_id=settings.producers.group_id,
@@ -72,20 +83,33 @@ class FeedAssignment(ConsumerRebalanceListener):  # type: ignore[misc]
         self._consumer.subscribe([self.topic], listener=self)
 
     def on_partitions_revoked(self, revoked: Iterable[Any]) -> None:
-        gone = {tp.partition for tp in revoked}
+        self._let_go(revoked, lost=False)
+
+    def on_partitions_lost(self, lost: Iterable[Any]) -> None:
+        self._let_go(lost, lost=True)
+
+    def _let_go(self, partitions: Iterable[Any], *, lost: bool) -> None:
+        gone = {tp.partition for tp in partitions}
         urls = {self.feeds[k].url for k, p in self.partition_of.items() if p in gone}
         if urls and self.before_revoke is not None:
             # Before the partitions move on: the next owner reads their feeds' statuses as
             # soon as it is assigned them.
             try:
-                self.before_revoke(urls)
+                self.before_revoke(urls, lost)
             except Exception:
                 log.exception("Feed statuses not handed over. topic=%s", self.topic)
         self.assigned -= gone
         for key in [k for k, p in self.partition_of.items() if p in gone]:
             self.feeds.pop(key, None)
             del self.partition_of[key]
-        if gone:
+        if gone and lost:
+            log.warning(
+                "Feed partitions lost: this instance was expelled from the group (no heartbeat "
+                "within the session); it rejoins. topic=%s partitions=%s",
+                self.topic,
+                sorted(gone),
+            )
+        elif gone:
             log.info("Feed partitions revoked. topic=%s partitions=%s", self.topic, sorted(gone))
 
     def on_partitions_assigned(self, assigned: Iterable[Any]) -> None:
@@ -146,29 +170,40 @@ class FeedStateLog:
         self.settings = settings
         self.topic = settings.topics.feed_state.name
         self._producer: Any = None
-
-    def write(self, statuses: Iterable[FeedStatus]) -> str:
-        """Send ``statuses`` and wait for them; returns the error, or ""."""
+        # Connected, and the topic's partitions known, now rather than at the first write: a
+        # hand-over writes inside a rebalance, where connecting could take longer than it may.
         try:
-            if self._producer is None:
-                self._producer = KafkaProducer(
-                    bootstrap_servers=self.settings.bootstrap_servers,
-                    acks="all",
-                    enable_idempotence=True,
-                    compression_type="gzip",
-                    linger_ms=20,
-                    max_block_ms=10_000,
-                    **self.settings.kafka.client_options(),
-                )
+            self._connect().partitions_for(self.topic)
+        except KafkaError as exc:
+            log.warning("Feed-state topic not reachable yet. topic=%s error=%s", self.topic, exc)
+
+    def _connect(self) -> Any:
+        if self._producer is None:
+            self._producer = KafkaProducer(
+                bootstrap_servers=self.settings.bootstrap_servers,
+                acks="all",
+                enable_idempotence=True,
+                compression_type="gzip",
+                linger_ms=20,
+                max_block_ms=10_000,
+                **self.settings.kafka.client_options(),
+            )
+        return self._producer
+
+    def write(self, statuses: Iterable[FeedStatus], *, timeout_seconds: float = 10.0) -> str:
+        """Send ``statuses`` and wait for them at most ``timeout_seconds``; returns the error,
+        or "". Statuses not acknowledged in time stay with the producer, which goes on
+        sending them."""
+        try:
+            producer = self._connect()
             futures = [
-                self._producer.send(
-                    self.topic, key=feed_key(status.url).encode(), value=encode(status)
-                )
+                producer.send(self.topic, key=feed_key(status.url).encode(), value=encode(status))
                 for status in statuses
             ]
-            self._producer.flush(timeout=10)
+            deadline = time.monotonic() + timeout_seconds
+            producer.flush(timeout=timeout_seconds)
             for future in futures:
-                future.get(timeout=10)
+                future.get(timeout=max(0.0, deadline - time.monotonic()))
         except KafkaError as exc:
             return f"{type(exc).__name__}: {exc}"
         return ""
@@ -209,33 +244,40 @@ class GroupMember:
         self.poller = poller
         self.assignment = assignment
         self.state_log = state_log
+        self._lock = threading.Lock()
+        """Orders a hand-over (on kafka-python's I/O thread) with the event loop's taking of
+        statuses to write, and guards the two fields below."""
         self._revoked: set[str] = set()
+        self._unwritten: dict[str, FeedStatus] = {}
+        """Statuses taken by :meth:`flush` and not yet acknowledged: a hand-over sends them
+        again (the next owner must not read the state from before them)."""
         assignment.before_revoke = self.before_revoke
 
-    def before_revoke(self, urls: set[str]) -> None:
+    def before_revoke(self, urls: set[str], lost: bool = False) -> None:
         """Partitions are being revoked: hand their feeds' state over before the group moves
-        them (kafka-python calls this inside the rebalance, on its own I/O thread, before this
+        them (kafka-python calls this inside the rebalance, on its I/O thread, before this
         member rejoins; so before any other member is assigned them). The next owner reads
         that state when it is assigned them: it sends the validators and knows the items
         already published.
 
-        No new request for these feeds is sent; the requests under way may finish (5 s at
-        most: the group waits) so their results count, and then the feeds are given up
-        (:meth:`~producers.rss.FeedPoller.give_up`): their statuses, items still pending
-        here included (this member, still running, publishes them from its pending table),
-        are written now, and a result that comes later is dropped, so the next owner finds
-        its items new and publishes them once. The feeds are dropped, and their polls not
-        yet sent cancelled, at the next tick. A member that dies hands nothing over; its
-        feeds' last written state is used."""
-        self._revoked |= urls
-        self.poller.withdrawn |= urls
-        deadline = time.monotonic() + 5
-        while self.poller.fetching & urls and time.monotonic() < deadline:
-            time.sleep(0.02)
-        statuses = self.poller.give_up(sorted(urls), INSTANCE)
-        if not statuses:
+        The feeds are given up at once (:meth:`~producers.rss.FeedPoller.give_up`): no new
+        request for them is sent, and the result of a request under way is dropped (the next
+        owner, not told of its items, finds them new and publishes them once). Their statuses,
+        items still pending here included (this member, still running, publishes them from
+        its pending table), and those a :meth:`flush` is still writing, are written now, for
+        at most :data:`HANDOVER_SECONDS`. The feeds are dropped, and polls of them not yet
+        sent cancelled, at the next tick. A member that dies hands nothing over; its feeds'
+        last written state is used. Nor does one that was expelled (``lost``): another member
+        may have read and moved on from the state already, and a late write would bury
+        its newer one."""
+        with self._lock:
+            self._revoked |= urls
+            statuses = self.poller.give_up(sorted(urls), INSTANCE)
+            given = {s.url for s in statuses}
+            statuses += [s for u, s in self._unwritten.items() if u in urls and u not in given]
+        if not statuses or lost:
             return
-        error = self.state_log.write(statuses)
+        error = self.state_log.write(statuses, timeout_seconds=HANDOVER_SECONDS)
         if error:
             log.warning(
                 "Feed state not handed over; the next owner may publish items again. "
@@ -272,8 +314,8 @@ class GroupMember:
                 sorted(new),
                 adopted,
             )
-        revoked, self._revoked = self._revoked, set()
-        self.poller.withdrawn -= revoked
+        with self._lock:
+            revoked, self._revoked = self._revoked, set()
         gone = revoked - {f.url for f in self.assignment.feeds.values()}
         for url in gone:
             task = self.poller.in_flight.get(url)
@@ -290,9 +332,16 @@ class GroupMember:
         await self.flush()
 
     async def flush(self) -> None:
-        statuses = self.poller.take_statuses(INSTANCE)
+        with self._lock:
+            statuses = self.poller.take_statuses(INSTANCE)
+            self._unwritten.update((s.url, s) for s in statuses)
         if statuses:
             error = await asyncio.to_thread(self.state_log.write, statuses)
+            with self._lock:
+                for written in statuses:
+                    url = written.url
+                    if self._unwritten.get(url) is written:
+                        del self._unwritten[url]
             if error:
                 self.poller.polled.update(s.url for s in statuses)
                 log.warning(

@@ -61,8 +61,9 @@ class ArticlePublisher(Protocol):
 class PollOutcome:
     url: str
     outcome: str
-    """``ok``, ``not_modified``, ``unchanged``, ``skipped_gone``, ``given_up`` (the feed left
-    this instance while it was polled; the result is dropped) or an error class."""
+    """``ok``, ``not_modified``, ``unchanged``, ``skipped_gone``, ``withdrawn`` (the feed left
+    this instance before its request went out), ``given_up`` (it left while its request was
+    under way; the result is dropped) or an error class."""
     items: int = 0
     new: int = 0
     error: str = ""
@@ -129,14 +130,9 @@ class FeedPoller:
         self._host_cache: dict[str, str] = {}
         self.in_flight: dict[str, asyncio.Task[PollOutcome]] = {}
         """Per feed URL: its poll under way (:meth:`run_forever`)."""
-        self.withdrawn: set[str] = set()
-        """Feed URLs being handed over to another producer: a poll of one not yet sent is not
-        sent (the group member sets and clears this)."""
-        self.fetching: set[str] = set()
-        """Feed URLs whose request is under way (until their status is ready to hand out)."""
         self.leaving: set[str] = set()
-        """Feed URLs given up in a rebalance (:meth:`give_up`) and not assigned here again: a
-        poll of one that was under way is dropped, none is started."""
+        """Feed URLs given up in a rebalance (:meth:`give_up`) and not assigned here again: no
+        request for one is sent, and the result of one under way is dropped."""
         self._handover = threading.Lock()
         """Taken by :meth:`give_up` (in the thread that polls the group) and around accepting
         a poll's result (in the event loop): a result is either in the handed-over state or
@@ -193,9 +189,10 @@ class FeedPoller:
     def give_up(self, urls: Sequence[str], instance: str) -> list[FeedStatus]:
         """Stop polling ``urls`` (a rebalance takes them from this instance) and return the
         statuses of those polled since their status was last handed out, pending items or
-        not (see :meth:`producers.group.GroupMember.hand_over`). Called from the thread that
-        polls the group while polls run: a poll whose result comes after this is dropped, so
-        every item found here is either in a returned status or never queued."""
+        not (see :meth:`producers.group.GroupMember.before_revoke`). Called from another
+        thread while polls run; it does not wait for them: a poll whose result comes after
+        this is dropped, so every item found here is either in a returned status or never
+        queued (the next owner finds it new and publishes it once)."""
         with self._handover:
             self.leaving.update(urls)
             out = []
@@ -272,10 +269,7 @@ class FeedPoller:
         feed = self.states.setdefault(spec.url, self.state.feed(spec.url))
         if feed.gone:
             return PollOutcome(spec.url, "skipped_gone")
-        try:
-            return await self._poll(spec, feed)
-        finally:
-            self.fetching.discard(spec.url)
+        return await self._poll(spec, feed)
 
     async def _poll(self, spec: FeedSpec, feed: FeedState) -> PollOutcome:
         polls = feed.polls + 1
@@ -296,10 +290,10 @@ class FeedPoller:
                     await self._global.acquire()
                     last_request[0] = time.monotonic()
                 try:
-                    if spec.url in self.withdrawn:
-                        # Its partition is being handed over: the next owner polls it.
+                    if spec.url in self.leaving:
+                        # Its partition was handed over while this poll waited: the next
+                        # owner polls it.
                         return PollOutcome(spec.url, "withdrawn")
-                    self.fetching.add(spec.url)
                     feed.name = spec.label
                     feed.polls = polls
                     feed.last_attempt = self.clock()

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-from kafka import KafkaConsumer
+from kafka import KafkaConsumer, TopicPartition
 
 from newsradar import (
     broker,
@@ -91,6 +91,47 @@ class KafkaEnv:
         finally:
             consumer.close()
         return found
+
+    def read_to_end(self, topic: str, pick: Callable[[Any], T | None]) -> list[T]:
+        """Every message of ``topic`` up to its end as of this call, mapped by ``pick`` (None
+        skips one): for checks that a record went out exactly once, which must see all of them
+        however slow the machine, not as many as a timeout allowed."""
+        consumer = KafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False)
+        try:
+            partitions = [
+                TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic))
+            ]
+            consumer.assign(partitions)
+            consumer.seek_to_beginning(*partitions)
+            end = consumer.end_offsets(partitions)
+            found: list[T] = []
+            deadline = time.monotonic() + 120
+            while any(consumer.position(tp) < end[tp] for tp in partitions):
+                assert time.monotonic() < deadline, f"{topic} not read to its end in 120 s"
+                for batch in consumer.poll(timeout_ms=1000).values():
+                    for message in batch:
+                        if message.offset < end[TopicPartition(message.topic, message.partition)]:
+                            item = pick(message)
+                            if item is not None:
+                                found.append(item)
+        finally:
+            consumer.close()
+        return found
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """A failed test's report carries the end of every service log in its ``tmp_path`` (the
+    producers of a failover test, say), so CI's output says what the services did."""
+    report = yield
+    tmp = getattr(item, "funcargs", {}).get("tmp_path")
+    if report.when == "call" and report.failed and isinstance(tmp, Path):
+        for log in sorted(tmp.rglob("*.log")):
+            text = log.read_text(errors="replace")[-8000:]
+            report.sections.append(
+                (f"Captured {log.relative_to(tmp)} (last 8000 characters)", text)
+            )
+    return report
 
 
 def reference_feed_items(run: int) -> tuple[str, list[dict[str, str]]]:

@@ -6,6 +6,7 @@ import gc
 import socket
 import warnings
 
+import kafka
 import pytest
 
 from newsradar import kafka_compat
@@ -27,3 +28,11 @@ def test_refused_connections_leave_no_socket_open() -> None:
         gc.collect()
     leaked = [w for w in caught if issubclass(w.category, ResourceWarning)]
     assert leaked == []
+
+
+def test_the_join_fix_is_installed_for_the_release_it_was_written_for() -> None:
+    # A new kafka-python keeps its own join loop until the fix is checked against it.
+    assert kafka.__version__ == kafka_compat.PATCHED_VERSION, (
+        "kafka-python changed: check whether newsradar.kafka_compat's join fix is still needed"
+    )
+    assert kafka_compat.join_fix_installed()

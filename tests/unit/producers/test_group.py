@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -34,26 +36,27 @@ class StateLog:
     def __init__(self) -> None:
         self.written: list[FeedStatus] = []
 
-    def write(self, statuses: Iterable[FeedStatus]) -> str:
+    def write(self, statuses: Iterable[FeedStatus], **kwargs: Any) -> str:
         self.written.extend(statuses)
         return ""
 
 
 def test_statuses_are_written_before_partitions_move(tmp_path: Path) -> None:
-    """When partitions are revoked (kafka-python calls the listener on its own thread), the
-    member lets requests under way finish and writes the statuses of the feeds it polled at
-    once, before the partitions move on: the next owner then reads statuses that say those
-    feeds were polled. No new request goes out for them; at the next tick they are dropped."""
+    """When partitions are revoked (kafka-python calls the listener on its I/O thread, which
+    also heartbeats), the member writes the statuses of the feeds it polled at once, without
+    waiting for requests under way: their results are dropped. No new request goes out for
+    the feeds; at the next tick they are dropped."""
     server: FeedServer
     with feed_server() as server:
         server.routes["/done.xml"] = Reply(200, rss(ITEMS[:1]))
-        server.routes["/slow.xml"] = Reply(200, rss([]), delay_seconds=1)
+        server.routes["/slow.xml"] = Reply(200, rss(ITEMS[1:]), delay_seconds=1)
         server.routes["/later.xml"] = Reply(200, rss([]))
         server.routes["/kept.xml"] = Reply(200, rss([]))
         done, slow, later, kept = (
             FeedSpec(url=server.url(f"/{n}.xml")) for n in ("done", "slow", "later", "kept")
         )
-        poller = make_poller(tmp_path, [done, slow, later, kept], RecordingPublisher())
+        publisher = RecordingPublisher()
+        poller = make_poller(tmp_path, [done, slow, later, kept], publisher)
         assignment, log = Assignment(), StateLog()
         assignment.feeds = {"k": kept}
         member = GroupMember(poller, assignment, log)  # type: ignore[arg-type]
@@ -65,9 +68,12 @@ def test_statuses_are_written_before_partitions_move(tmp_path: Path) -> None:
                 task = asyncio.create_task(poller.poll(slow))
                 await asyncio.sleep(0.3)  # its request is under way
                 revoked = {done.url, slow.url, later.url}
-                await asyncio.to_thread(assignment.before_revoke, revoked)
-                assert task.done()
-                assert sorted(s.url for s in log.written) == sorted([done.url, slow.url])
+                started = time.monotonic()
+                await asyncio.to_thread(assignment.before_revoke, revoked, False)
+                assert time.monotonic() - started < 0.5  # not waiting for the slow request
+                assert not task.done()
+                assert [s.url for s in log.written] == [done.url]
+                assert (await task).outcome == "given_up"
                 assert (await poller.poll(later)).outcome == "withdrawn"
                 await member.tick()
             finally:
@@ -75,7 +81,74 @@ def test_statuses_are_written_before_partitions_move(tmp_path: Path) -> None:
 
         asyncio.run(go())
         assert server.hits("/later.xml") == []
-    assert sorted(s.url for s in log.written) == sorted([done.url, slow.url])
+    assert [s.url for s in log.written] == [done.url]
+    assert [p.url for p in publisher.sent] == [ITEMS[0]["link"]]  # slow's was never queued
     assert [f.url for f in poller.feeds] == [kept.url]
     assert set(poller.states) == {kept.url}
-    assert poller.withdrawn == set()
+
+
+def test_a_hand_over_sends_again_statuses_a_flush_is_still_writing(tmp_path: Path) -> None:
+    """The event loop took a feed's status to write and its write is not acknowledged yet
+    when the feed's partition is revoked: the hand-over sends it again, so the next owner
+    does not read the state from before it."""
+    with feed_server() as server:
+        server.routes["/f.xml"] = Reply(200, rss([]))
+        spec = FeedSpec(url=server.url("/f.xml"))
+        poller = make_poller(tmp_path, [spec], RecordingPublisher())
+        log = SlowStateLog()
+        member = GroupMember(poller, Assignment(), log)  # type: ignore[arg-type]
+
+        async def go() -> None:
+            try:
+                await poller.run_cycle()
+                flushing = asyncio.create_task(member.flush())
+                await asyncio.to_thread(log.writing.wait, 5)
+                await asyncio.to_thread(member.before_revoke, {spec.url}, False)
+                log.release.set()
+                await flushing
+            finally:
+                await poller.aclose()
+
+        asyncio.run(go())
+    assert [s.url for s in log.written] == [spec.url, spec.url]
+
+
+def test_lost_partitions_are_given_up_without_writing(tmp_path: Path) -> None:
+    """An expelled member's partitions may be another member's already: it drops their
+    feeds but writes no state over what the new owner may have written since."""
+    with feed_server() as server:
+        server.routes["/f.xml"] = Reply(200, rss(ITEMS[:1]))
+        spec = FeedSpec(url=server.url("/f.xml"))
+        poller = make_poller(tmp_path, [spec], RecordingPublisher())
+        log = StateLog()
+        member = GroupMember(poller, Assignment(), log)  # type: ignore[arg-type]
+        cycle_once(poller)
+        member.before_revoke({spec.url}, True)
+    assert log.written == []
+    assert poller.leaving == {spec.url}
+
+
+class SlowStateLog(StateLog):
+    """Holds the first write until released, and records every write."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writing = threading.Event()
+        self.release = threading.Event()
+
+    def write(self, statuses: Iterable[FeedStatus], **kwargs: Any) -> str:
+        statuses = list(statuses)
+        if not self.writing.is_set():
+            self.writing.set()
+            self.release.wait(5)
+        return super().write(statuses)
+
+
+def cycle_once(poller: Any) -> None:
+    async def go() -> None:
+        try:
+            await poller.run_cycle()
+        finally:
+            await poller.aclose()
+
+    asyncio.run(go())

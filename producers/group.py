@@ -14,9 +14,10 @@ hands their state over inside the rebalance, pending articles included
 (:meth:`GroupMember.before_revoke`), so the next owner publishes each item once.
 
 kafka-python runs the rebalance listener on the consumer's I/O thread, the one that also
-heartbeats: the hand-over waits for nothing but its own write, and that write for at most
-:data:`HANDOVER_SECONDS`, well within the session (a member that stops heartbeating longer is
-expelled, and its partitions assigned elsewhere before its hand-over is written).
+heartbeats: the hand-over waits at most :data:`HANDOVER_WAIT_SECONDS` for requests under way
+and :data:`HANDOVER_WRITE_SECONDS` for its write, well within the 10 s session (a member that
+stops heartbeating longer is expelled, and its partitions are assigned elsewhere before its
+hand-over is written).
 """
 
 from __future__ import annotations
@@ -43,9 +44,11 @@ from producers.feeds import FeedSpec, feed_from_record
 
 log = logging.getLogger("newsradar.producers")
 INSTANCE = f"{socket.gethostname()}:{os.getpid()}"
-HANDOVER_SECONDS = 3.0
-"""How long a hand-over waits for its statuses to be acknowledged (see the module docstring);
-the session is 10 s."""
+HANDOVER_WAIT_SECONDS = 2.0
+"""How long a hand-over lets requests under way finish, so their results count (a result that
+comes later is dropped and the feed polled again by its next owner)."""
+HANDOVER_WRITE_SECONDS = 3.0
+"""How long a hand-over waits for its statuses to be acknowledged."""
 
 
 class FeedAssignment(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -260,24 +263,33 @@ class GroupMember:
         that state when it is assigned them: it sends the validators and knows the items
         already published.
 
-        The feeds are given up at once (:meth:`~producers.rss.FeedPoller.give_up`): no new
-        request for them is sent, and the result of a request under way is dropped (the next
-        owner, not told of its items, finds them new and publishes them once). Their statuses,
-        items still pending here included (this member, still running, publishes them from
-        its pending table), and those a :meth:`flush` is still writing, are written now, for
-        at most :data:`HANDOVER_SECONDS`. The feeds are dropped, and polls of them not yet
-        sent cancelled, at the next tick. A member that dies hands nothing over; its feeds'
-        last written state is used. Nor does one that was expelled (``lost``): another member
-        may have read and moved on from the state already, and a late write would bury
-        its newer one."""
+        No new request for these feeds is sent; the requests under way may finish (for
+        :data:`HANDOVER_WAIT_SECONDS` at most) so their results count, and then the feeds are
+        given up (:meth:`~producers.rss.FeedPoller.give_up`): a result that comes later is
+        dropped (the next owner, not told of its items, finds them new and publishes them
+        once). Their statuses, items still pending here included (this member, still running,
+        publishes them from its pending table), and those a :meth:`flush` is still writing,
+        are written now, for :data:`HANDOVER_WRITE_SECONDS` at most. The feeds are dropped,
+        and polls of them not yet sent cancelled, at the next tick.
+
+        A member that dies hands nothing over; its feeds' last written state is used. Nor does
+        one that was expelled (``lost``): another member may have read that state and moved
+        on already, and a late write would bury its newer one."""
         with self._lock:
             self._revoked |= urls
+        self.poller.withdrawn |= urls
+        if not lost:
+            deadline = time.monotonic() + HANDOVER_WAIT_SECONDS
+            fetching = self.poller.fetching  # changed by the event loop meanwhile
+            while any(u in fetching for u in urls) and time.monotonic() < deadline:
+                time.sleep(0.02)
+        with self._lock:
             statuses = self.poller.give_up(sorted(urls), INSTANCE)
             given = {s.url for s in statuses}
             statuses += [s for u, s in self._unwritten.items() if u in urls and u not in given]
         if not statuses or lost:
             return
-        error = self.state_log.write(statuses, timeout_seconds=HANDOVER_SECONDS)
+        error = self.state_log.write(statuses, timeout_seconds=HANDOVER_WRITE_SECONDS)
         if error:
             log.warning(
                 "Feed state not handed over; the next owner may publish items again. "
@@ -316,6 +328,7 @@ class GroupMember:
             )
         with self._lock:
             revoked, self._revoked = self._revoked, set()
+        self.poller.withdrawn -= revoked
         gone = revoked - {f.url for f in self.assignment.feeds.values()}
         for url in gone:
             task = self.poller.in_flight.get(url)

@@ -61,9 +61,9 @@ class ArticlePublisher(Protocol):
 class PollOutcome:
     url: str
     outcome: str
-    """``ok``, ``not_modified``, ``unchanged``, ``skipped_gone``, ``withdrawn`` (the feed left
-    this instance before its request went out), ``given_up`` (it left while its request was
-    under way; the result is dropped) or an error class."""
+    """``ok``, ``not_modified``, ``unchanged``, ``skipped_gone``, ``withdrawn`` (the feed is
+    being handed over: its request was not sent), ``given_up`` (it was handed over while its
+    request was under way; the result is dropped) or an error class."""
     items: int = 0
     new: int = 0
     error: str = ""
@@ -130,9 +130,14 @@ class FeedPoller:
         self._host_cache: dict[str, str] = {}
         self.in_flight: dict[str, asyncio.Task[PollOutcome]] = {}
         """Per feed URL: its poll under way (:meth:`run_forever`)."""
+        self.withdrawn: set[str] = set()
+        """Feed URLs being handed over to another producer: a poll of one not yet sent is not
+        sent (the group member sets and clears this)."""
+        self.fetching: set[str] = set()
+        """Feed URLs whose request is under way (until their status is ready to hand out)."""
         self.leaving: set[str] = set()
-        """Feed URLs given up in a rebalance (:meth:`give_up`) and not assigned here again: no
-        request for one is sent, and the result of one under way is dropped."""
+        """Feed URLs given up in a rebalance (:meth:`give_up`) and not assigned here again: a
+        poll of one that was under way is dropped, none is started."""
         self._handover = threading.Lock()
         """Taken by :meth:`give_up` (in the thread that polls the group) and around accepting
         a poll's result (in the event loop): a result is either in the handed-over state or
@@ -189,10 +194,9 @@ class FeedPoller:
     def give_up(self, urls: Sequence[str], instance: str) -> list[FeedStatus]:
         """Stop polling ``urls`` (a rebalance takes them from this instance) and return the
         statuses of those polled since their status was last handed out, pending items or
-        not (see :meth:`producers.group.GroupMember.before_revoke`). Called from another
-        thread while polls run; it does not wait for them: a poll whose result comes after
-        this is dropped, so every item found here is either in a returned status or never
-        queued (the next owner finds it new and publishes it once)."""
+        not (see :meth:`producers.group.GroupMember.before_revoke`). Called from kafka-python's
+        thread while polls run: a poll whose result comes after this is dropped, so
+        every item found here is either in a returned status or never queued."""
         with self._handover:
             self.leaving.update(urls)
             out = []
@@ -269,7 +273,10 @@ class FeedPoller:
         feed = self.states.setdefault(spec.url, self.state.feed(spec.url))
         if feed.gone:
             return PollOutcome(spec.url, "skipped_gone")
-        return await self._poll(spec, feed)
+        try:
+            return await self._poll(spec, feed)
+        finally:
+            self.fetching.discard(spec.url)
 
     async def _poll(self, spec: FeedSpec, feed: FeedState) -> PollOutcome:
         polls = feed.polls + 1
@@ -290,10 +297,10 @@ class FeedPoller:
                     await self._global.acquire()
                     last_request[0] = time.monotonic()
                 try:
-                    if spec.url in self.leaving:
-                        # Its partition was handed over while this poll waited: the next
-                        # owner polls it.
+                    if spec.url in self.withdrawn:
+                        # Its partition is being handed over: the next owner polls it.
                         return PollOutcome(spec.url, "withdrawn")
+                    self.fetching.add(spec.url)
                     feed.name = spec.label
                     feed.polls = polls
                     feed.last_attempt = self.clock()

@@ -42,21 +42,24 @@ class StateLog:
 
 
 def test_statuses_are_written_before_partitions_move(tmp_path: Path) -> None:
-    """When partitions are revoked (kafka-python calls the listener on its I/O thread, which
-    also heartbeats), the member writes the statuses of the feeds it polled at once, without
-    waiting for requests under way: their results are dropped. No new request goes out for
-    the feeds; at the next tick they are dropped."""
+    """When partitions are revoked (kafka-python calls the listener on its I/O thread), the
+    member lets requests under way finish (2 s at most) and writes the statuses of the feeds
+    it polled, before the partitions move on: the next owner then reads statuses that say
+    those feeds were polled. No new request goes out for them; at the next tick they are
+    dropped."""
     server: FeedServer
     with feed_server() as server:
         server.routes["/done.xml"] = Reply(200, rss(ITEMS[:1]))
-        server.routes["/slow.xml"] = Reply(200, rss(ITEMS[1:]), delay_seconds=1)
+        server.routes["/slow.xml"] = Reply(200, rss([]), delay_seconds=1)
+        server.routes["/stuck.xml"] = Reply(200, rss(ITEMS[1:]), delay_seconds=4)
         server.routes["/later.xml"] = Reply(200, rss([]))
         server.routes["/kept.xml"] = Reply(200, rss([]))
-        done, slow, later, kept = (
-            FeedSpec(url=server.url(f"/{n}.xml")) for n in ("done", "slow", "later", "kept")
+        done, slow, stuck, later, kept = (
+            FeedSpec(url=server.url(f"/{n}.xml"))
+            for n in ("done", "slow", "stuck", "later", "kept")
         )
         publisher = RecordingPublisher()
-        poller = make_poller(tmp_path, [done, slow, later, kept], publisher)
+        poller = make_poller(tmp_path, [done, slow, stuck, later, kept], publisher)
         assignment, log = Assignment(), StateLog()
         assignment.feeds = {"k": kept}
         member = GroupMember(poller, assignment, log)  # type: ignore[arg-type]
@@ -65,15 +68,16 @@ def test_statuses_are_written_before_partitions_move(tmp_path: Path) -> None:
         async def go() -> None:
             try:
                 await poller.run_cycle([done])
-                task = asyncio.create_task(poller.poll(slow))
-                await asyncio.sleep(0.3)  # its request is under way
-                revoked = {done.url, slow.url, later.url}
+                under_way = [asyncio.create_task(poller.poll(f)) for f in (slow, stuck)]
+                await asyncio.sleep(0.3)  # their requests are under way
+                revoked = {done.url, slow.url, stuck.url, later.url}
                 started = time.monotonic()
                 await asyncio.to_thread(assignment.before_revoke, revoked, False)
-                assert time.monotonic() - started < 0.5  # not waiting for the slow request
-                assert not task.done()
-                assert [s.url for s in log.written] == [done.url]
-                assert (await task).outcome == "given_up"
+                # The slow request counted; the stuck one was not waited for past 2 s ...
+                assert 0.5 < time.monotonic() - started < 3.5
+                assert sorted(s.url for s in log.written) == sorted([done.url, slow.url])
+                # ... and its result, coming after the hand-over, is dropped.
+                assert [(await t).outcome for t in under_way] == ["ok", "given_up"]
                 assert (await poller.poll(later)).outcome == "withdrawn"
                 await member.tick()
             finally:
@@ -81,10 +85,11 @@ def test_statuses_are_written_before_partitions_move(tmp_path: Path) -> None:
 
         asyncio.run(go())
         assert server.hits("/later.xml") == []
-    assert [s.url for s in log.written] == [done.url]
-    assert [p.url for p in publisher.sent] == [ITEMS[0]["link"]]  # slow's was never queued
+    assert sorted(s.url for s in log.written) == sorted([done.url, slow.url])
+    assert [p.url for p in publisher.sent] == [ITEMS[0]["link"]]  # stuck's was never queued
     assert [f.url for f in poller.feeds] == [kept.url]
     assert set(poller.states) == {kept.url}
+    assert poller.withdrawn == set()
 
 
 def test_a_hand_over_sends_again_statuses_a_flush_is_still_writing(tmp_path: Path) -> None:

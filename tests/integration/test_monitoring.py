@@ -172,9 +172,7 @@ def targets(kafka: KafkaEnv, processors_worker: Worker, tmp_path: Path) -> Itera
             # The pipeline has run once end to end before Prometheus looks at it.
             alerts = kafka.consume(
                 kafka.settings.topics.alerts.name,
-                lambda m: (
-                    a if (a := decoded(Alert, m)) and a.feed == server.url("/elaph.xml") else None
-                ),
+                lambda m: a if (a := decoded(Alert, m)) and str(run) in a.article_url else None,
                 worker=producers,
             )
             assert [a.rule_id for a in alerts] == ["iraq-russia"]

@@ -329,7 +329,8 @@ class GroupMember:
         with self._lock:
             revoked, self._revoked = self._revoked, set()
         self.poller.withdrawn -= revoked
-        gone = revoked - {f.url for f in self.assignment.feeds.values()}
+        # Only after a revocation: the share is walked, and it can hold 100,000 feeds.
+        gone = revoked - {f.url for f in self.assignment.feeds.values()} if revoked else set()
         for url in gone:
             task = self.poller.in_flight.get(url)
             if task is not None:

@@ -38,6 +38,7 @@ from producers.errors import FeedError, FeedGoneError, PermanentFeedError
 from producers.feeds import FeedSpec
 from producers.fetch import FetchResult, Validators, fetch_feed, http_client
 from producers.normalize import content_hash, parse_feed
+from producers.schedule import DueFeeds
 from producers.state import FeedState, Pending, ProducerState
 
 _FEED_STATE_FIELDS = frozenset(FeedState.__dataclass_fields__)
@@ -120,6 +121,11 @@ class FeedPoller:
         self.clock = clock
         self.started = clock()
         self.states: dict[str, FeedState] = {f.url: state.feed(f.url) for f in self.feeds}
+        self._specs: dict[str, FeedSpec] = {f.url: f for f in self.feeds}
+        self._due = DueFeeds()
+        self._reschedule = True
+        """Set when feeds or their states were replaced: :meth:`run_forever` rebuilds
+        :attr:`_due` from every feed's ``next_poll``."""
         self._global = asyncio.Semaphore(self.conf.max_concurrency)
         self._hosts: dict[str, tuple[asyncio.Semaphore, asyncio.Lock, list[float]]] = {}
         self._clients: list[httpx.AsyncClient | None] = [None] * CLIENT_SHARDS
@@ -146,7 +152,9 @@ class FeedPoller:
     def set_feeds(self, feeds: Sequence[FeedSpec]) -> None:
         """Poll ``feeds`` from now on (the consumer group moved feeds to or away from us)."""
         self.feeds = list(feeds)
-        wanted = {f.url for f in self.feeds}
+        self._specs = {f.url: f for f in self.feeds}
+        self._reschedule = True
+        wanted = self._specs.keys()
         self.leaving -= wanted
         for url in [u for u in self.states if u not in wanted]:
             del self.states[url]
@@ -189,6 +197,7 @@ class FeedPoller:
             )
         self.state.save_feeds(feeds)
         self.state.mark_published(seen)
+        self._reschedule = True
         return len(feeds)
 
     def give_up(self, urls: Sequence[str], instance: str) -> list[FeedStatus]:
@@ -479,38 +488,54 @@ class FeedPoller:
         self, stop: asyncio.Event, tick: Callable[[], Awaitable[None]] | None = None
     ) -> None:
         """Poll each feed when it is due until ``stop``; ``tick`` runs every half second (the
-        consumer group's share and state hand-over), after publishing."""
+        consumer group's share and state hand-over), after publishing. Due feeds come from a
+        heap of due times (:class:`~producers.schedule.DueFeeds`), not a walk of every feed."""
         in_flight = self.in_flight
         per_host: dict[str, int] = {}
         # Polls under way at most: enough for every slot and many hosts' delays at once, not
         # one task per due feed (100,000 feeds due together made 100,000 tasks).
         cap = 16 * self.conf.max_concurrency
+        # No more polls of one host under way than it takes at once: the others would only
+        # wait for it, and feeds listed host by host would fill the cap.
+        per_host_cap = self.conf.per_host_concurrency
+        due = self._due
+
+        def current(url: str, at: float) -> bool:
+            feed = self.states.get(url)
+            return (
+                feed is not None
+                and feed.next_poll == at
+                and not feed.gone
+                and url not in in_flight
+                and url not in self.leaving
+            )
+
+        def room(host: str) -> int:
+            left = cap - len(in_flight)
+            return min(left, per_host_cap - per_host.get(host, 0)) if left > 0 else -1
+
         last_publish = 0.0
         while not stop.is_set():
             now = self.clock()
-            for spec in self.feeds:
-                if len(in_flight) >= cap:
-                    break
-                feed = self.states[spec.url]
-                if feed.next_poll <= 0:
-                    # Spread the first polls over a few seconds rather than all at once.
-                    feed.next_poll = now + self.rng.uniform(
-                        0, min(10.0, self.conf.min_interval_seconds)
-                    )
-                if (
-                    spec.url in in_flight
-                    or spec.url in self.leaving
-                    or feed.gone
-                    or feed.next_poll > now
-                ):
+            if self._reschedule:
+                self._reschedule = False
+                due.clear()
+                for url, feed in self.states.items():
+                    if feed.next_poll <= 0:
+                        # Spread the first polls over a few seconds rather than all at once.
+                        feed.next_poll = now + self.rng.uniform(
+                            0, min(10.0, self.conf.min_interval_seconds)
+                        )
+                    if url not in in_flight:
+                        due.push(feed.next_poll, url)
+            due.release(now, self._host_of, current)
+            for url in due.take(room):
+                spec = self._specs.get(url)
+                if spec is None or url in self.leaving or url in in_flight:
                     continue
-                # No more polls of one host under way than it takes at once: the others would
-                # only wait for it, and feeds listed host by host would fill the cap.
-                host = self._host_of(spec.url)
-                if per_host.get(host, 0) >= self.conf.per_host_concurrency:
-                    continue
+                host = self._host_of(url)
                 per_host[host] = per_host.get(host, 0) + 1
-                in_flight[spec.url] = asyncio.create_task(self.poll(spec))
+                in_flight[url] = asyncio.create_task(self.poll(spec))
             for url, task in list(in_flight.items()):
                 if task.done():
                     del in_flight[url]
@@ -520,6 +545,9 @@ class FeedPoller:
                         del per_host[host]
                     if not task.cancelled():  # cancelled: its feed moved to another producer
                         task.result()
+                        polled = self.states.get(url)
+                        if polled is not None:
+                            due.push(polled.next_poll, url)
             if time.monotonic() - last_publish >= 1.0:
                 if self.state.pending_count():
                     await self.publish_pending()

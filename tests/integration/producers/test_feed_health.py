@@ -5,8 +5,6 @@ on (no producer state in the data directory here)."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,44 +19,32 @@ from newsradar.schemas import FeedStatus, encode, feed_key
 from newsradar.settings import load_settings
 from producers.feeds import FeedSpec, feed_record
 from sinks.sqlite import SqliteSink
-from tests.conftest import REPO, clean_env, free_ports, run_cli
-from tests.integration.conftest import KafkaEnv
+from tests.conftest import clean_env, free_ports, run_cli
+from tests.integration.conftest import KafkaEnv, service
 
 T0 = 1_700_000_000.0
 HOSTILE = "<script>alert(1)</script> HTTP 503 \x1b[2J"
 
 
 @contextmanager
-def dashboard(env: dict[str, str], log_path: Path) -> Iterator[str]:
+def dashboard(kafka: KafkaEnv, env: dict[str, str], log_path: Path) -> Iterator[str]:
     """``newsradar dashboard run`` with ``env``; yields its base URL once it answers."""
     (port,) = free_ports(1)
     env = {**env, "NEWSRADAR_DASHBOARD__PORT": str(port)}
-    settings = load_settings(None, env=env)
-    SqliteSink(settings.alerts_db).close()  # an empty alert store: /healthz answers
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "newsradar", "dashboard", "run"],
-            cwd=REPO,
-            env=clean_env(**env),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    SqliteSink(load_settings(None, env=env).alerts_db).close()  # an empty store: /healthz answers
+    with service(kafka, ["dashboard", "run"], log_path, **env) as proc:
         url = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 30
-            while True:
-                assert proc.poll() is None, log_path.read_text()
-                try:
-                    if httpx.get(url + "/healthz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert time.monotonic() < deadline, log_path.read_text()
-                time.sleep(0.2)
-            yield url
-        finally:
-            proc.terminate()
-            proc.wait(30)
+        deadline = time.monotonic() + 30
+        while True:
+            assert proc.poll() is None, log_path.read_text()
+            try:
+                if httpx.get(url + "/healthz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, log_path.read_text()
+            time.sleep(0.2)
+        yield url
 
 
 def test_feeds_status_and_the_dashboard_read_feed_health_from_kafka(
@@ -155,7 +141,7 @@ def test_feeds_status_and_the_dashboard_read_feed_health_from_kafka(
     assert "\x1b" not in table.stdout
     assert "<script>alert(1)</script> HTTP 503 \\x1b[2J" in table.stdout
 
-    with dashboard(env, tmp_path / "dashboard.log") as url:
+    with dashboard(kafka, env, tmp_path / "dashboard.log") as url:
         for path in ("/api/feeds", "/api/v1/feeds"):
             answer = httpx.get(url + path, timeout=30)
             assert answer.status_code == 200, answer.text
@@ -164,7 +150,7 @@ def test_feeds_status_and_the_dashboard_read_feed_health_from_kafka(
     # Kafka unreachable: the page's API says so in one line naming the servers, the rest works.
     (dead,) = free_ports(1)
     far = {**env, "NEWSRADAR_KAFKA_BOOTSTRAP": f"127.0.0.1:{dead}"}
-    with dashboard(far, tmp_path / "dashboard-far.log") as url:
+    with dashboard(kafka, far, tmp_path / "dashboard-far.log") as url:
         started = time.monotonic()
         answer = httpx.get(url + "/api/v1/feeds", timeout=60)
         assert answer.status_code == 503

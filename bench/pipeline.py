@@ -23,16 +23,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
-import shutil
-import signal
-import socket
 import sqlite3
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -41,11 +35,11 @@ from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import NewTopic
+from services import Services, throwaway_broker
 
-from newsradar import broker
-from newsradar.kafka_admin import admin_client, ensure_topics
+from newsradar.kafka_admin import admin_client
 from newsradar.schemas import Article, encode
-from newsradar.settings import Settings, load_settings
+from newsradar.settings import Settings
 from processors.classify import Engine
 from producers.publish import Publisher
 from producers.state import Pending
@@ -53,17 +47,6 @@ from producers.state import Pending
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "newsradar" / "demo" / "articles.jsonl"
 RELEVANT_SHARE = 0.10
-
-
-def free_ports(n: int) -> list[int]:
-    socks = [socket.socket() for _ in range(n)]
-    try:
-        for s in socks:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
 
 
 @dataclass
@@ -107,55 +90,22 @@ class Corpus:
         return Pending(article.id, "", article.url, encode(article))
 
 
-class Services:
-    def __init__(self, root: Path, env: dict[str, str], workers: int) -> None:
-        self.procs: dict[str, subprocess.Popen[bytes]] = {}
-        self.root = root
-        base = {k: v for k, v in os.environ.items() if not k.startswith("NEWSRADAR_")}
-        common = {
-            **base,
+def start_services(root: Path, env: dict[str, str], workers: int) -> Services:
+    """``workers`` processors workers and the sinks service (SQLite store only)."""
+    services = Services(
+        root,
+        {
             **env,
             "NEWSRADAR_SINKS__SQLITE__PATH": str(root / "alerts.sqlite"),
             "NEWSRADAR_PROCESSORS__METRICS_PORT": "0",
             "NEWSRADAR_SINKS__METRICS_PORT": "0",
             "NEWSRADAR_DASHBOARD__ENABLED": "false",
-        }
-        names = [f"processors-{i + 1}" for i in range(workers)]
-        for name in [*names, "sinks"]:
-            args = ["processors", "run"] if name.startswith("processors") else ["sinks", "run"]
-            log = (root / f"{name}.log").open("wb")
-            self.procs[name] = subprocess.Popen(
-                [sys.executable, "-m", "newsradar", *args],
-                cwd=ROOT,
-                env={**common, "NEWSRADAR_DATA_DIR": str(root / name)},
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-            log.close()
-
-    def check(self) -> None:
-        dead = {n: p.returncode for n, p in self.procs.items() if p.poll() is not None}
-        if dead:
-            raise SystemExit(f"bench: services exited {dead}; logs in {self.root}")
-
-    def peak_rss_mb(self) -> dict[str, float]:
-        out = {}
-        for name, proc in self.procs.items():
-            status = Path(f"/proc/{proc.pid}/status").read_text()
-            kb = next(
-                int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM")
-            )
-            out[name] = round(kb / 1024, 1)
-        return out
-
-    def stop(self) -> None:
-        for proc in self.procs.values():
-            proc.send_signal(signal.SIGTERM)
-        for proc in self.procs.values():
-            try:
-                proc.wait(60)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        },
+    )
+    for i in range(workers):
+        services.start(f"processors-{i + 1}", ["processors", "run"])
+    services.start("sinks", ["sinks", "run"])
+    return services
 
 
 class Store:
@@ -280,22 +230,18 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1, help="processors workers")
     args = parser.parse_args()
 
-    root = Path(tempfile.mkdtemp(prefix="newsradar-bench-"))
-    port, controller = free_ports(2)
-    env = {
-        "NEWSRADAR_DATA_DIR": str(root / "broker"),
-        "NEWSRADAR_BROKER__PORT": str(port),
-        "NEWSRADAR_BROKER__CONTROLLER_PORT": str(controller),
+    topics = {
         "NEWSRADAR_TOPICS__ARTICLES__PARTITIONS": "4",
         "NEWSRADAR_TOPICS__ALERTS__PARTITIONS": "4",
     }
-    settings = load_settings(None, env=env)
-    print(f"Starting Kafka in {root} ...", file=sys.stderr)
-    broker.start(settings)
+    with throwaway_broker("newsradar-bench-", topics) as (root, settings):
+        run(args, root, settings, topics)
+
+
+def run(args: argparse.Namespace, root: Path, settings: Settings, env: dict[str, str]) -> None:
     services: Services | None = None
     publisher = Publisher(settings)
     try:
-        ensure_topics(settings)
         corpus = Corpus()
         warmup = [corpus.article() for _ in range(200)]
         warm_alerts = corpus.expected_alerts
@@ -311,8 +257,10 @@ def main() -> None:
         ceiling = passthrough(settings, [p.record for p in bulk])
         print(f"passthrough (kafka-python consume+produce): {ceiling:,.0f} records/s")
 
-        services = Services(
-            root, {**env, "NEWSRADAR_KAFKA_BOOTSTRAP": f"127.0.0.1:{port}"}, args.workers
+        services = start_services(
+            root,
+            {**env, "NEWSRADAR_KAFKA_BOOTSTRAP": ",".join(settings.bootstrap_servers)},
+            args.workers,
         )
         store = Store(root / "alerts.sqlite")
         # Warm up: the services are up and have stored the first alerts.
@@ -378,9 +326,7 @@ def main() -> None:
     finally:
         publisher.close()
         if services is not None:
-            services.stop()
-        broker.stop(settings)
-        shutil.rmtree(root, ignore_errors=True)
+            services.stop(timeout=60)
 
 
 if __name__ == "__main__":

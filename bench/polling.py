@@ -43,12 +43,8 @@ import argparse
 import asyncio
 import json
 import multiprocessing
-import os
 import random
-import shutil
-import signal
 import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -61,10 +57,9 @@ from typing import Any
 
 import feedparser
 import httpx
+from services import Services, throwaway_broker
 
-from newsradar import broker
 from newsradar.compacted import read_table, write_table
-from newsradar.kafka_admin import ensure_topics
 from newsradar.schemas import FeedStatus, decode, encode, feed_key
 from newsradar.settings import Settings, load_settings
 from producers.feeds import FeedSpec, feed_record
@@ -75,17 +70,6 @@ from producers.state import ProducerState
 FEEDS = 5000
 ITEMS = 10
 ROOT = Path(__file__).resolve().parent
-
-
-def free_ports(n: int) -> list[int]:
-    socks = [socket.socket() for _ in range(n)]
-    try:
-        for s in socks:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
 
 
 def feed_body(index: int, generation: int, samples: list[dict[str, str]]) -> bytes:
@@ -367,53 +351,17 @@ class FeedServers:
             proc.terminate()
 
 
-def vm_hwm_mb(pid: int) -> float:
-    status = Path(f"/proc/{pid}/status").read_text()
-    kb = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM"))
-    return round(kb / 1024, 1)
-
-
-class Producers:
+class Producers(Services):
     """``newsradar producers run`` instances (what users run), settings by environment."""
 
     def __init__(self, root: Path, env: dict[str, str], names: list[str]) -> None:
-        base = {k: v for k, v in os.environ.items() if not k.startswith("NEWSRADAR_")}
-        self.root = root
-        self.procs: dict[str, subprocess.Popen[bytes]] = {}
-        self.started = time.time()
+        super().__init__(root, env)
         for name in names:
-            log = (root / f"{name}.log").open("wb")
-            self.procs[name] = subprocess.Popen(
-                [sys.executable, "-m", "newsradar", "producers", "run"],
-                cwd=ROOT.parent,
-                env={**base, **env, "NEWSRADAR_DATA_DIR": str(root / name)},
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-            log.close()
-
-    def check(self) -> None:
-        dead = {n: p.returncode for n, p in self.procs.items() if p.poll() is not None}
-        if dead:
-            raise SystemExit(f"bench: producers exited {dead}; logs in {self.root}")
-
-    def peak_rss_mb(self) -> dict[str, float]:
-        return {name: vm_hwm_mb(proc.pid) for name, proc in self.procs.items()}
+            self.start(name, ["producers", "run"])
 
     def instance_names(self) -> dict[str, str]:
         """FeedStatus.producer (host:pid) -> our name."""
         return {f"{socket.gethostname()}:{p.pid}": n for n, p in self.procs.items()}
-
-    def stop(self) -> None:
-        for proc in self.procs.values():
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        for proc in self.procs.values():
-            try:
-                proc.wait(120)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
 
 
 def wait_polled(
@@ -489,25 +437,13 @@ def scale_run(
 ) -> None:
     """Producers in a group on a real broker: one instance, then two, over ``feeds`` local
     feeds; per phase every feed is due once (interval 1 h, so none is due twice)."""
-    root = Path(tempfile.mkdtemp(prefix="newsradar-bench-polling-"))
-    port, controller = free_ports(2)
     run = f"{time.time_ns()}"
-    broker_env = {
-        "NEWSRADAR_DATA_DIR": str(root / "broker"),
-        "NEWSRADAR_BROKER__PORT": str(port),
-        "NEWSRADAR_BROKER__CONTROLLER_PORT": str(controller),
-    }
-    seed = root / "no-feeds.yaml"
-    seed.write_text("feeds: []\n")
     hour = "3600"
     env = {
-        **broker_env,
-        "NEWSRADAR_KAFKA_BOOTSTRAP": f"127.0.0.1:{port}",
         "NEWSRADAR_TOPICS__FEEDS__NAME": f"bench.feeds-{run}",
         "NEWSRADAR_TOPICS__FEED_STATE__NAME": f"bench.feed-state-{run}",
         "NEWSRADAR_TOPICS__ARTICLES__NAME": f"bench.articles-{run}",
         "NEWSRADAR_PRODUCERS__GROUP_ID": f"bench-producers-{run}",
-        "NEWSRADAR_PRODUCERS__FEEDS_FILE": str(seed),
         "NEWSRADAR_PRODUCERS__METRICS_PORT": "0",
         # Every feed polled once per phase: nothing is due again within the hour.
         "NEWSRADAR_PRODUCERS__DEFAULT_INTERVAL_SECONDS": hour,
@@ -516,135 +452,139 @@ def scale_run(
         # Politeness as shipped (defaults): 64 fetches at once, 2 per host, 1 s between two
         # requests to one host.
     }
-    settings = load_settings(None, env=env)
-    conf = settings.producers
-    per_host = -(-feeds // hosts)
-    print(
-        f"{feeds:,} feeds on {hosts:,} hosts ({server_count} server processes), {items} item(s) "
-        f"each; politeness as shipped: {conf.max_concurrency} fetches at once, "
-        f"{conf.per_host_concurrency} per host, {conf.per_host_delay_seconds:g} s between two "
-        f"requests to a host, so one instance needs >= {per_host * conf.per_host_delay_seconds:.0f}"
-        " s per cycle",
-        file=sys.stderr,
-    )
-    print(f"Starting Kafka in {root} ...", file=sys.stderr)
     servers = FeedServers(feeds, hosts, server_count, items)
-    broker.start(settings)
     producers: Producers | None = None
     result: dict[str, Any] = {"feeds": feeds, "hosts": hosts, "items": items}
     try:
-        ensure_topics(settings)
-        t0 = time.perf_counter()
-        write_table(
-            settings,
-            settings.topics.feeds.name,
-            {
-                feed_key(servers.url(i)): feed_record(FeedSpec(url=servers.url(i)))
-                for i in range(feeds)
-            },
-            timeout_seconds=300,
-        )
-        result["feeds_written_seconds"] = round(time.perf_counter() - t0, 1)
-        print(f"feeds topic: {feeds:,} records written in {result['feeds_written_seconds']}s")
+        with throwaway_broker("newsradar-bench-polling-", env, keep=keep) as (root, settings):
+            seed = root / "no-feeds.yaml"
+            seed.write_text("feeds: []\n")
+            env["NEWSRADAR_PRODUCERS__FEEDS_FILE"] = str(seed)
+            env["NEWSRADAR_KAFKA_BOOTSTRAP"] = ",".join(settings.bootstrap_servers)
+            conf = settings.producers
+            per_host = -(-feeds // hosts)
+            print(
+                f"{feeds:,} feeds on {hosts:,} hosts ({server_count} server processes), "
+                f"{items} item(s) each; politeness as shipped: {conf.max_concurrency} fetches "
+                f"at once, {conf.per_host_concurrency} per host, "
+                f"{conf.per_host_delay_seconds:g} s between two requests to a host, so one "
+                f"instance needs >= {per_host * conf.per_host_delay_seconds:.0f} s per cycle",
+                file=sys.stderr,
+            )
+            try:
+                t0 = time.perf_counter()
+                write_table(
+                    settings,
+                    settings.topics.feeds.name,
+                    {
+                        feed_key(servers.url(i)): feed_record(FeedSpec(url=servers.url(i)))
+                        for i in range(feeds)
+                    },
+                    timeout_seconds=300,
+                )
+                result["feeds_written_seconds"] = round(time.perf_counter() - t0, 1)
+                print(
+                    f"feeds topic: {feeds:,} records written in {result['feeds_written_seconds']}s"
+                )
 
-        bare = 0.0
-        if baseline:
-            bare = bare_httpx(servers, feeds)
-            servers.reset()
-            result["bare_httpx_304_seconds"] = round(bare, 1)
-            print(f"bare httpx, 64 at once, no politeness: {feeds:,} 304s in {bare:.1f}s")
+                bare = 0.0
+                if baseline:
+                    bare = bare_httpx(servers, feeds)
+                    servers.reset()
+                    result["bare_httpx_304_seconds"] = round(bare, 1)
+                    print(f"bare httpx, 64 at once, no politeness: {feeds:,} 304s in {bare:.1f}s")
 
-        if synthetic_state:
-            # Cycle 1 left out: the statuses it would leave (the servers' ETags, no items).
-            now = time.time()
-            write_table(
-                settings,
-                settings.topics.feed_state.name,
-                {
-                    feed_key(servers.url(i)): encode(
-                        FeedStatus(
-                            url=servers.url(i),
-                            etag=f'"{i}"',
-                            polls=1,
-                            last_attempt=now - 3600,
-                            last_success=now - 3600,
-                            interval_seconds=3600,
-                            next_poll=now,
-                            producer="bench",
-                        )
+                if synthetic_state:
+                    # Cycle 1 left out: the statuses it would leave (the servers' ETags, no items).
+                    now = time.time()
+                    write_table(
+                        settings,
+                        settings.topics.feed_state.name,
+                        {
+                            feed_key(servers.url(i)): encode(
+                                FeedStatus(
+                                    url=servers.url(i),
+                                    etag=f'"{i}"',
+                                    polls=1,
+                                    last_attempt=now - 3600,
+                                    last_success=now - 3600,
+                                    interval_seconds=3600,
+                                    next_poll=now,
+                                    producer="bench",
+                                )
+                            )
+                            for i in range(feeds)
+                        },
+                        timeout_seconds=300,
                     )
-                    for i in range(feeds)
-                },
-                timeout_seconds=300,
-            )
-            print(f"cycle 1 left out: {feeds:,} statuses written with the servers' ETags")
-        else:
-            # Cycle 1 (changed: 200 with a body, which gives the validators), one instance.
-            producers = Producers(root, env, ["prime"])
-            counts, times = wait_polled(servers, producers, 200, feeds, timeout=3600)
-            prime_rss = producers.peak_rss_mb()["prime"]
-            producers.stop()
-            producers = None
-            first = times[200]
-            result["cycle_200_seconds"] = round(first[1] - first[0], 1)
-            result["cycle_200_rss_mb"] = prime_rss
-            print(
-                f"cycle 1 (200 + body), 1 instance: {feeds:,} feeds in "
-                f"{first[1] - first[0]:.1f}s, peak resident {prime_rss:.0f} MB"
-            )
+                    print(f"cycle 1 left out: {feeds:,} statuses written with the servers' ETags")
+                else:
+                    # Cycle 1 (changed: 200 with a body, which gives the validators), one instance.
+                    producers = Producers(root, env, ["prime"])
+                    counts, times = wait_polled(servers, producers, 200, feeds, timeout=3600)
+                    prime_rss = producers.peak_rss_mb()["prime"]
+                    producers.stop()
+                    producers = None
+                    first = times[200]
+                    result["cycle_200_seconds"] = round(first[1] - first[0], 1)
+                    result["cycle_200_rss_mb"] = prime_rss
+                    print(
+                        f"cycle 1 (200 + body), 1 instance: {feeds:,} feeds in "
+                        f"{first[1] - first[0]:.1f}s, peak resident {prime_rss:.0f} MB"
+                    )
 
-        for mode, names in (("one", ["one"]), ("two", ["two-a", "two-b"])):
-            mark_due(settings, feeds)
-            servers.reset()
-            producers = Producers(root, env, names)
-            counts, times = wait_polled(servers, producers, 304, feeds, timeout=3600)
-            rss = producers.peak_rss_mb()
-            owners = producers.instance_names()
-            started = producers.started
-            producers.stop()
-            producers = None
-            first, last = times[304]
-            per_feed = [sum(counts.get(i, [0, 0])) for i in range(feeds)]
-            table = read_table(settings, settings.topics.feed_state.name, timeout_seconds=300)
-            split: dict[str, int] = {}
-            for value in table.values():
-                status = decode(FeedStatus, value)
-                if status.last_attempt and status.last_attempt >= started:
-                    who = owners.get(status.producer, status.producer)
-                    split[who] = split.get(who, 0) + 1
-            figures = {
-                "cycle_304_seconds": round(last - first, 1),
-                "start_to_last_304_seconds": round(last - started, 1),
-                "rss_mb": rss,
-                "requests_per_feed_min": min(per_feed),
-                "requests_per_feed_max": max(per_feed),
-                "feeds_polled_0_times": per_feed.count(0),
-                "feeds_polled_more_than_once": sum(1 for n in per_feed if n > 1),
-                "answers_200": sum(c[0] for c in counts.values()),
-                "split": split,
-            }
-            result[mode] = figures
-            print(
-                f"cycle (304), {len(names)} instance(s): {feeds:,} feeds in "
-                f"{last - first:.1f}s (first to last request; {last - started:.1f}s from "
-                f"start), {feeds / (last - first):.0f} feeds/s; peak resident "
-                + ", ".join(f"{n} {mb:.0f} MB" for n, mb in rss.items())
-                + f"; requests per feed min {min(per_feed)} max {max(per_feed)}, "
-                f"{figures['feeds_polled_0_times']} polled 0 times, "
-                f"{figures['feeds_polled_more_than_once']} more than once; split {split}"
-            )
-        if bare:
-            result["one_to_bare_httpx"] = round(result["one"]["cycle_304_seconds"] / bare, 2)
-        print(json.dumps(result))
+                for mode, names in (("one", ["one"]), ("two", ["two-a", "two-b"])):
+                    mark_due(settings, feeds)
+                    servers.reset()
+                    producers = Producers(root, env, names)
+                    counts, times = wait_polled(servers, producers, 304, feeds, timeout=3600)
+                    rss = producers.peak_rss_mb()
+                    owners = producers.instance_names()
+                    started = producers.started
+                    producers.stop()
+                    producers = None
+                    first, last = times[304]
+                    per_feed = [sum(counts.get(i, [0, 0])) for i in range(feeds)]
+                    table = read_table(
+                        settings, settings.topics.feed_state.name, timeout_seconds=300
+                    )
+                    split: dict[str, int] = {}
+                    for value in table.values():
+                        status = decode(FeedStatus, value)
+                        if status.last_attempt and status.last_attempt >= started:
+                            who = owners.get(status.producer, status.producer)
+                            split[who] = split.get(who, 0) + 1
+                    figures = {
+                        "cycle_304_seconds": round(last - first, 1),
+                        "start_to_last_304_seconds": round(last - started, 1),
+                        "rss_mb": rss,
+                        "requests_per_feed_min": min(per_feed),
+                        "requests_per_feed_max": max(per_feed),
+                        "feeds_polled_0_times": per_feed.count(0),
+                        "feeds_polled_more_than_once": sum(1 for n in per_feed if n > 1),
+                        "answers_200": sum(c[0] for c in counts.values()),
+                        "split": split,
+                    }
+                    result[mode] = figures
+                    print(
+                        f"cycle (304), {len(names)} instance(s): {feeds:,} feeds in "
+                        f"{last - first:.1f}s (first to last request; {last - started:.1f}s from "
+                        f"start), {feeds / (last - first):.0f} feeds/s; peak resident "
+                        + ", ".join(f"{n} {mb:.0f} MB" for n, mb in rss.items())
+                        + f"; requests per feed min {min(per_feed)} max {max(per_feed)}, "
+                        f"{figures['feeds_polled_0_times']} polled 0 times, "
+                        f"{figures['feeds_polled_more_than_once']} more than once; split {split}"
+                    )
+                if bare:
+                    result["one_to_bare_httpx"] = round(
+                        result["one"]["cycle_304_seconds"] / bare, 2
+                    )
+                print(json.dumps(result))
+            finally:
+                if producers is not None:
+                    producers.stop()
     finally:
-        if producers is not None:
-            producers.stop()
         servers.stop()
-        broker.stop(settings)
-        if keep:
-            print(f"logs and data kept in {root}", file=sys.stderr)
-        else:
-            shutil.rmtree(root, ignore_errors=True)
 
 
 def main() -> None:

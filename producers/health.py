@@ -28,6 +28,7 @@ from newsradar.schemas import FeedStatus, decode
 from newsradar.settings import Settings
 from producers.errors import FeedListError
 from producers.feeds import FeedSpec, feed_from_record
+from producers.state import feed_health
 
 UNREADABLE_FEED = "unreadable_feed_record"
 UNREADABLE_STATE = "unreadable_state_record"
@@ -68,13 +69,7 @@ def _row(url: str, name: str, health: str, status: FeedStatus | None = None) -> 
 
 
 def _health(status: FeedStatus) -> str:
-    if status.gone:
-        return "gone"
-    if status.consecutive_failures:
-        return "failing"
-    if status.last_success is None:
-        return "new"  # polled, but no success and no failure recorded yet
-    return "healthy"
+    return feed_health(status.gone, status.consecutive_failures, status.last_success)
 
 
 def _feed_row(key: str, spec: FeedSpec, raw_state: bytes | None) -> dict[str, Any]:

@@ -91,13 +91,20 @@ class FeedState:
 
     @property
     def health(self) -> str:
-        if self.gone:
-            return "gone"
-        if self.consecutive_failures:
-            return "failing"
-        if self.last_success is None:
-            return "new"
-        return "healthy"
+        return feed_health(self.gone, self.consecutive_failures, self.last_success)
+
+
+def feed_health(gone: bool, consecutive_failures: int, last_success: float | None) -> str:
+    """``gone`` (410 or moved for good), ``failing``, ``new`` (polled, no success and no
+    failure yet) or ``healthy``: of this machine's feed state and of ``newsradar.feed-state``'s
+    alike."""
+    if gone:
+        return "gone"
+    if consecutive_failures:
+        return "failing"
+    if last_success is None:
+        return "new"
+    return "healthy"
 
 
 _FEED_COLUMNS = [f.name for f in fields(FeedState)]

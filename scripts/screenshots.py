@@ -10,7 +10,6 @@ each language: the alerts, the pair chart with the demo's surge, feed health:
 from __future__ import annotations
 
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -24,21 +23,11 @@ from selenium.webdriver.support.ui import Select
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench.services import free_ports  # noqa: E402
 from tests.browser import chromium  # noqa: E402
 
 ZONE = "Asia/Baghdad"
 ALERTS_WANTED = 10
-
-
-def free_ports(n: int) -> list[int]:
-    socks = [socket.socket() for _ in range(n)]
-    try:
-        for s in socks:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
 
 
 def main() -> None:

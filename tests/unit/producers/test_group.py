@@ -6,12 +6,14 @@ import asyncio
 import threading
 import time
 from collections.abc import Iterable
+from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
 
-from newsradar.schemas import FeedStatus
+from newsradar.schemas import FeedStatus, decode, encode
 from producers.feeds import FeedSpec
 from producers.group import GroupMember
+from producers.state import FeedState
 from tests.feedserver import FeedServer, Reply, feed_server, rss
 from tests.unit.producers.test_rss import ITEMS, RecordingPublisher, make_poller
 
@@ -157,3 +159,37 @@ def cycle_once(poller: Any) -> None:
             await poller.aclose()
 
     asyncio.run(go())
+
+
+def test_a_feed_state_handed_over_as_a_status_comes_back_whole() -> None:
+    """The hand-over writes this machine's FeedState as a FeedStatus and the next owner reads
+    it back (FeedPoller.give_up / adopt_all): a field the two did not share would be refused at
+    the first rebalance, or silently lost."""
+    state = FeedState(
+        url="https://example.org/feed.xml",
+        name="Example",
+        etag='"v1"',
+        last_modified="Mon, 30 Nov 2026 10:00:00 GMT",
+        body_hash="abc",
+        validators_unreliable=True,
+        polls=7,
+        last_attempt=1_700_000_100.0,
+        last_success=1_700_000_000.0,
+        consecutive_failures=2,
+        last_error_class="http_status",
+        last_error="HTTP 503",
+        items_last_poll=10,
+        new_last_poll=3,
+        interval_seconds=900.0,
+        next_poll=1_700_001_000.0,
+        gone=False,
+        moved_to="https://example.org/new.xml",
+        problem="not well-formed",
+    )
+    assert {f.name: f.default for f in fields(FeedState) if f.name != "url"} == {
+        name: FeedStatus.model_fields[name].default for name in asdict(state) if name != "url"
+    }
+    status = decode(FeedStatus, encode(FeedStatus(**asdict(state), producer="host:1")))
+    back = FeedState(**{f.name: getattr(status, f.name) for f in fields(FeedState)})
+    assert back == state
+    assert back.health == "failing"

@@ -29,6 +29,95 @@ def unavailable(settings: Settings, exc: Exception) -> KafkaUnavailableError:
     )
 
 
+class TopicReader:
+    """Reads ``topic`` (``partitions`` of it only, if given) from its beginning, without a
+    consumer group, so every reader sees every record: up to the end it has now
+    (:meth:`catch_up`), then what arrives (:meth:`poll`).
+
+    :class:`KafkaUnavailableError` if the cluster does not answer, the topic does not exist or
+    is not read to its end within the timeout."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        topic: str,
+        *,
+        partitions: set[int] | None = None,
+        timeout_seconds: float = 30.0,
+    ) -> None:
+        self.topic = topic
+        self._servers = ",".join(settings.bootstrap_servers)
+        try:
+            self.consumer: Any = KafkaConsumer(
+                bootstrap_servers=settings.bootstrap_servers,
+                group_id=None,
+                enable_auto_commit=False,
+                auto_offset_reset="earliest",
+                bootstrap_timeout_ms=int(timeout_seconds * 1000),
+                **settings.kafka.client_options(),
+            )
+        except KafkaError as exc:
+            raise unavailable(settings, exc) from None
+        try:
+            known = self.consumer.partitions_for_topic(topic)
+            if not known:
+                raise KafkaUnavailableError(
+                    f"topic {topic} does not exist on {self._servers}; create it with "
+                    "`newsradar topics create`"
+                )
+            self.partitions = [
+                TopicPartition(topic, p)
+                for p in sorted(known)
+                if partitions is None or p in partitions
+            ]
+            if self.partitions:
+                self.consumer.assign(self.partitions)
+                self.consumer.seek_to_beginning(*self.partitions)
+        except BaseException as exc:
+            self.consumer.close()
+            if isinstance(exc, KafkaError):
+                raise unavailable(settings, exc) from None
+            raise
+
+    def catch_up(self, timeout_seconds: float = 30.0) -> list[Any]:
+        """Every record up to the end of the topic as it is now, partition by partition in
+        offset order."""
+        out: list[Any] = []
+        if not self.partitions:
+            return out
+        try:
+            ends: dict[Any, int] = self.consumer.end_offsets(self.partitions)
+            deadline = time.monotonic() + timeout_seconds
+            while any(self.consumer.position(tp) < ends[tp] for tp in self.partitions):
+                if time.monotonic() > deadline:
+                    raise KafkaUnavailableError(
+                        f"topic {self.topic} on {self._servers} was not read to its end "
+                        f"within {timeout_seconds:g}s"
+                    )
+                out.extend(self.poll(0.5))
+        except KafkaError as exc:
+            raise KafkaUnavailableError(
+                f"could not read topic {self.topic} on {self._servers}: {type(exc).__name__}: {exc}"
+            ) from None
+        return out
+
+    def poll(self, timeout_seconds: float) -> list[Any]:
+        """The records that arrived since the last call (may be none)."""
+        if not self.partitions:
+            return []
+        batches = self.consumer.poll(timeout_ms=int(timeout_seconds * 1000))
+        return [m for tp in sorted(batches, key=lambda t: t.partition) for m in batches[tp]]
+
+    def close(self) -> None:
+        self.consumer.close()
+
+    def __enter__(self) -> TopicReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 def read_table(
     settings: Settings,
     topic: str,
@@ -40,57 +129,18 @@ def read_table(
 
     :class:`KafkaUnavailableError` if the cluster does not answer or the topic is not read to
     its end within ``timeout_seconds``."""
-    servers = ",".join(settings.bootstrap_servers)
     table: dict[str, bytes] = {}
-    try:
-        consumer = KafkaConsumer(
-            bootstrap_servers=settings.bootstrap_servers,
-            group_id=None,
-            enable_auto_commit=False,
-            bootstrap_timeout_ms=int(timeout_seconds * 1000),
-            **settings.kafka.client_options(),
-        )
-    except KafkaError as exc:
-        raise unavailable(settings, exc) from None
-    try:
-        known = consumer.partitions_for_topic(topic)
-        if not known:
-            raise KafkaUnavailableError(
-                f"topic {topic} does not exist on {servers}; create it with "
-                "`newsradar topics create`"
-            )
-        wanted = [
-            TopicPartition(topic, p) for p in sorted(known) if partitions is None or p in partitions
-        ]
-        if not wanted:
-            return table
-        consumer.assign(wanted)
-        consumer.seek_to_beginning(*wanted)
-        ends: dict[Any, int] = consumer.end_offsets(wanted)
-        deadline = time.monotonic() + timeout_seconds
-        pending = {tp for tp in wanted if ends[tp] > 0}
-        while pending:
-            if time.monotonic() > deadline:
-                raise KafkaUnavailableError(
-                    f"topic {topic} on {servers} was not read to its end within "
-                    f"{timeout_seconds:g}s"
-                )
-            for batch in consumer.poll(timeout_ms=500).values():
-                for message in batch:
-                    if message.key is None:
-                        continue
-                    key = message.key.decode("utf-8", "replace")
-                    if message.value is None:
-                        table.pop(key, None)
-                    else:
-                        table[key] = message.value
-            pending = {tp for tp in pending if consumer.position(tp) < ends[tp]}
-    except KafkaError as exc:
-        raise KafkaUnavailableError(
-            f"could not read topic {topic} on {servers}: {type(exc).__name__}: {exc}"
-        ) from None
-    finally:
-        consumer.close()
+    with TopicReader(
+        settings, topic, partitions=partitions, timeout_seconds=timeout_seconds
+    ) as reader:
+        for message in reader.catch_up(timeout_seconds):
+            if message.key is None:
+                continue
+            key = message.key.decode("utf-8", "replace")
+            if message.value is None:
+                table.pop(key, None)
+            else:
+                table[key] = message.value
     return table
 
 

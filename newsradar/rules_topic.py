@@ -10,68 +10,24 @@ this module moves records and works out versions, it does not judge rules.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from kafka import KafkaConsumer, TopicPartition
-from kafka.errors import KafkaError
-
-from newsradar.compacted import unavailable, write_table
-from newsradar.errors import KafkaUnavailableError, SchemaError
+from newsradar.compacted import TopicReader, write_table
+from newsradar.errors import SchemaError
 from newsradar.schemas import RuleRecord, decode, encode
 from newsradar.settings import Settings
 
 log = logging.getLogger(__name__)
 
 
-class RulesReader:
+class RulesReader(TopicReader):
     """Reads the rules topic from its beginning, every partition (no consumer group: every
     reader sees every rule)."""
 
     def __init__(self, settings: Settings) -> None:
-        self.topic = settings.topics.rules.name
-        try:
-            self.consumer: Any = KafkaConsumer(
-                bootstrap_servers=settings.bootstrap_servers,
-                group_id=None,
-                enable_auto_commit=False,
-                auto_offset_reset="earliest",
-                **settings.kafka.client_options(),
-            )
-            parts = self.consumer.partitions_for_topic(self.topic) or set()
-        except KafkaError as exc:
-            raise unavailable(settings, exc) from None
-        if not parts:
-            self.consumer.close()
-            raise KafkaUnavailableError(
-                f"topic {self.topic} does not exist; `newsradar topics create` makes it"
-            )
-        self.partitions = [TopicPartition(self.topic, p) for p in sorted(parts)]
-        self.consumer.assign(self.partitions)
-        self.consumer.seek_to_beginning(*self.partitions)
-
-    def catch_up(self, timeout_seconds: float = 30.0) -> list[Any]:
-        """Every record up to the end of the topic as it is now, in offset order."""
-        end = self.consumer.end_offsets(self.partitions)
-        out: list[Any] = []
-        deadline = time.monotonic() + timeout_seconds
-        while any(self.consumer.position(tp) < end[tp] for tp in self.partitions):
-            if time.monotonic() > deadline:
-                raise KafkaUnavailableError(
-                    f"could not read {self.topic} to its end within {timeout_seconds:g}s"
-                )
-            out.extend(self.poll(0.5))
-        return out
-
-    def poll(self, timeout_seconds: float) -> list[Any]:
-        """The records that arrived since the last call (may be none)."""
-        batches = self.consumer.poll(timeout_ms=int(timeout_seconds * 1000))
-        return [m for tp in sorted(batches, key=lambda t: t.partition) for m in batches[tp]]
-
-    def close(self) -> None:
-        self.consumer.close()
+        super().__init__(settings, settings.topics.rules.name)
 
 
 @dataclass

@@ -35,7 +35,7 @@ from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import NewTopic
-from services import Services, throwaway_broker
+from services import Broker, Services, throwaway_broker
 
 from newsradar.kafka_admin import admin_client
 from newsradar.schemas import Article, encode
@@ -234,11 +234,12 @@ def main() -> None:
         "NEWSRADAR_TOPICS__ARTICLES__PARTITIONS": "4",
         "NEWSRADAR_TOPICS__ALERTS__PARTITIONS": "4",
     }
-    with throwaway_broker("newsradar-bench-", topics) as (root, settings):
-        run(args, root, settings, topics)
+    with throwaway_broker("newsradar-bench-", topics) as kafka:
+        run(args, kafka)
 
 
-def run(args: argparse.Namespace, root: Path, settings: Settings, env: dict[str, str]) -> None:
+def run(args: argparse.Namespace, kafka: Broker) -> None:
+    root, settings = kafka.root, kafka.settings
     services: Services | None = None
     publisher = Publisher(settings)
     try:
@@ -257,11 +258,7 @@ def run(args: argparse.Namespace, root: Path, settings: Settings, env: dict[str,
         ceiling = passthrough(settings, [p.record for p in bulk])
         print(f"passthrough (kafka-python consume+produce): {ceiling:,.0f} records/s")
 
-        services = start_services(
-            root,
-            {**env, "NEWSRADAR_KAFKA_BOOTSTRAP": ",".join(settings.bootstrap_servers)},
-            args.workers,
-        )
+        services = start_services(root, kafka.env, args.workers)
         store = Store(root / "alerts.sqlite")
         # Warm up: the services are up and have stored the first alerts.
         publish(publisher, warmup)

@@ -456,11 +456,11 @@ def scale_run(
     producers: Producers | None = None
     result: dict[str, Any] = {"feeds": feeds, "hosts": hosts, "items": items}
     try:
-        with throwaway_broker("newsradar-bench-polling-", env, keep=keep) as (root, settings):
+        with throwaway_broker("newsradar-bench-polling-", env, keep=keep) as kafka:
+            root, settings = kafka.root, kafka.settings
             seed = root / "no-feeds.yaml"
             seed.write_text("feeds: []\n")
-            env["NEWSRADAR_PRODUCERS__FEEDS_FILE"] = str(seed)
-            env["NEWSRADAR_KAFKA_BOOTSTRAP"] = ",".join(settings.bootstrap_servers)
+            env = {**kafka.env, "NEWSRADAR_PRODUCERS__FEEDS_FILE": str(seed)}
             conf = settings.producers
             per_host = -(-feeds // hosts)
             print(

@@ -17,6 +17,7 @@ import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from newsradar import broker
@@ -45,22 +46,29 @@ def vm_hwm_mb(pid: int) -> float:
     return round(kb / 1024, 1)
 
 
+@dataclass(frozen=True)
+class Broker:
+    root: Path
+    """The run's temporary folder (the broker's data in ``broker/``)."""
+    settings: Settings
+    env: dict[str, str]
+    """The ``NEWSRADAR_*`` variables that point a service at this broker and its topics."""
+
+
 @contextmanager
-def throwaway_broker(
-    prefix: str, env: dict[str, str], *, keep: bool = False
-) -> Iterator[tuple[Path, Settings]]:
-    """A broker of its own on free ports, its topics created, in a new temporary folder; yields
-    the folder and the settings (``env`` added: ``NEWSRADAR_*`` variables). The broker is
-    stopped and the folder removed on the way out, unless ``keep``."""
+def throwaway_broker(prefix: str, env: dict[str, str], *, keep: bool = False) -> Iterator[Broker]:
+    """A broker of its own on free ports, its topics created (``env``: ``NEWSRADAR_*``
+    variables, topic names and sizes say), in a new temporary folder. The broker is stopped and
+    the folder removed on the way out, unless ``keep``."""
     root = Path(tempfile.mkdtemp(prefix=prefix))
     port, controller = free_ports(2)
+    env = {**env, "NEWSRADAR_KAFKA_BOOTSTRAP": f"127.0.0.1:{port}"}
     settings = load_settings(
         None,
         env={
             "NEWSRADAR_DATA_DIR": str(root / "broker"),
             "NEWSRADAR_BROKER__PORT": str(port),
             "NEWSRADAR_BROKER__CONTROLLER_PORT": str(controller),
-            "NEWSRADAR_KAFKA_BOOTSTRAP": f"127.0.0.1:{port}",
             **env,
         },
     )
@@ -68,7 +76,7 @@ def throwaway_broker(
     broker.start(settings)
     try:
         ensure_topics(settings)
-        yield root, settings
+        yield Broker(root, settings, env)
     finally:
         broker.stop(settings)
         if keep:

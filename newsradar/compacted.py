@@ -73,10 +73,11 @@ class TopicReader:
             if self.partitions:
                 self.consumer.assign(self.partitions)
                 self.consumer.seek_to_beginning(*self.partitions)
-        except BaseException as exc:
+        except KafkaError as exc:
             self.consumer.close()
-            if isinstance(exc, KafkaError):
-                raise unavailable(settings, exc) from None
+            raise unavailable(settings, exc) from None
+        except BaseException:
+            self.consumer.close()
             raise
 
     def catch_up(self, timeout_seconds: float = 30.0) -> list[Any]:
